@@ -1,0 +1,133 @@
+"""servermon portal: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import Config, ConfigError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-src 'self' {frames}; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app. Without a config, read the environment and exit with one clear line if bad."""
+    if config is None:
+        try:
+            config = Config.from_env()
+        except ConfigError as exc:
+            print(f"servermon: configuration error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    app = Flask(__name__)
+    app.config["SERVERMON"] = config
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        SQLALCHEMY_DATABASE_URI=config.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config.database_url),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        TESTING=config.testing,
+        JSON_SORT_KEYS=False,
+    )
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # nginx in front
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+    return app
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+def _init_extensions(app: Flask) -> None:
+    from portal import models  # noqa: F401 - registers every table on the metadata
+    from portal.auth.sessions import configure_jwt
+    from portal.errors import register_error_handlers
+    from portal.extensions import db, migrate, sock
+    from portal.observability import init_metrics
+    from portal.redis_client import init_redis
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR,
+                     render_as_batch=True)
+    sock.init_app(app)
+    init_redis(app)
+    configure_jwt(app)
+    register_error_handlers(app)
+    init_metrics(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            _sqlite_pragmas(db.engine)
+
+
+def _sqlite_pragmas(engine) -> None:
+    """WAL and foreign keys: readers do not block the writer, and ON DELETE rules apply."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.admin import pages as admin_pages
+    from portal.admin import routes as admin_routes
+    from portal.auth import pages as auth_pages
+    from portal.auth import routes as auth_routes
+    from portal.auth import tokens
+    from portal.cli import register_cli
+    from portal.servers import discovery
+    from portal.servers import pages as server_pages
+    from portal.servers import routes as server_routes
+    from portal.settings import pages as settings_pages
+    from portal.settings import routes as settings_routes
+    from portal.users import routes as user_routes
+
+    for module in (
+        auth_routes, tokens, user_routes, server_routes, discovery, settings_routes,
+        admin_routes, auth_pages, server_pages, settings_pages, admin_pages,
+    ):
+        app.register_blueprint(module.bp)
+    register_cli(app)
+
+
+def _register_hooks(app: Flask) -> None:
+    from portal.auth.sessions import apply_cookie_refresh
+    from portal.web import register_template_helpers
+
+    register_template_helpers(app)
+    frames = app.config["SERVERMON"].grafana_url or ""
+
+    @app.after_request
+    def _security_headers(response):
+        response = apply_cookie_refresh(response)
+        response.headers.setdefault(
+            "Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frames=frames).strip()
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

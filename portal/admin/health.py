@@ -1,0 +1,71 @@
+"""Dependency checks shared by /healthz and the Admin page."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from flask import current_app
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.extensions import db
+from portal.redis_client import get_redis
+
+HTTP_TIMEOUT_S = 1.5
+
+
+def _timed(check) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        ok = True
+    except Exception as exc:
+        detail, ok = f"{type(exc).__name__}: {exc}"[:200], False
+    return {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def check_database() -> dict:
+    def run() -> str:
+        try:
+            db.session.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            db.session.rollback()
+            raise
+        return db.engine.dialect.name
+
+    return _timed(run)
+
+
+def check_redis() -> dict:
+    def run() -> str:
+        get_redis().ping()
+        return "pong"
+
+    return _timed(run)
+
+
+def _http_check(url: str, path: str) -> dict:
+    def run() -> str:
+        response = requests.get(url + path, timeout=HTTP_TIMEOUT_S)
+        response.raise_for_status()
+        return f"HTTP {response.status_code}"
+
+    return _timed(run)
+
+
+def check_components() -> dict[str, dict]:
+    """Every dependency the portal talks to; the HTTP ones in parallel so one slow peer costs 1.5 s."""
+    cfg = current_app.config["SERVERMON"]
+    remote = {
+        "prometheus": (cfg.prometheus_url, "/-/healthy"),
+        "alertmanager": (cfg.alertmanager_url, "/-/healthy"),
+    }
+    if cfg.grafana_url:
+        remote["grafana"] = (cfg.grafana_url, "/api/health")
+    with ThreadPoolExecutor(max_workers=len(remote)) as pool:
+        futures = {name: pool.submit(_http_check, *where) for name, where in remote.items()}
+        results = {"database": check_database(), "redis": check_redis()}
+        results.update({name: future.result() for name, future in futures.items()})
+    return results

@@ -1,0 +1,5 @@
+"""PLACEHOLDER - to be replaced by the UI work."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin_pages", __name__, template_folder="templates")

@@ -1,0 +1,165 @@
+"""Who is calling, and may they? One decorator that every endpoint and page wears.
+
+``requires(key)`` authenticates the request (personal API token, JWT bearer header or
+session cookie), loads the user fresh from the database (so a disabled account or a
+changed role takes effect at once), and checks the permission key. The key is kept on
+the view function so a test can walk the URL map and find any route without one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+import jwt as pyjwt
+from flask import current_app, g, redirect, request, url_for
+from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException, NoAuthorizationError
+
+from portal.auth.models import ApiToken, User
+from portal.auth.sessions import (
+    access_from_refresh,
+    is_jti_revoked,
+    needs_refresh,
+    schedule_cookie_refresh,
+)
+from portal.dbtypes import utcnow
+from portal.errors import APIError
+from portal.extensions import db
+from portal.rbac import has_permission
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+API_TOKEN_PREFIX = "smt_"  # noqa: S105 - a prefix, not a secret
+SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+class NotAuthenticated(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def current_user() -> User:
+    return g.user
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _user_from_api_token(token: str) -> User:
+    row = db.session.execute(
+        db.select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))
+    ).scalar_one_or_none()
+    now = utcnow()
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
+        raise NotAuthenticated("invalid or expired API token")
+    if not row.user.can("api.access"):
+        raise NotAuthenticated("API tokens need the api.access permission")
+    if row.last_used_at is None or now - row.last_used_at > SEEN_RESOLUTION:
+        row.last_used_at = now
+        db.session.commit()
+    g.auth_method = "api_token"
+    return row.user
+
+
+def _user_id_from_refresh_cookie() -> str | None:
+    """Implicit refresh for page loads: a valid refresh cookie mints a new access cookie."""
+    name = current_app.config["JWT_REFRESH_COOKIE_NAME"]
+    token = request.cookies.get(name)
+    if not token:
+        return None
+    try:
+        claims = decode_token(token)
+    except (JWTExtendedException, pyjwt.PyJWTError):
+        return None
+    if claims.get("type") != "refresh" or is_jti_revoked(claims["jti"]):
+        return None
+    schedule_cookie_refresh(access_from_refresh(claims))
+    return claims["sub"]
+
+
+def _user_id_from_jwt(allow_refresh_cookie: bool) -> str:
+    try:
+        verify_jwt_in_request()
+    except CSRFError as exc:
+        raise APIError(403, "missing or incorrect CSRF token") from exc
+    except NoAuthorizationError as exc:
+        user_id = _user_id_from_refresh_cookie() if allow_refresh_cookie else None
+        if user_id is None:
+            raise NotAuthenticated("sign-in required") from exc
+        return user_id
+    except pyjwt.ExpiredSignatureError as exc:
+        user_id = _user_id_from_refresh_cookie() if allow_refresh_cookie else None
+        if user_id is None:
+            raise NotAuthenticated("session expired; sign in again") from exc
+        return user_id
+    except (JWTExtendedException, pyjwt.PyJWTError) as exc:
+        raise NotAuthenticated("invalid or revoked token") from exc
+    claims = get_jwt()
+    lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    if request.cookies.get(current_app.config["JWT_ACCESS_COOKIE_NAME"]) and needs_refresh(
+        claims, lifetime
+    ):
+        schedule_cookie_refresh(access_from_refresh({
+            "sub": claims["sub"], "jti": claims["rjti"], "exp": claims["rexp"],
+        }))
+    g.auth_method = "jwt"
+    return claims["sub"]
+
+
+def authenticate(*, allow_refresh_cookie: bool = False) -> User:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer " + API_TOKEN_PREFIX):
+        user = _user_from_api_token(header[len("Bearer "):].strip())
+    else:
+        user_id = _user_id_from_jwt(allow_refresh_cookie)
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        if user is None:
+            raise NotAuthenticated("account no longer exists")
+    if not user.is_active:
+        raise NotAuthenticated("account disabled")
+    now = utcnow()
+    if user.last_seen_at is None or now - user.last_seen_at > SEEN_RESOLUTION:
+        user.last_seen_at = now
+        db.session.commit()
+    g.user = user
+    return user
+
+
+def requires(key: str, *, page: bool = False) -> Callable[[F], F]:
+    """Authenticate, then demand permission ``key``; pages redirect to sign-in instead of 401."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            safe = request.method in ("GET", "HEAD")
+            try:
+                user = authenticate(allow_refresh_cookie=page and safe)
+            except NotAuthenticated as exc:
+                if page:
+                    return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
+                raise APIError(401, exc.message) from exc
+            if not has_permission(user.role, key):
+                raise APIError(403, f"your role does not have the {key} permission",
+                               {"permission": key})
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = key  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def public(reason: str) -> Callable[[F], F]:
+    """Mark a route as deliberately open (sign-in page, health, metrics, token-checked hooks)."""
+
+    def decorator(view: F) -> F:
+        view.public_reason = reason  # type: ignore[attr-defined]
+        return view
+
+    return decorator

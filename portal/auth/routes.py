@@ -1,0 +1,100 @@
+"""/api/auth: sign in, refresh, sign out, and the signed-in user's own profile."""
+
+from __future__ import annotations
+
+import jwt as pyjwt
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_jwt_extended import (
+    get_jwt,
+    set_access_cookies,
+    set_refresh_cookies,
+    unset_jwt_cookies,
+    verify_jwt_in_request,
+)
+from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
+
+from portal.auth.guard import current_user, public, requires
+from portal.auth.models import User
+from portal.auth.service import sign_in
+from portal.auth.sessions import access_from_refresh, issue_tokens, revoke
+from portal.errors import APIError
+from portal.extensions import db
+from portal.rbac import AUTHENTICATED, ROLE_LABELS
+from portal.schemas import Strict, parse_json
+from portal.users.schemas import ProfileUpdate
+from portal.users.service import serialize_user, update_profile
+
+bp = Blueprint("auth_api", __name__, url_prefix="/api/auth")
+
+
+class LoginIn(Strict):
+    username: str
+    password: str
+
+
+def me_payload(user: User) -> dict:
+    data = serialize_user(user)
+    data["role_label"] = ROLE_LABELS[user.role]
+    data["permissions"] = sorted(user.permissions)
+    return data
+
+
+@bp.post("/login")
+@public("the sign-in endpoint itself")
+def login():
+    body = parse_json(LoginIn)
+    user = sign_in(body.username, body.password, request.remote_addr or "unknown")
+    access, refresh = issue_tokens(user.id)
+    response = jsonify(access_token=access, refresh_token=refresh, user=me_payload(user))
+    set_access_cookies(response, access)
+    set_refresh_cookies(response, refresh)
+    return response
+
+
+@bp.post("/refresh")
+def refresh():
+    try:
+        verify_jwt_in_request(refresh=True)
+    except CSRFError as exc:
+        raise APIError(403, "missing or incorrect CSRF token") from exc
+    except (JWTExtendedException, pyjwt.PyJWTError) as exc:
+        raise APIError(401, "a valid refresh token is required") from exc
+    claims = get_jwt()
+    user = db.session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active:
+        raise APIError(401, "account disabled or removed")
+    access = access_from_refresh(claims)
+    response = jsonify(access_token=access)
+    if request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]):
+        set_access_cookies(response, access)
+    return response
+
+
+refresh.required_permission = "refresh token"  # checked above: a refresh JWT for an active user
+
+
+@bp.post("/logout")
+@requires(AUTHENTICATED)
+def logout():
+    if g.auth_method != "jwt":
+        raise APIError(400, "personal API tokens are revoked under /api/tokens",
+                       {"authorization": "not a session token"})
+    revoke(get_jwt())
+    g.logged_out = True
+    response = jsonify(ok=True)
+    unset_jwt_cookies(response)
+    return response
+
+
+@bp.get("/me")
+@requires(AUTHENTICATED)
+def me():
+    return jsonify(me_payload(current_user()))
+
+
+@bp.patch("/me")
+@requires(AUTHENTICATED)
+def update_me():
+    user = update_profile(current_user(), parse_json(ProfileUpdate))
+    return jsonify(me_payload(user))
+

@@ -1,0 +1,111 @@
+"""JWT sessions (flask-jwt-extended): issue, refresh implicitly, revoke.
+
+Browsers get httpOnly cookies with CSRF double-submit; API clients get the same tokens in
+the JSON body for a bearer header. Every access token names its refresh token (``rjti``,
+``rexp``), so one logout revokes both, whichever way the client signed in. Revoked jtis
+live in Redis for the token's remaining lifetime.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import redis
+from flask import Flask, Response, g
+from flask_jwt_extended import (
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    set_access_cookies,
+)
+
+from portal.errors import APIError
+from portal.extensions import jwt
+from portal.redis_client import get_redis
+
+REVOKED_PREFIX = "jwt:revoked:"
+
+
+def configure_jwt(app: Flask) -> None:
+    cfg = app.config["SERVERMON"]
+    app.config.update(
+        JWT_SECRET_KEY=cfg.secret_key,
+        JWT_TOKEN_LOCATION=["headers", "cookies"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=cfg.access_token_minutes),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(hours=cfg.refresh_token_hours),
+        JWT_COOKIE_SECURE=cfg.cookie_secure,
+        JWT_COOKIE_SAMESITE="Lax",
+        JWT_COOKIE_CSRF_PROTECT=True,
+        JWT_CSRF_CHECK_FORM=True,
+        JWT_ACCESS_COOKIE_PATH="/",
+        JWT_REFRESH_COOKIE_PATH="/",
+        JWT_SESSION_COOKIE=True,
+    )
+    jwt.init_app(app)
+
+    @jwt.token_in_blocklist_loader
+    def is_revoked(_header: dict, payload: dict) -> bool:
+        return is_jti_revoked(payload["jti"])
+
+
+def is_jti_revoked(jti: str) -> bool:
+    try:
+        return bool(get_redis().exists(REVOKED_PREFIX + jti))
+    except redis.RedisError as exc:
+        raise APIError(503, "session store unavailable; try again shortly") from exc
+
+
+def issue_tokens(user_id: int) -> tuple[str, str]:
+    refresh = create_refresh_token(identity=str(user_id))
+    claims = decode_token(refresh)
+    access = create_access_token(
+        identity=str(user_id), additional_claims={"rjti": claims["jti"], "rexp": claims["exp"]}
+    )
+    return access, refresh
+
+
+def access_from_refresh(refresh_claims: dict) -> str:
+    return create_access_token(
+        identity=refresh_claims["sub"],
+        additional_claims={"rjti": refresh_claims["jti"], "rexp": refresh_claims["exp"]},
+    )
+
+
+def revoke(claims: dict) -> None:
+    """Revoke the token these claims belong to and, for an access token, its refresh token."""
+    now = int(time.time())
+    pipe = get_redis().pipeline()
+    pairs = [(claims["jti"], claims["exp"])]
+    if "rjti" in claims:
+        pairs.append((claims["rjti"], claims["rexp"]))
+    for jti, exp in pairs:
+        pipe.set(REVOKED_PREFIX + jti, "1", ex=max(exp - now, 1))
+    pipe.execute()
+
+
+def revoke_encoded(token: str | None) -> None:
+    if not token:
+        return
+    try:
+        claims = decode_token(token, allow_expired=True)
+    except Exception:
+        return
+    revoke(claims)
+
+
+def schedule_cookie_refresh(access_token: str) -> None:
+    """Ask after_request to replace the access cookie (implicit refresh)."""
+    g.refreshed_access_token = access_token
+
+
+def needs_refresh(claims: dict, lifetime: timedelta) -> bool:
+    return claims["exp"] - time.time() < lifetime.total_seconds() / 3
+
+
+def apply_cookie_refresh(response: Response) -> Response:
+    token = g.pop("refreshed_access_token", None)
+    if token and not g.get("logged_out"):
+        set_access_cookies(response, token)
+    return response
+

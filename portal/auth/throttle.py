@@ -1,0 +1,60 @@
+"""Login throttling: after repeated failures, per username and per client address.
+
+Counts are kept for any username typed, existing or not, so a 429 never tells an
+attacker which accounts exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from portal.errors import APIError
+from portal.redis_client import get_redis
+
+WINDOW_S = 15 * 60
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+
+def _keys(username: str, address: str) -> tuple[str, str]:
+    user_digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+    return f"login:fail:user:{user_digest}", f"login:fail:addr:{address}"
+
+
+def check(username: str, address: str) -> None:
+    """Refuse with 429 while either counter is over its limit."""
+    user_key, addr_key = _keys(username, address)
+    redis = get_redis()
+    pipe = redis.pipeline()
+    pipe.get(user_key)
+    pipe.get(addr_key)
+    pipe.ttl(user_key)
+    pipe.ttl(addr_key)
+    user_count, addr_count, user_ttl, addr_ttl = pipe.execute()
+    blocked = []
+    if int(user_count or 0) >= MAX_FAILURES_PER_USER:
+        blocked.append(user_ttl)
+    if int(addr_count or 0) >= MAX_FAILURES_PER_ADDRESS:
+        blocked.append(addr_ttl)
+    if blocked:
+        retry_after = max(max(blocked), 1)
+        raise APIError(
+            429,
+            "too many failed sign-in attempts; try again later",
+            {"retry_after_s": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def record_failure(username: str, address: str) -> None:
+    user_key, addr_key = _keys(username, address)
+    pipe = get_redis().pipeline()
+    for key in (user_key, addr_key):
+        pipe.incr(key)
+        pipe.expire(key, WINDOW_S, nx=True)
+    pipe.execute()
+
+
+def record_success(username: str, address: str) -> None:
+    user_key, _ = _keys(username, address)
+    get_redis().delete(user_key)

@@ -1,0 +1,167 @@
+"""Configuration, read once from the environment into a typed object at start-up.
+
+A missing or malformed value raises ConfigError naming the variable, so the process
+stops with one clear line instead of failing later with a traceback. Secrets may also
+come from a file (``SECRET_KEY_FILE``), as Docker and Kubernetes secrets do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class _Env:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def raw(self, name: str) -> str | None:
+        file_name = self.environ.get(f"{name}_FILE")
+        if file_name:
+            try:
+                return Path(file_name).read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from exc
+        value = self.environ.get(name)
+        return value.strip() if value is not None and value.strip() != "" else None
+
+    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                raise ConfigError(f"{name} is required")
+            return default
+        return value
+
+    def secret(self, name: str, *, min_length: int = 16) -> str:
+        value = self.text(name, required=True)
+        if len(value) < min_length:
+            raise ConfigError(f"{name} must be at least {min_length} characters long")
+        return value
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+        if not low <= number <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}, got {number}")
+        return number
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+    def url(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self.text(name, default, required=required)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+
+def _database_url(env: _Env) -> str:
+    value = env.text("DATABASE_URL", "sqlite:///var/servermon.db")
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            # psycopg2 explicitly: SQLAlchemy 2.1 would otherwise pick psycopg 3.
+            value = "postgresql+psycopg2://" + value[len(prefix) :]
+    if value.startswith("sqlite:///") and value != "sqlite:///:memory:":
+        path = Path(value[len("sqlite:///") :])
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if not value.startswith(("postgresql+psycopg2://", "sqlite://")):
+        raise ConfigError(f"DATABASE_URL must be a postgresql:// or sqlite:/// URL, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    secret_key: str
+    database_url: str
+    redis_url: str
+    portal_url: str
+    portal_port: int
+    prometheus_url: str
+    alertmanager_url: str
+    alertmanager_webhook_token: str
+    sd_token: str
+    grafana_url: str | None = None
+    grafana_token: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "servermon@localhost"
+    smtp_starttls: bool = False
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 12
+    cookie_secure: bool = False
+    repo_root: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent)
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = _Env(os.environ if environ is None else environ)
+        portal_url = env.url("PORTAL_URL", "http://127.0.0.1:8000")
+        smtp_host = env.text("SMTP_HOST")
+        twilio_sid = env.text("TWILIO_ACCOUNT_SID")
+        return cls(
+            secret_key=env.secret("SECRET_KEY", min_length=32),
+            database_url=_database_url(env),
+            redis_url=_redis_url(env),
+            portal_url=portal_url,
+            portal_port=env.integer("PORTAL_PORT", 8000, low=1, high=65535),
+            prometheus_url=env.url("PROMETHEUS_URL", "http://127.0.0.1:9090"),
+            alertmanager_url=env.url("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
+            alertmanager_webhook_token=env.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
+            sd_token=env.secret("SD_TOKEN"),
+            grafana_url=env.url("GRAFANA_URL"),
+            grafana_token=env.text("GRAFANA_TOKEN"),
+            smtp_host=smtp_host,
+            smtp_port=env.integer("SMTP_PORT", 25, low=1, high=65535),
+            smtp_user=env.text("SMTP_USER"),
+            smtp_password=env.text("SMTP_PASSWORD"),
+            smtp_from=env.text("SMTP_FROM", "servermon@localhost"),
+            smtp_starttls=env.boolean("SMTP_STARTTLS", False),
+            twilio_account_sid=twilio_sid,
+            twilio_auth_token=env.text("TWILIO_AUTH_TOKEN", required=twilio_sid is not None),
+            twilio_from=env.text("TWILIO_FROM", required=twilio_sid is not None),
+            twilio_base_url=env.url("TWILIO_BASE_URL", "https://api.twilio.com"),
+            access_token_minutes=env.integer("ACCESS_TOKEN_MINUTES", 15, low=1, high=24 * 60),
+            refresh_token_hours=env.integer("REFRESH_TOKEN_HOURS", 12, low=1, high=24 * 30),
+            cookie_secure=env.boolean("COOKIE_SECURE", portal_url.startswith("https://")),
+            testing=env.boolean("SERVERMON_TESTING", False),
+        )
+
+
+def _redis_url(env: _Env) -> str:
+    value = env.text("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL must be a redis:// URL, got {value!r}")
+    return value

@@ -1,0 +1,56 @@
+"""Validation at the edge: request bodies and query strings into pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, TypeVar
+
+from flask import request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from portal.errors import APIError, validation_error
+
+M = TypeVar("M", bound=BaseModel)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control_chars(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+# A single line of user text: trimmed, without control characters.
+Line = Annotated[str, AfterValidator(lambda v: _no_control_chars(v.strip()))]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def parse_json(model: type[M]) -> M:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise APIError(400, "request body must be a JSON object", {"body": "expected a JSON object"})
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+def parse_query(model: type[M], *, lists: tuple[str, ...] = ()) -> M:
+    data: dict[str, object] = {}
+    for key in request.args:
+        data[key] = request.args.getlist(key) if key in lists else request.args.get(key)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+class PageQuery(Strict):
+    page: int = Field(1, ge=1)
+    per_page: int = Field(50, ge=1, le=200)

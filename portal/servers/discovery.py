@@ -1,0 +1,62 @@
+"""GET /api/sd/targets: Prometheus HTTP service discovery for the exporter.
+
+One group per enabled server. Public labels (``server_id``, ``server``, ``kind``,
+``environment``, ``group`` and the server's own) end up on every metric; the probe's
+settings travel as ``__meta_servermon_*`` labels, which Prometheus drops after
+relabelling but the exporter reads.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from portal.auth.guard import public
+from portal.errors import APIError
+from portal.extensions import db
+from portal.servers.models import Server
+
+bp = Blueprint("sd_api", __name__, url_prefix="/api/sd")
+
+META_FIELDS = (
+    "interval_s", "timeout_s", "confirm_down", "http_method", "http_accepted_statuses",
+    "http_keyword", "http_keyword_mode", "http_keyword_regex", "http_max_latency_ms",
+    "http_follow_redirects", "tls_verify", "tcp_tls", "dns_record_type", "dns_expected",
+    "dns_resolver",
+)
+
+
+def _meta_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def target_group(server: Server) -> dict:
+    labels = dict(server.label_map)
+    labels.update(server_id=str(server.id), server=server.name, kind=server.kind)
+    if server.environment:
+        labels["environment"] = server.environment
+    if server.group_name:
+        labels["group"] = server.group_name
+    for name in META_FIELDS:
+        labels[f"__meta_servermon_{name}"] = _meta_value(getattr(server, name))
+    return {"targets": [server.target], "labels": labels}
+
+
+def check_bearer(expected: str) -> None:
+    header = request.headers.get("Authorization", "")
+    given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise APIError(401, "a valid bearer token is required", {"authorization": "invalid"},
+                       headers={"WWW-Authenticate": "Bearer"})
+
+
+@bp.get("/targets")
+@public("checked against SD_TOKEN")
+def targets():
+    check_bearer(current_app.config["SERVERMON"].sd_token)
+    servers = db.session.scalars(select(Server).where(Server.enabled.is_(True)).order_by(Server.id))
+    return jsonify([target_group(server) for server in servers])

@@ -1,0 +1,94 @@
+"""Registered servers, their labels and their latest known status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.dbtypes import UTCDateTime, utcnow
+from portal.extensions import db
+
+KINDS = ("http", "tcp", "icmp", "dns")
+STATUSES = ("up", "down", "unknown", "maintenance")
+
+
+class Server(db.Model):
+    __tablename__ = "servers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(8), index=True)
+    target: Mapped[str] = mapped_column(String(2048))
+    interval_s: Mapped[int] = mapped_column(Integer)
+    timeout_s: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    confirm_down: Mapped[bool] = mapped_column(Boolean, default=True)
+    environment: Mapped[str | None] = mapped_column(String(64), index=True)
+    group_name: Mapped[str | None] = mapped_column(String(64), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    http_method: Mapped[str] = mapped_column(String(8), default="GET")
+    http_accepted_statuses: Mapped[str] = mapped_column(String(200), default="200-399")
+    http_keyword: Mapped[str | None] = mapped_column(String(500))
+    http_keyword_mode: Mapped[str] = mapped_column(String(8), default="contains")
+    http_keyword_regex: Mapped[bool] = mapped_column(Boolean, default=False)
+    http_max_latency_ms: Mapped[int | None] = mapped_column(Integer)
+    http_follow_redirects: Mapped[bool] = mapped_column(Boolean, default=True)
+    tls_verify: Mapped[bool] = mapped_column(Boolean, default=True)
+    tcp_tls: Mapped[bool] = mapped_column(Boolean, default=False)
+    dns_record_type: Mapped[str] = mapped_column(String(8), default="A")
+    dns_expected: Mapped[str | None] = mapped_column(String(500))
+    dns_resolver: Mapped[str | None] = mapped_column(String(255))
+
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    owner = relationship("User", lazy="selectin")
+    labels: Mapped[list[ServerLabel]] = relationship(
+        back_populates="server", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="ServerLabel.key", lazy="selectin",
+    )
+    state: Mapped[ServerStatus | None] = relationship(
+        back_populates="server", cascade="all, delete-orphan", passive_deletes=True,
+        uselist=False, lazy="selectin",
+    )
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return {label.key: label.value for label in self.labels}
+
+
+class ServerLabel(db.Model):
+    """Free key/value labels; a table rather than JSON so both databases can filter on them."""
+
+    __tablename__ = "server_labels"
+    __table_args__ = (UniqueConstraint("server_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+    server: Mapped[Server] = relationship(back_populates="labels")
+
+
+class ServerStatus(db.Model):
+    """The latest probe result per server, written as results arrive from the exporter."""
+
+    __tablename__ = "server_status"
+
+    server_id: Mapped[int] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(12), default="unknown", index=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    last_checked: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    server: Mapped[Server] = relationship(back_populates="state")

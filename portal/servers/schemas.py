@@ -1,0 +1,206 @@
+"""What a server registration may look like: every field checked, the target per kind.
+
+The same model validates a create and the merged result of an edit, so a change to one
+field (say ``kind``) is checked against all the others.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, model_validator
+
+from portal.schemas import Line, PageQuery, Strict
+from portal.servers.models import KINDS, STATUSES
+
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,62}$")
+# Labels the exporter sets itself; a server's own labels may not override them.
+RESERVED_LABELS = frozenset(
+    {"server_id", "server", "kind", "environment", "group", "job", "instance", "target", "module"}
+)
+STATUS_RANGE = re.compile(r"^([1-5]\d\d)(?:-([1-5]\d\d))?$")
+DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "PTR", "SRV", "CAA")
+MAX_LABELS = 20
+
+
+def is_hostname(value: str) -> bool:
+    name = value[:-1] if value.endswith(".") else value
+    if not name or len(name) > 253:
+        return False
+    return all(_HOST_LABEL.match(part) for part in name.split("."))
+
+
+def is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return is_hostname(value)
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port``; ValueError naming what is wrong."""
+    match = re.match(r"^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$", value) or re.match(
+        r"^([^:\s\[\]]+):(\d{1,5})$", value
+    )
+    if not match:
+        raise ValueError("must be host:port, e.g. db1.bank.local:5432 or [2001:db8::1]:443")
+    host, port = match.group(1), int(match.group(2))
+    if not is_host(host):
+        raise ValueError(f"{host!r} is not a valid host name or IP address")
+    if not 1 <= port <= 65535:
+        raise ValueError("port must be between 1 and 65535")
+    return host, port
+
+
+def check_http_target(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not parts.hostname or not is_host(parts.hostname):
+        raise ValueError("must name a valid host")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    if re.search(r"\s", value):
+        raise ValueError("must not contain spaces")
+    return value
+
+
+def check_target(kind: str, target: str, record_type: str = "A") -> str:
+    if kind == "http":
+        return check_http_target(target)
+    if kind == "tcp":
+        split_host_port(target)
+        return target
+    if kind == "icmp":
+        if not is_host(target):
+            raise ValueError("must be a host name or IP address")
+        return target
+    if record_type == "PTR" and is_host(target) and not is_hostname(target):
+        return target  # an IP address, reversed by the probe
+    if not is_hostname(target):
+        raise ValueError("must be a DNS name, e.g. www.bank.co.ug")
+    return target
+
+
+def normalize_statuses(value: str) -> str:
+    """``"200-299, 301"`` style lists of codes and ranges, tidied."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise ValueError("must list at least one status code or range, e.g. 200-299")
+    for item in items:
+        match = STATUS_RANGE.match(item)
+        if not match:
+            raise ValueError(f"{item!r} is not a status code (100-599) or range like 200-299")
+        if match.group(2) and int(match.group(2)) < int(match.group(1)):
+            raise ValueError(f"range {item!r} ends before it starts")
+    return ",".join(items)
+
+
+def _label_value(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if len(value) > 64:
+        raise ValueError("must be at most 64 characters")
+    return value
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_LABELS:
+        raise ValueError(f"at most {MAX_LABELS} labels")
+    for key, label_value in value.items():
+        if not _LABEL_NAME.match(key) or key.startswith("__"):
+            raise ValueError(f"{key!r} is not a valid label name (letters, digits, underscore)")
+        if key in RESERVED_LABELS:
+            raise ValueError(f"{key!r} is reserved")
+        if not 1 <= len(label_value) <= 255:
+            raise ValueError(f"value of {key!r} must be 1 to 255 characters")
+    return value
+
+
+def _resolver(value: str | None) -> str | None:
+    if not value:
+        return None
+    if is_host(value):
+        return value
+    split_host_port(value)
+    return value
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value or None
+
+
+class ServerSpec(Strict):
+    name: Line = Field(min_length=1, max_length=100)
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    target: Line = Field(min_length=1, max_length=2048)
+    interval_s: int = Field(ge=10, le=3600)
+    timeout_s: int = Field(ge=1, le=60)
+    enabled: bool = True
+    confirm_down: bool = True
+    environment: Annotated[Line | None, AfterValidator(_label_value)] = None
+    group: Annotated[Line | None, AfterValidator(_label_value)] = None
+    description: str | None = Field(None, max_length=1000)
+    labels: Annotated[dict[str, Line], AfterValidator(_labels)] = Field(default_factory=dict)
+    owner_id: int | None = None
+
+    http_method: Literal["GET", "HEAD", "POST"] = "GET"
+    http_accepted_statuses: Annotated[str, AfterValidator(normalize_statuses)] = "200-399"
+    http_keyword: Annotated[str | None, AfterValidator(_blank_to_none)] = Field(None, max_length=500)
+    http_keyword_mode: Literal["contains", "absent"] = "contains"
+    http_keyword_regex: bool = False
+    http_max_latency_ms: int | None = Field(None, ge=1, le=60000)
+    http_follow_redirects: bool = True
+    tls_verify: bool = True
+    tcp_tls: bool = False
+    dns_record_type: Literal[DNS_RECORD_TYPES] = "A"  # type: ignore[valid-type]
+    dns_expected: Line | None = Field(None, max_length=500)
+    dns_resolver: Annotated[Line | None, AfterValidator(_resolver)] = None
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> ServerSpec:
+        try:
+            self.target = check_target(self.kind, self.target, self.dns_record_type)
+        except ValueError as exc:
+            raise ValueError(f"target: {exc}") from None
+        if self.timeout_s >= self.interval_s:
+            raise ValueError("timeout_s: must be shorter than interval_s")
+        if self.http_max_latency_ms and self.http_max_latency_ms > self.timeout_s * 1000:
+            raise ValueError("http_max_latency_ms: must not exceed timeout_s")
+        if self.http_keyword and self.http_keyword_regex:
+            try:
+                re.compile(self.http_keyword)
+            except re.error as exc:
+                raise ValueError(f"http_keyword: not a valid regular expression ({exc})") from None
+        return self
+
+
+class ServerQuery(PageQuery):
+    name: Line | None = Field(None, max_length=100)
+    kind: Literal[KINDS] | None = None  # type: ignore[valid-type]
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    environment: Line | None = None
+    group: Line | None = None
+    enabled: bool | None = None
+    label: list[str] = Field(default_factory=list)
+    sort: Literal["name", "-name", "status", "id", "-id"] = "name"
+
+    @model_validator(mode="after")
+    def _labels_are_pairs(self) -> ServerQuery:
+        for item in self.label:
+            key, sep, value = item.partition("=")
+            if not sep or not _LABEL_NAME.match(key) or not value:
+                raise ValueError(f"label: {item!r} must be key=value")
+        return self
+
+    def label_pairs(self) -> list[tuple[str, str]]:
+        return [tuple(item.split("=", 1)) for item in self.label]  # type: ignore[misc]

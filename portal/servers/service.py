@@ -1,0 +1,165 @@
+"""Server registry logic shared by the API, the pages and service discovery."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import redis
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.auth.models import User
+from portal.errors import APIError
+from portal.extensions import db
+from portal.redis_client import get_redis
+from portal.servers.models import Server, ServerLabel, ServerStatus
+from portal.servers.schemas import ServerQuery, ServerSpec
+
+log = logging.getLogger(__name__)
+
+# The exporter listens here and reloads its targets within a second of a change.
+TARGETS_CHANNEL = "servermon:targets"
+
+_COLUMN_FIELDS = [name for name in ServerSpec.model_fields if name not in ("labels", "group")]
+
+
+def spec_of(server: Server) -> dict:
+    """The server as the fields a client sends, for merging an edit into."""
+    data = {name: getattr(server, name) for name in _COLUMN_FIELDS}
+    data["group"] = server.group_name
+    data["labels"] = server.label_map
+    return data
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def serialize_server(server: Server) -> dict:
+    state = server.state
+    data = spec_of(server)
+    data.update(
+        id=server.id,
+        owner=server.owner.username if server.owner else None,
+        status=state.status if state else "unknown",
+        reason=state.reason if state else None,
+        last_checked=_iso(state.last_checked) if state else None,
+        latency_ms=state.latency_ms if state else None,
+        status_since=_iso(state.changed_at) if state else None,
+        uptime_24h=None,
+        created_at=_iso(server.created_at),
+        updated_at=_iso(server.updated_at),
+    )
+    return data
+
+
+def _apply(server: Server, spec: ServerSpec) -> None:
+    for name in _COLUMN_FIELDS:
+        setattr(server, name, getattr(spec, name))
+    server.group_name = spec.group
+    current = {label.key: label for label in server.labels}
+    for key in set(current) - set(spec.labels):
+        server.labels.remove(current[key])
+    for key, value in spec.labels.items():
+        if key in current:
+            current[key].value = value
+        else:
+            server.labels.append(ServerLabel(key=key, value=value))
+
+
+def _check_owner(spec: ServerSpec) -> None:
+    if spec.owner_id is not None and db.session.get(User, spec.owner_id) is None:
+        raise APIError(400, "invalid value for owner_id", {"owner_id": "no such user"})
+
+
+def _check_name_free(name: str, exclude_id: int | None = None) -> None:
+    query = select(Server.id).where(func.lower(Server.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Server.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise APIError(409, "a server with that name exists", {"name": "already exists"})
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise APIError(409, "a server with that name exists", {"name": "already exists"}) from exc
+
+
+def create_server(spec: ServerSpec, owner: User | None) -> Server:
+    _check_owner(spec)
+    _check_name_free(spec.name)
+    server = Server()
+    _apply(server, spec)
+    if server.owner_id is None and owner is not None:
+        server.owner_id = owner.id
+    server.state = ServerStatus(status="unknown")
+    db.session.add(server)
+    _commit()
+    announce_change(server.id, "created")
+    return server
+
+
+def update_server(server: Server, spec: ServerSpec) -> Server:
+    _check_owner(spec)
+    _check_name_free(spec.name, exclude_id=server.id)
+    _apply(server, spec)
+    _commit()
+    announce_change(server.id, "updated")
+    return server
+
+
+def delete_server(server: Server) -> None:
+    server_id = server.id
+    db.session.delete(server)
+    db.session.commit()
+    announce_change(server_id, "deleted")
+
+
+def announce_change(server_id: int, action: str) -> None:
+    """Best effort: the exporter also polls service discovery, so a lost notice only delays."""
+    try:
+        get_redis().publish(TARGETS_CHANNEL, json.dumps({"server_id": server_id, "action": action}))
+    except redis.RedisError as exc:
+        log.warning("could not announce server %s %s: %s", server_id, action, exc)
+
+
+def _label_condition(key: str, value: str):
+    if key == "environment":
+        return Server.environment == value
+    if key == "group":
+        return Server.group_name == value
+    return exists().where(
+        and_(ServerLabel.server_id == Server.id, ServerLabel.key == key, ServerLabel.value == value)
+    )
+
+
+def server_query(args: ServerQuery) -> Select:
+    query = select(Server).outerjoin(ServerStatus, ServerStatus.server_id == Server.id)
+    if args.name:
+        query = query.where(func.lower(Server.name).contains(args.name.lower(), autoescape=True))
+    if args.kind:
+        query = query.where(Server.kind == args.kind)
+    if args.environment:
+        query = query.where(Server.environment == args.environment)
+    if args.group:
+        query = query.where(Server.group_name == args.group)
+    if args.enabled is not None:
+        query = query.where(Server.enabled.is_(args.enabled))
+    if args.status == "unknown":
+        query = query.where(or_(ServerStatus.status.is_(None), ServerStatus.status == "unknown"))
+    elif args.status:
+        query = query.where(ServerStatus.status == args.status)
+    for key, value in args.label_pairs():
+        query = query.where(_label_condition(key, value))
+    order = {
+        "name": [Server.name],
+        "-name": [Server.name.desc()],
+        "id": [Server.id],
+        "-id": [Server.id.desc()],
+        "status": [ServerStatus.status, Server.name],
+    }[args.sort]
+    return query.order_by(*order)

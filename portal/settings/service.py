@@ -1,0 +1,86 @@
+"""Run-time settings: typed, validated, with defaults, persisted one row per key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, Field, ValidationError, model_validator
+
+from portal.auth.models import User
+from portal.errors import validation_error
+from portal.extensions import db
+from portal.rbac import ROLES
+from portal.schemas import Strict
+from portal.settings.models import Setting
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not an IANA time zone such as Africa/Kampala") from None
+    return value
+
+
+def _optional_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL")
+    return value.rstrip("/")
+
+
+class SettingsData(Strict):
+    timezone: Annotated[str, AfterValidator(_timezone)] = "Africa/Kampala"
+    grafana_url: Annotated[str | None, AfterValidator(_optional_url)] = None
+    notify_roles: list[Literal[ROLES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["admin", "it_staff"]
+    )
+    notify_email: bool = True
+    notify_sms: bool = True
+    notify_on_resolve: bool = True
+    probe_interval_s: int = Field(30, ge=10, le=3600)
+    probe_timeout_s: int = Field(10, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> SettingsData:
+        if self.probe_timeout_s >= self.probe_interval_s:
+            raise ValueError("probe_timeout_s must be shorter than probe_interval_s")
+        return self
+
+
+def timezone_choices() -> list[str]:
+    return sorted(available_timezones())
+
+
+def load_settings() -> SettingsData:
+    stored = {row.key: row.value for row in db.session.scalars(db.select(Setting))}
+    known = {k: v for k, v in stored.items() if k in SettingsData.model_fields}
+    try:
+        return SettingsData.model_validate(known)
+    except ValidationError:
+        return SettingsData()
+
+
+def update_settings(changes: dict, actor: User | None) -> SettingsData:
+    """Validate the merged result as a whole, then persist only the keys that changed."""
+    current = load_settings().model_dump()
+    merged = {**current, **changes}
+    try:
+        validated = SettingsData.model_validate(merged)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    for key, value in validated.model_dump().items():
+        if key not in changes:
+            continue
+        row = db.session.get(Setting, key)
+        if row is None:
+            db.session.add(Setting(key=key, value=value, updated_by_id=actor.id if actor else None))
+        else:
+            row.value = value
+            row.updated_by_id = actor.id if actor else None
+    db.session.commit()
+    return validated

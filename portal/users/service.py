@@ -1,0 +1,145 @@
+"""User management and its escalation rules, as plain functions the API, pages and CLI share.
+
+The rules (DESIGN.md): grant only roles whose permissions are a subset of your own,
+never change your own role, and never remove, demote or disable the last active admin.
+Managing an account whose role outranks yours is refused for the same reason.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from portal.auth.models import User
+from portal.auth.passwords import hash_password, verify_password
+from portal.errors import APIError
+from portal.extensions import db
+from portal.rbac import can_grant
+from portal.users.schemas import ProfileUpdate, UserCreate, UserUpdate
+
+
+def serialize_user(user: User, *, online: bool | None = None) -> dict:
+    data = {
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "phone": user.phone,
+        "role": user.role,
+        "is_active": user.is_active,
+        "notify_email": user.notify_email,
+        "notify_sms": user.notify_sms,
+        "created_at": _iso(user.created_at),
+        "last_login_at": _iso(user.last_login_at),
+        "last_seen_at": _iso(user.last_seen_at),
+    }
+    if online is not None:
+        data["online"] = online
+    return data
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def username_taken(username: str, *, exclude_id: int | None = None) -> bool:
+    query = select(User.id).where(func.lower(User.username) == username.lower())
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    return db.session.scalar(query) is not None
+
+
+def _active_admins() -> int:
+    return db.session.scalar(
+        select(func.count(User.id)).where(User.role == "admin", User.is_active.is_(True))
+    )
+
+
+def _require_grant(actor: User | None, role: str, field: str = "role") -> None:
+    if actor is not None and not can_grant(actor.role, role):
+        raise APIError(403, f"you cannot grant the {role} role", {field: "outranks your own role"})
+
+
+def _require_manageable(actor: User | None, target: User) -> None:
+    if actor is not None and not can_grant(actor.role, target.role):
+        raise APIError(403, "you cannot manage an account whose role outranks yours",
+                       {"role": "outranks your own role"})
+
+
+def _is_last_active_admin(user: User) -> bool:
+    return user.role == "admin" and user.is_active and _active_admins() <= 1
+
+
+def create_user(actor: User | None, data: UserCreate) -> User:
+    """Create an account; ``actor`` None means the operator's CLI, which may grant any role."""
+    _require_grant(actor, data.role)
+    if username_taken(data.username):
+        raise APIError(409, "that username is taken", {"username": "already exists"})
+    user = User(
+        username=data.username,
+        password_hash=hash_password(data.password),
+        role=data.role,
+        email=data.email,
+        phone=data.phone,
+        is_active=data.is_active,
+        notify_email=data.notify_email,
+        notify_sms=data.notify_sms,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def update_user(actor: User, user: User, changes: UserUpdate) -> User:
+    fields = changes.model_dump(exclude_unset=True)
+    _require_manageable(actor, user)
+    if "role" in fields and fields["role"] != user.role:
+        if user.id == actor.id:
+            raise APIError(403, "you cannot change your own role", {"role": "is your own"})
+        _require_grant(actor, fields["role"])
+        if _is_last_active_admin(user):
+            raise APIError(409, "the last active admin cannot be demoted", {"role": "last admin"})
+    if fields.get("is_active") is False and user.is_active:
+        if user.id == actor.id:
+            raise APIError(403, "you cannot disable your own account", {"is_active": "is yours"})
+        if _is_last_active_admin(user):
+            raise APIError(409, "the last active admin cannot be disabled",
+                           {"is_active": "last admin"})
+    password = fields.pop("password", None)
+    if password is not None:
+        user.password_hash = hash_password(password)
+    for key, value in fields.items():
+        setattr(user, key, value)
+    _check_sms_has_phone(user)
+    db.session.commit()
+    return user
+
+
+def update_profile(user: User, changes: ProfileUpdate) -> User:
+    fields = changes.model_dump(exclude_unset=True)
+    current = fields.pop("current_password", None)
+    new = fields.pop("new_password", None)
+    if new is not None:
+        if not current or not verify_password(user.password_hash, current):
+            raise APIError(400, "the current password is wrong",
+                           {"current_password": "does not match"})
+        user.password_hash = hash_password(new)
+    for key, value in fields.items():
+        setattr(user, key, value)
+    _check_sms_has_phone(user)
+    db.session.commit()
+    return user
+
+
+def _check_sms_has_phone(user: User) -> None:
+    if user.notify_sms and not user.phone:
+        db.session.rollback()
+        raise APIError(400, "SMS notifications need a phone number", {"phone": "is required"})
+
+
+def delete_user(actor: User, user: User) -> None:
+    _require_manageable(actor, user)
+    if user.id == actor.id:
+        raise APIError(403, "you cannot delete your own account", {"id": "is yours"})
+    if _is_last_active_admin(user):
+        raise APIError(409, "the last active admin cannot be removed", {"id": "last admin"})
+    db.session.delete(user)
+    db.session.commit()

@@ -1,0 +1,104 @@
+"""Shared fixtures: a fresh app per test on a real database and a real Redis.
+
+The backend comes from TEST_DATABASE_URL (script/test runs the suite on PostgreSQL and
+again on SQLite); the schema is built once per run by the real Alembic migrations, and
+every test starts from empty tables and an empty Redis database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+from portal import create_app
+from portal.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'servermon.db'}"
+    if url.startswith("postgresql"):
+        engine = create_engine(make_config(url).database_url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    return url
+
+
+def make_config(database_url: str, **overrides: object) -> Config:
+    values = {
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "SD_TOKEN": "sd-token-for-tests-0123456789",
+        "ALERTMANAGER_WEBHOOK_TOKEN": "am-token-for-tests-0123456789",
+        "PROMETHEUS_URL": "http://127.0.0.1:1",
+        "ALERTMANAGER_URL": "http://127.0.0.1:1",
+        "SERVERMON_TESTING": "true",
+    }
+    values.update({k: str(v) for k, v in overrides.items()})
+    return Config.from_env(values)
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    from flask_migrate import upgrade
+
+    app = create_app(make_config(database_url))
+    with app.app_context():
+        upgrade()
+        from portal.extensions import db
+
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_tables() -> None:
+    from portal.extensions import db
+
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names
+
+
+@pytest.fixture
+def config(migrated: str) -> Config:
+    return make_config(migrated)
+
+
+@pytest.fixture
+def app(config: Config) -> Iterator:
+    app = create_app(config)
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    with app.app_context():
+        _empty_tables()
+        yield app
+        from portal.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
