@@ -44,7 +44,7 @@ def create_command(username: str, password: str, role: str, email: str, phone: s
 
 @users_cli.command("ensure-admin")
 @click.option("--username", default="admin")
-@click.option("--email", default="admin@localhost")
+@click.option("--email", default="admin@servermon.localdomain")
 def ensure_admin_command(username: str, email: str) -> None:
     """First start: create an admin with a random password, printed once; else do nothing."""
     if db.session.scalar(select(func.count(User.id))) > 0:

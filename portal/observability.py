@@ -10,7 +10,8 @@ import os
 import time
 
 from flask import Flask, g, request
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
 
 REQUESTS = Counter(
     "servermon_portal_http_requests_total", "HTTP requests served", ["method", "endpoint", "status"]
@@ -43,3 +44,33 @@ def init_metrics(app: Flask) -> None:
             REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
             LATENCY.labels(endpoint).observe(time.perf_counter() - started)
         return response
+
+
+class _RegisteredServers:
+    """One ``servermon_server_registered`` series per enabled server.
+
+    Prometheus joins it against ``probe_success`` to alert on servers nobody probes.
+    """
+
+    def collect(self):
+        from sqlalchemy import select
+
+        from portal.extensions import db
+        from portal.servers.models import Server
+
+        family = GaugeMetricFamily(
+            "servermon_server_registered", "Enabled servers registered in the portal",
+            labels=["server_id", "server", "kind"],
+        )
+        rows = db.session.execute(
+            select(Server.id, Server.name, Server.kind).where(Server.enabled.is_(True))
+        )
+        for server_id, name, kind in rows:
+            family.add_metric([str(server_id), name, kind], 1)
+        yield family
+
+
+def exposition(app: Flask) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_RegisteredServers())
+    return generate_latest(app.extensions["metrics_registry"]) + generate_latest(registry)

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 
 from portal.admin.health import check_components, check_database, check_redis
@@ -17,6 +17,7 @@ from portal.auth.guard import public, requires
 from portal.auth.models import User
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.observability import exposition
 from portal.servers.models import Server, ServerStatus
 from portal.users.service import serialize_user
 
@@ -114,6 +115,6 @@ def healthz():
 @bp.get("/metrics")
 @public("Prometheus scrapes it; it holds no user data")
 def metrics():
-    return generate_latest(current_app.extensions["metrics_registry"]), 200, {
+    return exposition(current_app), 200, {
         "Content-Type": CONTENT_TYPE_LATEST
     }

@@ -48,7 +48,7 @@ class SettingsData(Strict):
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> SettingsData:
         if self.probe_timeout_s >= self.probe_interval_s:
-            raise ValueError("probe_timeout_s must be shorter than probe_interval_s")
+            raise ValueError("probe_timeout_s: must be shorter than probe_interval_s")
         return self
 
 

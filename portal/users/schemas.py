@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from portal.auth.passwords import password_problem
 from portal.rbac import ROLES
@@ -64,6 +64,12 @@ class UserCreate(Strict):
     is_active: bool = True
     notify_email: bool = True
     notify_sms: bool = False
+
+    @model_validator(mode="after")
+    def _sms_needs_phone(self) -> UserCreate:
+        if self.notify_sms and not self.phone:
+            raise ValueError("phone: is required for SMS notifications")
+        return self
 
 
 class UserUpdate(Strict):

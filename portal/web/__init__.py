@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 from flask_jwt_extended import decode_token, get_jwt
 
+from portal.dbtypes import utcnow
+from portal.errors import APIError
 from portal.rbac import ROLE_LABELS, has_permission
 
 
@@ -45,7 +50,68 @@ def can(key: str) -> bool:
     return bool(user and has_permission(user.role, key))
 
 
+def form_errors(exc: APIError, fields: Collection[str],
+                aliases: Mapping[str, str] | None = None) -> dict[str, str]:
+    """An APIError's details keyed by form field; what fits no field goes under ``_form``.
+
+    Details use the API's dotted paths (``labels.env``); a cross-field message that names
+    its field first ("probe_timeout_s must be ...") is put next to that field.
+    """
+    aliases = aliases or {}
+    errors: dict[str, str] = {}
+    for path, detail in exc.details.items():
+        head, _, rest = path.partition(".")
+        name, message = aliases.get(head, head), str(detail)
+        if rest:
+            message = f"{rest}: {message}"
+        if name not in fields:
+            first, _, remainder = message.partition(" ")
+            if first in fields and remainder:
+                name, message = first, remainder
+            else:
+                name = "_form"
+                message = message if path == "body" else f"{path}: {message}"
+        errors.setdefault(name, message)
+    if not errors or exc.status != 400:
+        errors.setdefault("_form", exc.message)
+    return errors
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
+
+
+def localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC timestamp in the portal's configured time zone (looked up once per request)."""
+    value = _as_datetime(value)
+    if value is None:
+        return "never"
+    zone = g.get("display_zone")
+    if zone is None:
+        from portal.settings.service import load_settings
+
+        zone = g.display_zone = ZoneInfo(load_settings().timezone)
+    return value.astimezone(zone).strftime(fmt)
+
+
+def ago(value: datetime | str | None) -> str:
+    """Rough age for humans: "42 s ago", "3 min ago", "5 h ago", "2 d ago"."""
+    value = _as_datetime(value)
+    if value is None:
+        return "never"
+    seconds = max(0, int((utcnow() - value).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
 def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(ago, "ago")
+
     @app.context_processor
     def _helpers() -> dict:
         user = g.get("user")

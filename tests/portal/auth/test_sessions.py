@@ -1,0 +1,130 @@
+"""Refresh, logout revocation, cookies with CSRF, and accounts that change under a session."""
+
+import time
+from datetime import timedelta
+
+from flask_jwt_extended import create_access_token, decode_token
+
+from portal.extensions import db
+from tests.factories import PASSWORD, login, make_user
+
+
+def _login_json(client, user):
+    response = client.post("/api/auth/login", json={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_refresh_with_a_bearer_refresh_token_gives_a_working_access_token(client):
+    tokens = _login_json(client, make_user())
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    response = client.post("/api/auth/refresh",
+                           headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert response.status_code == 200
+    fresh = response.get_json()["access_token"]
+    me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {fresh}"})
+    assert me.status_code == 200
+
+
+def test_an_access_token_cannot_be_used_to_refresh(client):
+    tokens = _login_json(client, make_user())
+    client.delete_cookie("refresh_token_cookie")
+    response = client.post("/api/auth/refresh",
+                           headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert response.status_code == 401
+
+
+def test_logout_revokes_both_access_and_refresh_tokens(client):
+    tokens = _login_json(client, make_user())
+    access = {"Authorization": f"Bearer {tokens['access_token']}"}
+    refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    assert client.post("/api/auth/logout", headers=access).status_code == 200
+    assert client.get("/api/auth/me", headers=access).status_code == 401
+    assert client.post("/api/auth/refresh", headers=refresh).status_code == 401
+
+
+def test_revocation_lives_in_redis_for_the_tokens_remaining_lifetime(client, app):
+    from portal.redis_client import get_redis
+
+    tokens = _login_json(client, make_user())
+    claims = decode_token(tokens["access_token"])
+    client.post("/api/auth/logout", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    ttl = get_redis().ttl(f"jwt:revoked:{claims['jti']}")
+    assert 0 < ttl <= claims["exp"] - int(time.time()) + 1
+    assert get_redis().ttl(f"jwt:revoked:{claims['rjti']}") > ttl
+
+
+def test_cookie_sessions_need_the_csrf_header_for_writes(client):
+    _login_json(client, make_user())
+    assert client.get("/api/auth/me").status_code == 200
+    without = client.patch("/api/auth/me", json={"notify_email": False})
+    assert without.status_code == 403
+    assert "CSRF" in without.get_json()["error"]
+    csrf = client.get_cookie("csrf_access_token").value
+    with_header = client.patch("/api/auth/me", json={"notify_email": False},
+                               headers={"X-CSRF-TOKEN": csrf})
+    assert with_header.status_code == 200
+
+
+def test_cookie_logout_closes_the_session(client):
+    _login_json(client, make_user())
+    csrf = client.get_cookie("csrf_access_token").value
+    old_access = client.get_cookie("access_token_cookie").value
+    assert client.post("/api/auth/logout", headers={"X-CSRF-TOKEN": csrf}).status_code == 200
+    client.set_cookie("access_token_cookie", old_access)
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_an_access_cookie_near_expiry_is_replaced_implicitly(client, app):
+    user = make_user()
+    tokens = _login_json(client, user)
+    claims = decode_token(tokens["access_token"])
+    nearly_expired = create_access_token(
+        identity=str(user.id), expires_delta=timedelta(seconds=60),
+        additional_claims={"rjti": claims["rjti"], "rexp": claims["rexp"]},
+    )
+    client.set_cookie("access_token_cookie", nearly_expired)
+    response = client.get("/api/auth/me")
+    assert response.status_code == 200
+    replaced = [c for c in response.headers.getlist("Set-Cookie")
+                if c.startswith("access_token_cookie=")]
+    assert replaced and nearly_expired not in replaced[0]
+
+
+def test_a_disabled_user_cannot_sign_in_and_live_tokens_stop(client):
+    user = make_user("it_staff")
+    headers = login(client, user)
+    user.is_active = False
+    db.session.commit()
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+    response = client.post("/api/auth/login", json={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 401
+
+
+def test_a_role_change_applies_to_live_tokens_at_once(client):
+    user = make_user("it_staff")
+    headers = login(client, user)
+    assert client.get("/api/users", headers=headers).status_code == 200
+    user.role = "flexipay_support"
+    db.session.commit()
+    assert client.get("/api/users", headers=headers).status_code == 403
+
+
+def test_login_records_last_login(client):
+    user = make_user()
+    assert user.last_login_at is None
+    login(client, user)
+    db.session.refresh(user)
+    assert user.last_login_at is not None
+
+
+def test_login_rejects_a_body_that_is_not_an_object(client):
+    response = client.post("/api/auth/login", data="nonsense", content_type="application/json")
+    assert response.status_code == 400
+    assert "body" in response.get_json()["details"]
+    missing = client.post("/api/auth/login", json={"username": "x"})
+    assert missing.status_code == 400
+    assert "password" in missing.get_json()["details"]

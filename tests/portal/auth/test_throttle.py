@@ -1,0 +1,45 @@
+"""Repeated failed sign-ins are throttled per username and per address, for any username."""
+
+from portal.auth import throttle
+from tests.factories import PASSWORD, make_user
+
+
+def _attempt(client, username, password="wrong-password", addr="10.0.0.1"):
+    return client.post("/api/auth/login", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": addr})
+
+
+def test_it_throttles_a_username_after_repeated_failures(client):
+    user = make_user()
+    for _ in range(throttle.MAX_FAILURES_PER_USER):
+        assert _attempt(client, user.username).status_code == 401
+    blocked = _attempt(client, user.username, PASSWORD)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) > 0
+
+
+def test_it_throttles_unknown_usernames_the_same_way(client):
+    make_user(username="real-user")
+    for _ in range(throttle.MAX_FAILURES_PER_USER):
+        _attempt(client, "ghost-user")
+        _attempt(client, "real-user")
+    ghost = _attempt(client, "ghost-user")
+    real = _attempt(client, "real-user")
+    assert ghost.status_code == real.status_code == 429
+    assert ghost.get_json() == real.get_json()
+
+
+def test_it_throttles_an_address_spraying_many_usernames(client):
+    for i in range(throttle.MAX_FAILURES_PER_ADDRESS):
+        _attempt(client, f"user-{i}", addr="10.9.9.9")
+    assert _attempt(client, "someone-else", addr="10.9.9.9").status_code == 429
+    assert _attempt(client, "someone-else", addr="10.9.9.10").status_code == 401
+
+
+def test_a_success_clears_the_username_counter(client):
+    user = make_user()
+    for _ in range(throttle.MAX_FAILURES_PER_USER - 1):
+        _attempt(client, user.username)
+    assert _attempt(client, user.username, PASSWORD).status_code == 200
+    assert _attempt(client, user.username).status_code == 401
+    assert _attempt(client, user.username, PASSWORD).status_code == 200

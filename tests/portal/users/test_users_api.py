@@ -1,0 +1,151 @@
+"""User management over the API, with the escalation rules from DESIGN.md."""
+
+import pytest
+
+from portal.auth.models import User
+from portal.extensions import db
+from tests.factories import login, make_user
+
+NEW = {"username": "new.person", "password": "a-long-enough-pass", "role": "flexipay_support",
+       "email": "new.person@bank.example"}
+
+
+def test_it_creates_lists_shows_updates_and_deletes_a_user(client):
+    headers = login(client, make_user("admin"))
+    created = client.post("/api/users", json=NEW, headers=headers)
+    assert created.status_code == 201
+    user_id = created.get_json()["id"]
+    assert "password" not in created.get_json() and "password_hash" not in created.get_json()
+    listing = client.get("/api/users?q=new.per", headers=headers).get_json()
+    assert [u["username"] for u in listing["items"]] == ["new.person"]
+    assert client.get(f"/api/users/{user_id}", headers=headers).get_json()["role"] == NEW["role"]
+    patched = client.patch(f"/api/users/{user_id}", json={"phone": "+256 700 123456"},
+                           headers=headers)
+    assert patched.get_json()["phone"] == "+256700123456"
+    assert client.delete(f"/api/users/{user_id}", headers=headers).status_code == 204
+    assert client.get(f"/api/users/{user_id}", headers=headers).status_code == 404
+
+
+def test_passwords_are_stored_as_argon2_hashes(client):
+    login_headers = login(client, make_user("admin"))
+    client.post("/api/users", json=NEW, headers=login_headers)
+    stored = db.session.scalar(db.select(User).where(User.username == "new.person"))
+    assert stored.password_hash.startswith("$argon2id$")
+    assert NEW["password"] not in stored.password_hash
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("username", "x"), ("email", "not-an-email"), ("phone", "0700"), ("role", "root"),
+     ("password", "short")],
+)
+def test_bad_fields_are_named_in_a_400(client, field, value):
+    headers = login(client, make_user("admin"))
+    response = client.post("/api/users", json={**NEW, field: value}, headers=headers)
+    assert response.status_code == 400
+    assert field in response.get_json()["details"]
+    assert db.session.scalar(db.select(User).where(User.username == "new.person")) is None
+
+
+def test_unknown_fields_are_refused(client):
+    headers = login(client, make_user("admin"))
+    response = client.post("/api/users", json={**NEW, "is_admin": True}, headers=headers)
+    assert response.status_code == 400
+    assert "is_admin" in response.get_json()["details"]
+
+
+def test_usernames_are_unique_regardless_of_case(client):
+    headers = login(client, make_user("admin", username="taken"))
+    response = client.post("/api/users", json={**NEW, "username": "TAKEN"}, headers=headers)
+    assert response.status_code == 409
+    assert "username" in response.get_json()["details"]
+
+
+def test_a_manager_cannot_grant_a_role_above_their_own(client):
+    headers = login(client, make_user("it_staff"))
+    for role in ("admin", "developer"):
+        response = client.post("/api/users", json={**NEW, "role": role}, headers=headers)
+        assert response.status_code == 403
+        assert "role" in response.get_json()["details"]
+    assert client.post("/api/users", json={**NEW, "role": "ebanking_support"},
+                       headers=headers).status_code == 201
+
+
+def test_a_manager_cannot_promote_someone_above_their_own_role(client):
+    headers = login(client, make_user("ebanking_support"))
+    target = make_user("flexipay_support")
+    response = client.patch(f"/api/users/{target.id}", json={"role": "developer"}, headers=headers)
+    assert response.status_code == 403
+
+
+def test_a_manager_cannot_edit_or_delete_an_account_that_outranks_them(client):
+    headers = login(client, make_user("it_staff"))
+    admin = make_user("admin")
+    make_user("admin")
+    assert client.patch(f"/api/users/{admin.id}", json={"password": "new-password-123"},
+                        headers=headers).status_code == 403
+    assert client.delete(f"/api/users/{admin.id}", headers=headers).status_code == 403
+
+
+def test_nobody_changes_their_own_role(client):
+    me = make_user("admin")
+    make_user("admin")
+    headers = login(client, me)
+    response = client.patch(f"/api/users/{me.id}", json={"role": "it_staff"}, headers=headers)
+    assert response.status_code == 403
+    assert "role" in response.get_json()["details"]
+
+
+def test_the_last_active_admin_cannot_be_demoted_disabled_or_removed(client):
+    admin = make_user("admin")
+    developer = make_user("developer")
+    headers = login(client, developer)
+    for change in ({"role": "it_staff"}, {"is_active": False}):
+        response = client.patch(f"/api/users/{admin.id}", json=change, headers=headers)
+        assert response.status_code == 409, change
+    assert client.delete(f"/api/users/{admin.id}", headers=headers).status_code == 409
+    second = make_user("admin")
+    assert client.patch(f"/api/users/{admin.id}", json={"is_active": False},
+                        headers=headers).status_code == 200
+    assert client.delete(f"/api/users/{second.id}", headers=headers).status_code == 409
+
+
+def test_a_user_cannot_delete_themselves(client):
+    me = make_user("admin")
+    make_user("admin")
+    response = client.delete(f"/api/users/{me.id}", headers=login(client, me))
+    assert response.status_code == 403
+
+
+def test_sms_opt_in_needs_a_phone_number(client):
+    headers = login(client, make_user("admin"))
+    response = client.post("/api/users", json={**NEW, "notify_sms": True}, headers=headers)
+    assert response.status_code == 400
+    assert "phone" in response.get_json()["details"]
+
+
+def test_user_listing_paginates_and_filters(client):
+    headers = login(client, make_user("admin"))
+    for _ in range(5):
+        make_user("flexipay_support")
+    page = client.get("/api/users?role=flexipay_support&per_page=2&page=2", headers=headers)
+    body = page.get_json()
+    assert body["total"] == 5 and body["pages"] == 3 and len(body["items"]) == 2
+    bad = client.get("/api/users?per_page=1000", headers=headers)
+    assert bad.status_code == 400 and "per_page" in bad.get_json()["details"]
+
+
+def test_profile_changes_need_the_current_password_for_a_new_one(client):
+    user = make_user("flexipay_support")
+    headers = login(client, user)
+    wrong = client.patch("/api/auth/me", json={"new_password": "another-good-pass",
+                                               "current_password": "nope"}, headers=headers)
+    assert wrong.status_code == 400 and "current_password" in wrong.get_json()["details"]
+    ok = client.patch("/api/auth/me", json={"new_password": "another-good-pass",
+                                            "current_password": "correct-horse-battery",
+                                            "phone": "+256700000001", "notify_sms": True},
+                      headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["notify_sms"] is True
+    again = client.post("/api/auth/login", json={"username": user.username,
+                                                 "password": "another-good-pass"})
+    assert again.status_code == 200
