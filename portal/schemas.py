@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from flask import request
@@ -54,3 +55,11 @@ def parse_query(model: type[M], *, lists: tuple[str, ...] = ()) -> M:
 class PageQuery(Strict):
     page: int = Field(1, ge=1)
     per_page: int = Field(50, ge=1, le=200)
+
+
+def aware(value: datetime, field: str) -> datetime:
+    """Query times must carry an offset: a bare time is ambiguous across time zones."""
+    if value.tzinfo is None:
+        raise APIError(400, f"invalid value for {field}",
+                       {field: "needs a UTC offset, e.g. 2026-01-31T08:00:00+03:00"})
+    return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -92,3 +92,24 @@ class ServerStatus(db.Model):
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     server: Mapped[Server] = relationship(back_populates="state")
+
+
+class ServerEvent(db.Model):
+    """A state change reported by the exporter: the server's log and its downtime evidence.
+
+    ``event_id`` comes from the exporter, so a message delivered twice is stored once.
+    """
+
+    __tablename__ = "server_events"
+    __table_args__ = (Index("ix_server_events_server_id_at", "server_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12))
+    previous: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

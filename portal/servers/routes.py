@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from flask import Blueprint, jsonify, request
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
+from sqlalchemy import select
 
 from portal.auth.guard import current_user, requires
 from portal.errors import APIError, validation_error
 from portal.extensions import db
 from portal.pagination import paginate
-from portal.schemas import parse_query
-from portal.servers.models import Server
+from portal.schemas import PageQuery, aware, parse_query
+from portal.servers.models import Server, ServerEvent
 from portal.servers.schemas import ServerQuery, ServerSpec
 from portal.servers.service import (
     create_server,
     delete_server,
     serialize_server,
-    server_query,
+    server_page,
     spec_of,
     update_server,
 )
@@ -55,7 +59,7 @@ def with_probe_defaults(data: dict) -> dict:
 @requires("status.view")
 def list_servers():
     args = parse_query(ServerQuery, lists=("label",))
-    return jsonify(paginate(server_query(args), args.page, args.per_page, serialize_server))
+    return jsonify(server_page(args))
 
 
 @bp.post("")
@@ -88,3 +92,41 @@ def update(server_id: int):
 def delete(server_id: int):
     delete_server(get_server_or_404(server_id))
     return "", 204
+
+
+class LogQuery(PageQuery):
+    from_: datetime | None = Field(None, alias="from")
+    to: datetime | None = None
+    status: Literal["up", "down"] | None = None
+
+
+def serialize_event(event: ServerEvent) -> dict:
+    return {
+        "event_id": event.event_id,
+        "status": event.status,
+        "previous": event.previous,
+        "reason": event.reason,
+        "latency_ms": event.latency_ms,
+        "at": event.at.isoformat(),
+        "last_ok_at": event.last_ok_at.isoformat() if event.last_ok_at else None,
+    }
+
+
+def event_query(server_id: int, args: LogQuery):
+    query = select(ServerEvent).where(ServerEvent.server_id == server_id)
+    if args.from_:
+        query = query.where(ServerEvent.at >= aware(args.from_, "from"))
+    if args.to:
+        query = query.where(ServerEvent.at < aware(args.to, "to"))
+    if args.status:
+        query = query.where(ServerEvent.status == args.status)
+    return query.order_by(ServerEvent.at.desc(), ServerEvent.id.desc())
+
+
+@bp.get("/<int:server_id>/logs")
+@requires("logs.view")
+def logs(server_id: int):
+    get_server_or_404(server_id)
+    args = parse_query(LogQuery)
+    return jsonify(paginate(event_query(server_id, args), args.page, args.per_page,
+                            serialize_event))

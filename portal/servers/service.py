@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from portal.auth.models import User
 from portal.errors import APIError
 from portal.extensions import db
+from portal.pagination import paginate
 from portal.redis_client import get_redis
+from portal.servers.latest import latest_results
 from portal.servers.models import Server, ServerLabel, ServerStatus
 from portal.servers.schemas import ServerQuery, ServerSpec
 
@@ -36,22 +38,84 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def serialize_server(server: Server) -> dict:
-    state = server.state
-    data = spec_of(server)
+# Columns for listing without loading ORM objects: the hot path of the API and dashboard.
+ROW_COLUMNS = (
+    *(getattr(Server, name) for name in _COLUMN_FIELDS),
+    Server.id, Server.group_name, Server.created_at, Server.updated_at,
+    User.username.label("owner"),
+    ServerStatus.status, ServerStatus.reason, ServerStatus.latency_ms,
+    ServerStatus.last_checked, ServerStatus.changed_at,
+)
+
+
+def as_rows(query: Select) -> Select:
+    """Turn a filtered ``select(Server)`` into the flat column query serialize_row reads."""
+    return query.outerjoin(User, User.id == Server.owner_id).with_only_columns(*ROW_COLUMNS)
+
+
+def labels_for(server_ids: list[int]) -> dict[int, dict[str, str]]:
+    labels: dict[int, dict[str, str]] = {server_id: {} for server_id in server_ids}
+    if server_ids:
+        rows = db.session.execute(
+            select(ServerLabel.server_id, ServerLabel.key, ServerLabel.value)
+            .where(ServerLabel.server_id.in_(server_ids)).order_by(ServerLabel.key)
+        )
+        for server_id, key, value in rows:
+            labels[server_id][key] = value
+    return labels
+
+
+def serialize_row(row, labels: dict[str, str]) -> dict:
+    data = {name: getattr(row, name) for name in _COLUMN_FIELDS}
     data.update(
-        id=server.id,
-        owner=server.owner.username if server.owner else None,
-        status=state.status if state else "unknown",
-        reason=state.reason if state else None,
-        last_checked=_iso(state.last_checked) if state else None,
-        latency_ms=state.latency_ms if state else None,
-        status_since=_iso(state.changed_at) if state else None,
+        id=row.id,
+        group=row.group_name,
+        labels=labels,
+        owner=row.owner,
+        status=row.status or "unknown",
+        reason=row.reason,
+        last_checked=_iso(row.last_checked),
+        latency_ms=row.latency_ms,
+        status_since=_iso(row.changed_at),
         uptime_24h=None,
-        created_at=_iso(server.created_at),
-        updated_at=_iso(server.updated_at),
+        created_at=_iso(row.created_at),
+        updated_at=_iso(row.updated_at),
     )
     return data
+
+
+def serialize_rows(rows: list) -> list[dict]:
+    ids = [row.id for row in rows]
+    labels = labels_for(ids)
+    latest = latest_results(ids)
+    items = [serialize_row(row, labels[row.id]) for row in rows]
+    for item in items:
+        overlay_latest(item, latest.get(item["id"]))
+    return items
+
+
+def overlay_latest(item: dict, result: dict | None) -> None:
+    """The exporter's newest result wins over the stored state change it may be ahead of."""
+    if not result or not item["enabled"]:
+        return
+    if result.get("status") in ("up", "down") and item["status"] != "maintenance":
+        item["status"] = result["status"]
+    item["reason"] = result.get("reason")
+    item["latency_ms"] = result.get("latency_ms")
+    item["last_checked"] = result.get("checked_at")
+
+
+def server_page(args: ServerQuery) -> dict:
+    page = paginate(as_rows(server_query(args)), args.page, args.per_page, lambda row: row,
+                    rows=True)
+    page["items"] = serialize_rows(page["items"])
+    return page
+
+
+def serialize_server(server: Server) -> dict:
+    row = db.session.execute(as_rows(select(Server).outerjoin(
+        ServerStatus, ServerStatus.server_id == Server.id).where(Server.id == server.id))).one()
+    return serialize_rows([row])[0]
 
 
 def _apply(server: Server, spec: ServerSpec) -> None:

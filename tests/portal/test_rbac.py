@@ -36,6 +36,7 @@ PUBLIC_ENDPOINTS = {
 PROBES = {
     "users.manage": ("GET", "/api/users"),
     "servers.manage": ("DELETE", "/api/servers/999999"),
+    "logs.view": ("GET", "/api/servers/999999/logs"),
     "status.view": ("GET", "/api/servers"),
     "admin.view": ("GET", "/api/admin/summary"),
     "settings.manage": ("GET", "/api/settings"),

@@ -1,0 +1,213 @@
+"""Load test: GET /api/servers (first page) and the dashboard page under gunicorn.
+
+Registers 1,000 servers, starts the portal under gunicorn on loopback, signs in, and
+drives each URL with 50 concurrent clients (keep-alive connections) using wrk (Debian's
+`wrk`, installed here when missing), in two ways:
+
+- staff: each client waits a think time between requests (wrk's Lua ``delay()``), as 50
+  people with the dashboard open do; the issue's target applies here;
+- saturation: no think time, every client fires again as soon as it has an answer, which
+  shows the ceiling of this machine (the load generator shares its 2 cores).
+
+Prints requests/s, p50 and p99 latency, and errors for each.
+
+    .venv/bin/python bench/api_load.py                      # SQLite file under a temp dir
+    .venv/bin/python bench/api_load.py --database postgresql://postgres@127.0.0.1/bench
+
+Target (issue 2): p99 under 50 ms with no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True,
+                       stdout=subprocess.DEVNULL)
+        return shutil.which("wrk") or sys.exit("wrk did not install")
+    sys.exit("this benchmark needs wrk: apt-get install wrk")
+
+
+def environment(database: str, port: int, metrics_dir: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SECRET_KEY="bench-secret-key-" + "x" * 32,
+        SD_TOKEN="bench-sd-token-0123456789",
+        ALERTMANAGER_WEBHOOK_TOKEN="bench-am-token-0123456789",
+        DATABASE_URL=database,
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        PORTAL_URL=f"http://127.0.0.1:{port}",
+        PROMETHEUS_MULTIPROC_DIR=metrics_dir,
+    )
+    return env
+
+
+def prepare(env: dict[str, str], servers: int) -> tuple[str, str]:
+    """Fresh schema, `servers` registered servers and one admin; returns (username, password)."""
+    code = f"""
+import redis
+from flask_migrate import downgrade, upgrade
+from portal import create_app
+from portal.extensions import db
+from portal.servers.models import Server, ServerLabel, ServerStatus
+from portal.users.schemas import UserCreate
+from portal.users.service import create_user
+from portal.dbtypes import utcnow
+
+app = create_app()
+with app.app_context():
+    db.drop_all()
+    db.session.execute(db.text("DROP TABLE IF EXISTS alembic_version"))
+    db.session.commit()
+    upgrade()
+    redis.Redis.from_url(app.config["SERVERMON"].redis_url).flushdb()
+    create_user(None, UserCreate(username="bench", password="bench-password-123", role="admin",
+                                 email="bench@bank.example"))
+    now = utcnow()
+    statuses = ["up", "up", "up", "down", "unknown"]
+    for i in range({servers}):
+        server = Server(name=f"srv-{{i:04d}}", kind=["http", "tcp", "icmp", "dns"][i % 4],
+                        target=["https://srv-%d.bank.example/" % i, "srv-%d.bank.example:443" % i,
+                                "10.0.%d.%d" % (i // 250, i % 250), "srv-%d.bank.example" % i][i % 4],
+                        interval_s=30, timeout_s=10, environment=["production", "staging"][i % 2],
+                        group_name=f"group-{{i % 10}}")
+        server.labels = [ServerLabel(key="team", value=f"team-{{i % 7}}")]
+        server.state = ServerStatus(status=statuses[i % 5], latency_ms=12.5, last_checked=now,
+                                    changed_at=now, reason="status 503" if i % 5 == 3 else None)
+        db.session.add(server)
+    db.session.commit()
+"""
+    subprocess.run([str(VENV_BIN / "python"), "-c", code], env=env, cwd=ROOT, check=True)
+    return "bench", "bench-password-123"
+
+
+def wait_until_up(url: str, deadline_s: float = 30) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            time.sleep(0.2)
+    sys.exit(f"portal did not answer at {url}")
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def ms(value: str, unit: str) -> float:
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    latencies = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
+    for pct, raw in latencies.items():
+        value, unit = re.match(r"([\d.]+)(\w+)", raw).groups()
+        result[f"p{pct}_ms"] = ms(value, unit)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    result["errors"] = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        result["errors"] += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
+    return result
+
+
+THINK_SCRIPT = """
+local think = tonumber(os.getenv("THINK_MS") or "0")
+function delay()
+  if think == 0 then return 0 end
+  return math.random(math.floor(think / 2), math.floor(think * 3 / 2))
+end
+"""
+
+
+def run_wrk(wrk: str, url: str, header: str, connections: int, duration: int, think_ms: int,
+            tmp: Path) -> dict[str, float]:
+    script = tmp / "think.lua"
+    script.write_text(THINK_SCRIPT)
+    run = subprocess.run(
+        [wrk, "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency",
+         "-s", str(script), "-H", header, url],
+        capture_output=True, text=True, check=True, env={**os.environ, "THINK_MS": str(think_ms)},
+    )
+    return parse_wrk(run.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", help="DATABASE_URL (default: SQLite in a temp dir)")
+    parser.add_argument("--servers", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per URL")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--think-ms", type=int, default=500,
+                        help="mean pause between one client's requests in the staff run")
+    args = parser.parse_args()
+
+    wrk = ensure_wrk()
+    with tempfile.TemporaryDirectory() as tmp:
+        database = args.database or f"sqlite:///{tmp}/bench.db"
+        port = free_port()
+        env = environment(database, port, tmp)
+        username, password = prepare(env, args.servers)
+        gunicorn = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "--workers", str(args.workers), "--threads",
+             str(args.threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+             "portal:create_app()"],
+            env=env, cwd=ROOT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base + "/healthz")
+            login = requests.post(base + "/api/auth/login",
+                                  json={"username": username, "password": password}, timeout=10)
+            login.raise_for_status()
+            token = login.json()["access_token"]
+            cases = [
+                ("GET /api/servers (first page)", "/api/servers", f"Authorization: Bearer {token}"),
+                ("GET /dashboard", "/dashboard", f"Cookie: access_token_cookie={token}"),
+            ]
+            print(f"{args.servers} servers, {args.connections} concurrent connections, "
+                  f"gunicorn {args.workers} workers x {args.threads} threads, "
+                  f"{'PostgreSQL' if database.startswith('postgres') else 'SQLite'}, "
+                  f"{args.duration} s per run, staff think time {args.think_ms} ms (mean)")
+            for label, path, header in cases:
+                check = requests.get(base + path, headers=dict([header.split(": ", 1)]), timeout=10)
+                if check.status_code != 200:
+                    sys.exit(f"{path} answered {check.status_code}")
+                for mode, think in (("staff", args.think_ms), ("saturation", 0)):
+                    r = run_wrk(wrk, base + path, header, args.connections, args.duration, think,
+                                Path(tmp))
+                    verdict = "OK" if r["p99_ms"] < 50 and r["errors"] == 0 else "MISSES 50 ms"
+                    print(f"{label:30} {mode:10} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
+                          f"  p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}  [{verdict}]")
+        finally:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""State changes from the exporter's Redis stream, stored exactly once."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from portal.extensions import db
+from portal.redis_client import get_redis
+from portal.servers import ingest
+from portal.servers.ingest import DEAD_LETTER, GROUP, STREAM, StreamConsumer
+from portal.servers.models import ServerEvent, ServerStatus
+from tests.factories import login, make_server, make_user
+
+T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+def change(server, status="down", at=T0, event_id=None, **extra):
+    fields = {"event_id": event_id or uuid.uuid4().hex, "server_id": str(server.id),
+              "status": status, "previous": "up" if status == "down" else "down",
+              "reason": "connection refused" if status == "down" else "", "latency_ms": "12.5",
+              "at": at.isoformat(), "last_ok_at": (at - timedelta(seconds=30)).isoformat()}
+    fields.update(extra)
+    get_redis().xadd(STREAM, fields)
+    return fields
+
+
+@pytest.fixture
+def consumer(app):
+    return StreamConsumer(app, "test-consumer", block_ms=10)
+
+
+def events():
+    return db.session.scalars(db.select(ServerEvent).order_by(ServerEvent.at)).all()
+
+
+def test_a_change_is_stored_and_moves_the_status(consumer):
+    server = make_server()
+    change(server, "down", T0)
+    assert consumer.run_once() == 1
+    db.session.expire_all()
+    state = db.session.get(ServerStatus, server.id)
+    assert (state.status, state.reason, state.changed_at) == ("down", "connection refused", T0)
+    assert events()[0].last_ok_at == T0 - timedelta(seconds=30)
+
+
+def test_a_redelivered_change_is_stored_once(consumer):
+    server = make_server()
+    fields = change(server)
+    change(server, event_id=fields["event_id"])
+    consumer.run_once()
+    assert len(events()) == 1
+    assert get_redis().xpending(STREAM, GROUP)["pending"] == 0
+
+
+def test_an_older_change_arriving_late_does_not_overwrite_a_newer_status(consumer):
+    server = make_server()
+    change(server, "up", T0 + timedelta(minutes=5))
+    change(server, "down", T0)
+    consumer.run_once()
+    db.session.expire_all()
+    assert db.session.get(ServerStatus, server.id).status == "up"
+    assert [e.status for e in events()] == ["down", "up"]
+
+
+def test_a_malformed_entry_goes_to_the_dead_letter_stream(consumer):
+    server = make_server()
+    change(server, status="sideways")
+    consumer.run_once()
+    assert events() == []
+    dead = get_redis().xrange(DEAD_LETTER)
+    assert dead and "sideways" in dead[0][1]["error"]
+
+
+def test_changes_for_a_removed_server_are_acknowledged_and_dropped(consumer):
+    server = make_server()
+    change(server)
+    db.session.delete(server)
+    db.session.commit()
+    consumer.run_once()
+    assert events() == []
+    assert get_redis().xpending(STREAM, GROUP)["pending"] == 0
+
+
+def test_a_database_failure_leaves_the_entry_pending_for_a_retry(consumer, monkeypatch):
+    server = make_server()
+    change(server)
+    real = ingest.record_change
+
+    def broken(_change):
+        raise OperationalError("INSERT", {}, Exception("database is down"))
+
+    monkeypatch.setattr(ingest, "record_change", broken)
+    consumer.run_once()
+    assert get_redis().xpending(STREAM, GROUP)["pending"] == 1
+    monkeypatch.setattr(ingest, "record_change", real)
+    consumer.run_once()
+    assert len(events()) == 1
+    assert get_redis().xpending(STREAM, GROUP)["pending"] == 0
+
+
+def test_a_stored_change_is_pushed_to_live_clients(consumer):
+    server = make_server()
+    pubsub = get_redis().pubsub()
+    pubsub.subscribe("servermon:ws")
+    pubsub.get_message(timeout=1)
+    change(server, "down")
+    consumer.run_once()
+    message = json.loads(pubsub.get_message(timeout=2)["data"])
+    assert message["type"] == "status"
+    assert message["data"]["server_id"] == server.id and message["data"]["status"] == "down"
+    pubsub.close()
+
+
+def test_logs_list_changes_newest_first_with_filters(client, consumer):
+    server = make_server()
+    change(server, "down", T0)
+    change(server, "up", T0 + timedelta(minutes=3))
+    consumer.run_once()
+    headers = login(client, make_user("ebanking_support"))
+    body = client.get(f"/api/servers/{server.id}/logs", headers=headers).get_json()
+    assert [item["status"] for item in body["items"]] == ["up", "down"]
+    assert body["items"][1]["reason"] == "connection refused"
+    since = (T0 + timedelta(minutes=1)).isoformat().replace("+", "%2B")
+    later = client.get(f"/api/servers/{server.id}/logs?from={since}", headers=headers).get_json()
+    assert [item["status"] for item in later["items"]] == ["up"]
+    naive = client.get(f"/api/servers/{server.id}/logs?from=2026-01-01T00:00:00", headers=headers)
+    assert naive.status_code == 400 and "from" in naive.get_json()["details"]
+
+
+def test_logs_need_the_logs_permission(client):
+    server = make_server()
+    headers = login(client, make_user("flexipay_support"))
+    assert client.get(f"/api/servers/{server.id}/logs", headers=headers).status_code == 403
+
+
+def test_the_listing_shows_the_exporters_latest_result(client):
+    server = make_server()
+    get_redis().hset("servermon:latest", str(server.id), json.dumps(
+        {"server_id": server.id, "status": "up", "reason": None, "latency_ms": 42.0,
+         "checked_at": T0.isoformat(), "status_code": 200}))
+    headers = login(client, make_user("customer_engagement"))
+    item = client.get("/api/servers", headers=headers).get_json()["items"][0]
+    assert (item["status"], item["latency_ms"], item["last_checked"]) == ("up", 42.0,
+                                                                          T0.isoformat())
