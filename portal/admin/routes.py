@@ -19,6 +19,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.observability import exposition
 from portal.servers.models import Server, ServerStatus
+from portal.servers.service import status_condition
 from portal.users.service import serialize_user
 
 bp = Blueprint("admin_api", __name__)
@@ -31,15 +32,11 @@ def is_online(user: User) -> bool:
 
 
 def server_counts() -> dict:
-    rows = db.session.execute(
-        select(func.coalesce(ServerStatus.status, "unknown"), func.count(Server.id))
-        .select_from(Server)
-        .outerjoin(ServerStatus, ServerStatus.server_id == Server.id)
-        .where(Server.enabled.is_(True))
-        .group_by(func.coalesce(ServerStatus.status, "unknown"))
-    ).all()
-    by_status = {"up": 0, "down": 0, "unknown": 0, "maintenance": 0}
-    by_status.update({status: count for status, count in rows})
+    enabled = (select(func.count(Server.id)).select_from(Server)
+               .outerjoin(ServerStatus, ServerStatus.server_id == Server.id)
+               .where(Server.enabled.is_(True)))
+    by_status = {status: db.session.scalar(enabled.where(status_condition(status)))
+                 for status in ("up", "down", "unknown", "maintenance")}
     total = db.session.scalar(select(func.count(Server.id)))
     return {"total": total, "enabled": sum(by_status.values()), "by_status": by_status}
 

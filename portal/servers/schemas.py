@@ -17,7 +17,7 @@ from portal.schemas import Line, PageQuery, Strict
 from portal.servers.models import KINDS, STATUSES
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,62}$")
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,62}$")
 # Labels the exporter sets itself; a server's own labels may not override them.
 RESERVED_LABELS = frozenset(
     {"server_id", "server", "kind", "environment", "group", "job", "instance", "target", "module"}
@@ -117,7 +117,7 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
     if len(value) > MAX_LABELS:
         raise ValueError(f"at most {MAX_LABELS} labels")
     for key, label_value in value.items():
-        if not _LABEL_NAME.match(key) or key.startswith("__"):
+        if not LABEL_NAME.match(key) or key.startswith("__"):
             raise ValueError(f"{key!r} is not a valid label name (letters, digits, underscore)")
         if key in RESERVED_LABELS:
             raise ValueError(f"{key!r} is reserved")
@@ -198,7 +198,7 @@ class ServerQuery(PageQuery):
     def _labels_are_pairs(self) -> ServerQuery:
         for item in self.label:
             key, sep, value = item.partition("=")
-            if not sep or not _LABEL_NAME.match(key) or not value:
+            if not sep or not LABEL_NAME.match(key) or not value:
                 raise ValueError(f"label: {item!r} must be key=value")
         return self
 

@@ -6,12 +6,14 @@ import json
 import logging
 
 import redis
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, false, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
 from portal.errors import APIError
 from portal.extensions import db
+from portal.incidents.maintenance import active_windows, in_maintenance, server_label_view
+from portal.incidents.models import DOWNTIME_ALERT, Incident
 from portal.pagination import paginate
 from portal.redis_client import get_redis
 from portal.servers.latest import latest_results
@@ -91,6 +93,7 @@ def serialize_rows(rows: list) -> list[dict]:
     items = [serialize_row(row, labels[row.id]) for row in rows]
     for item in items:
         overlay_latest(item, latest.get(item["id"]))
+    overlay_status(items)
     return items
 
 
@@ -98,7 +101,7 @@ def overlay_latest(item: dict, result: dict | None) -> None:
     """The exporter's newest result wins over the stored state change it may be ahead of."""
     if not result or not item["enabled"]:
         return
-    if result.get("status") in ("up", "down") and item["status"] != "maintenance":
+    if result.get("status") in ("up", "down"):
         item["status"] = result["status"]
     item["reason"] = result.get("reason")
     item["latency_ms"] = result.get("latency_ms")
@@ -213,10 +216,8 @@ def server_query(args: ServerQuery) -> Select:
         query = query.where(Server.group_name == args.group)
     if args.enabled is not None:
         query = query.where(Server.enabled.is_(args.enabled))
-    if args.status == "unknown":
-        query = query.where(or_(ServerStatus.status.is_(None), ServerStatus.status == "unknown"))
-    elif args.status:
-        query = query.where(ServerStatus.status == args.status)
+    if args.status:
+        query = query.where(status_condition(args.status))
     for key, value in args.label_pairs():
         query = query.where(_label_condition(key, value))
     order = {
@@ -227,3 +228,46 @@ def server_query(args: ServerQuery) -> Select:
         "status": [ServerStatus.status, Server.name],
     }[args.sort]
     return query.order_by(*order)
+
+
+def _maintenance_condition(windows: list):
+    conditions = [Server.id == window.server_id if window.server_id is not None
+                  else _label_condition(window.label_key, window.label_value)
+                  for window in windows]
+    return or_(*conditions) if conditions else false()
+
+
+def _open_outage_condition():
+    return exists().where(Incident.server_id == Server.id, Incident.ended_at.is_(None),
+                          Incident.alertname == DOWNTIME_ALERT)
+
+
+def status_condition(status: str):
+    """SQL for a server's effective status: maintenance, then an open outage, then probes."""
+    maintenance = _maintenance_condition(active_windows())
+    if status == "maintenance":
+        return maintenance
+    outage = _open_outage_condition()
+    stored = ServerStatus.status
+    if status == "down":
+        return and_(not_(maintenance), or_(outage, stored == "down"))
+    if status == "up":
+        return and_(not_(maintenance), not_(outage), stored == "up")
+    return and_(not_(maintenance), not_(outage), or_(stored.is_(None), stored == "unknown"))
+
+
+def overlay_status(items: list[dict]) -> None:
+    """Maintenance and open outages outrank what the last probe said (see status_condition)."""
+    ids = [item["id"] for item in items]
+    if not ids:
+        return
+    windows = active_windows()
+    outages = set(db.session.scalars(select(Incident.server_id).where(
+        Incident.server_id.in_(ids), Incident.ended_at.is_(None),
+        Incident.alertname == DOWNTIME_ALERT,
+    )))
+    for item in items:
+        if in_maintenance(windows, item["id"], server_label_view(item)):
+            item["status"] = "maintenance"
+        elif item["id"] in outages:
+            item["status"] = "down"

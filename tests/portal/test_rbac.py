@@ -37,6 +37,7 @@ PROBES = {
     "users.manage": ("GET", "/api/users"),
     "servers.manage": ("DELETE", "/api/servers/999999"),
     "logs.view": ("GET", "/api/servers/999999/logs"),
+    "alerts.view": ("GET", "/api/incidents"),
     "status.view": ("GET", "/api/servers"),
     "admin.view": ("GET", "/api/admin/summary"),
     "settings.manage": ("GET", "/api/settings"),

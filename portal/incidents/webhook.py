@@ -1,0 +1,77 @@
+"""POST /api/alertmanager/webhook: where alerts become incidents and notifications.
+
+Answers 200 once everything is committed, 400 for a payload Alertmanager would never
+send (it does not retry 4xx), and 503 for a passing failure (database or lock), which
+Alertmanager retries, and which the incident keys make safe to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from portal.auth.guard import public
+from portal.errors import APIError, validation_error
+from portal.extensions import db
+from portal.incidents.serialize import serialize_incident
+from portal.incidents.service import Change, WebhookIn, apply_alert
+from portal.notify import dispatch, plan_notifications
+from portal.realtime.publish import publish
+from portal.servers.discovery import check_bearer
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("alertmanager_api", __name__, url_prefix="/api/alertmanager")
+
+
+def _payload() -> WebhookIn:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise APIError(400, "request body must be a JSON object", {"body": "expected an object"})
+    try:
+        return WebhookIn.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+
+
+def _apply(payload: WebhookIn) -> tuple[list[Change], list[int]]:
+    changes = [apply_alert(alert) for alert in payload.alerts]
+    planned = []
+    for change in changes:
+        if change.opened and not change.resolved:
+            planned += plan_notifications(change.incident, "firing")
+        if change.resolved:
+            planned += plan_notifications(change.incident, "resolved")
+    db.session.commit()
+    return changes, [notification.id for notification in planned]
+
+
+@bp.post("/webhook")
+@public("checked against ALERTMANAGER_WEBHOOK_TOKEN")
+def webhook():
+    check_bearer(current_app.config["SERVERMON"].alertmanager_webhook_token)
+    payload = _payload()
+    for attempt in (1, 2):
+        try:
+            changes, notification_ids = _apply(payload)
+            break
+        except IntegrityError:
+            db.session.rollback()  # a concurrent delivery of the same alert won; read its rows
+            if attempt == 2:
+                raise APIError(503, "concurrent update; retry") from None
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            log.exception("webhook not stored")
+            raise APIError(503, "database unavailable; retry") from exc
+    dispatch(notification_ids)
+    for change in changes:
+        if change.opened or change.resolved:
+            publish("incident", serialize_incident(change.incident))
+    return jsonify(
+        received=len(payload.alerts),
+        opened=sum(change.opened for change in changes),
+        resolved=sum(change.resolved for change in changes),
+    )

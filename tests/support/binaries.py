@@ -1,0 +1,71 @@
+"""Start the real Prometheus-family binaries from Debian's packages for a test."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def binary(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists()
+                                      else None)
+        if path:
+            return path
+    pytest.fail(f"none of {names} is installed; run script/bootstrap")
+
+
+def wait_http(url: str, process: subprocess.Popen, deadline_s: float = 20) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer")
+
+
+@contextmanager
+def running(args: list[str], ready_url: str, log: Path) -> Iterator[subprocess.Popen]:
+    with log.open("w") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_http(ready_url, process)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def alertmanager(config: Path, workdir: Path) -> Iterator[str]:
+    """A real Alertmanager on a free port; yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [binary("prometheus-alertmanager", "alertmanager"), f"--config.file={config}",
+            f"--storage.path={workdir / 'am-data'}", f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address="]
+    with running(args, f"{url}/-/ready", workdir / "alertmanager.log"):
+        yield url
