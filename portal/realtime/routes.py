@@ -1,0 +1,83 @@
+"""/ws: live status, incidents and notifications for signed-in browsers (flask-sock).
+
+Authenticated by the session cookie and limited to pages of this site by the Origin
+header (a WebSocket is not covered by the same-origin policy, so without this check any
+site could read a signed-in user's feed). The first frame is a snapshot, so a client
+that reconnects after missing events is whole again.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, request
+from simple_websocket import ConnectionClosed
+
+from portal.auth.guard import NotAuthenticated, authenticate
+from portal.errors import APIError
+from portal.extensions import db, sock
+from portal.rbac import has_permission
+from portal.realtime.hub import Client, Hub
+from portal.realtime.snapshot import snapshot
+
+bp = Blueprint("realtime", __name__)
+
+PING_EVERY_S = 25
+POLICY_VIOLATION = 1008
+
+
+def hub() -> Hub:
+    if "servermon_hub" not in current_app.extensions:
+        current_app.extensions["servermon_hub"] = Hub(current_app.config["SERVERMON"].redis_url)
+    return current_app.extensions["servermon_hub"]
+
+
+def origin_allowed() -> bool:
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    allowed = {urlsplit(current_app.config["SERVERMON"].portal_url).netloc, request.host}
+    return urlsplit(origin).netloc in allowed
+
+
+def _send(ws, event: dict) -> None:
+    ws.send(json.dumps(event, default=str))
+
+
+def live(ws) -> None:
+    if not origin_allowed():
+        ws.close(reason=POLICY_VIOLATION, message="origin not allowed")
+        return
+    try:
+        user = authenticate(allow_refresh_cookie=True)
+    except (NotAuthenticated, APIError):
+        ws.close(reason=POLICY_VIOLATION, message="sign-in required")
+        return
+    if not has_permission(user.role, "status.view"):
+        ws.close(reason=POLICY_VIOLATION, message="status.view permission required")
+        return
+    client = Client(user_id=user.id, role=user.role)
+    hub().join(client)
+    try:
+        _send(ws, {"type": "snapshot", "data": snapshot(client.role)})
+        db.session.remove()  # do not hold a database connection for the socket's lifetime
+        while ws.connected and not client.dropped:
+            try:
+                event = client.inbox.get(timeout=PING_EVERY_S)
+            except queue.Empty:
+                event = {"type": "ping", "data": {}}
+            if event["type"] == "resync":
+                event = {"type": "snapshot", "data": snapshot(client.role)}
+                db.session.remove()
+            _send(ws, event)
+    except ConnectionClosed:
+        pass
+    finally:
+        hub().leave(client)
+
+
+# Checked inside the handler, as the handshake comes first; flask-sock copies the attribute.
+live.required_permission = "status.view"
+sock.route("/ws", bp=bp)(live)
