@@ -27,12 +27,25 @@ def cookies_for(address, user):
     return "; ".join(f"{c.name}={c.value}" for c in response.cookies)
 
 
+OPEN = []
+
+
+@pytest.fixture(autouse=True)
+def close_sockets():
+    """Client sockets run a non-daemon thread: close them even when a test fails."""
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
 def connect(address, cookie=None, origin="http://127.0.0.1:8000"):
     """The default Origin is the configured PORTAL_URL (simple-websocket sends no port in Host)."""
     headers = {"Origin": origin}
     if cookie:
         headers["Cookie"] = cookie
-    return simple_websocket.Client.connect(f"ws://{address}/ws", headers=headers)
+    ws = simple_websocket.Client.connect(f"ws://{address}/ws", headers=headers)
+    OPEN.append(ws)
+    return ws
 
 
 def receive(ws, kind, timeout=5):
