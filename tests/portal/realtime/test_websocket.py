@@ -35,7 +35,9 @@ def close_sockets():
     """Client sockets run a non-daemon thread: close them even when a test fails."""
     yield
     while OPEN:
-        OPEN.pop().close()
+        ws = OPEN.pop()
+        if ws.connected:
+            ws.close()
 
 
 def connect(address, cookie=None, origin="http://127.0.0.1:8000"):
