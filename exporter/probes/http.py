@@ -155,7 +155,8 @@ async def probe_http(target: Target) -> ProbeResult:
         return failure(started, time.perf_counter(), connection_reason(exc))
     finished = time.perf_counter()
     result = ProbeResult(success=True, duration_s=finished - started, http_status_code=status,
-                         cert_expiry=marks.get("cert_expiry"), phases=_phases(marks, started, headers_at, finished))
+                         cert_expiry=marks.get("cert_expiry"),
+                         phases=_phases(marks, started, headers_at, finished))
     if not any(low <= status <= high for low, high in target.http_statuses):
         result.success, result.reason = False, f"status {status}"
     elif reason := _check_body(target, body.decode(charset, errors="replace")):
