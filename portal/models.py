@@ -1,7 +1,22 @@
 """Every table, imported in one place so Alembic and create_app see the whole schema."""
 
 from portal.auth.models import ApiToken, User
+from portal.incidents.models import Incident, MaintenanceWindow
+from portal.notify.models import Notification, ServerContact, UserNotification
 from portal.servers.models import Server, ServerEvent, ServerLabel, ServerStatus
 from portal.settings.models import Setting
 
-__all__ = ["ApiToken", "Server", "ServerEvent", "ServerLabel", "ServerStatus", "Setting", "User"]
+__all__ = [
+    "ApiToken",
+    "Incident",
+    "MaintenanceWindow",
+    "Notification",
+    "Server",
+    "ServerContact",
+    "ServerEvent",
+    "ServerLabel",
+    "ServerStatus",
+    "Setting",
+    "User",
+    "UserNotification",
+]

@@ -37,7 +37,7 @@ def _payload() -> WebhookIn:
         raise validation_error(exc) from exc
 
 
-def _apply(payload: WebhookIn) -> tuple[list[Change], list[int]]:
+def _apply(payload: WebhookIn) -> tuple[list[Change], list]:
     changes = [apply_alert(alert) for alert in payload.alerts]
     planned = []
     for change in changes:
@@ -46,7 +46,7 @@ def _apply(payload: WebhookIn) -> tuple[list[Change], list[int]]:
         if change.resolved:
             planned += plan_notifications(change.incident, "resolved")
     db.session.commit()
-    return changes, [notification.id for notification in planned]
+    return changes, planned
 
 
 @bp.post("/webhook")
@@ -56,7 +56,7 @@ def webhook():
     payload = _payload()
     for attempt in (1, 2):
         try:
-            changes, notification_ids = _apply(payload)
+            changes, planned = _apply(payload)
             break
         except IntegrityError:
             db.session.rollback()  # a concurrent delivery of the same alert won; read its rows
@@ -66,7 +66,7 @@ def webhook():
             db.session.rollback()
             log.exception("webhook not stored")
             raise APIError(503, "database unavailable; retry") from exc
-    dispatch(notification_ids)
+    dispatch(planned)
     for change in changes:
         if change.opened or change.resolved:
             publish("incident", serialize_incident(change.incident))

@@ -28,6 +28,7 @@ EVENT_PERMISSION = {
     "maintenance": "status.view",
     "incident": "alerts.view",
     "notification": None,
+    "notification_failed": "alerts.view",
     "resync": "authenticated",
 }
 
@@ -56,14 +57,17 @@ class Hub:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
+        self.subscribed = threading.Event()
 
     def join(self, client: Client) -> None:
+        """Add a client; returns once the hub listens, so no event after this is missed."""
         with self.lock:
             self.clients.add(client)
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._listen, name="servermon-ws-hub",
                                                daemon=True)
                 self.thread.start()
+        self.subscribed.wait(timeout=3)
 
     def leave(self, client: Client) -> None:
         with self.lock:
@@ -82,6 +86,7 @@ class Hub:
 
     def _listen(self) -> None:
         backoff = 0.5
+        reconnecting = False
         while not self.stopping.is_set():
             try:
                 connection = redis.Redis.from_url(self.redis_url, decode_responses=True,
@@ -89,14 +94,19 @@ class Hub:
                                                   health_check_interval=15)
                 pubsub = connection.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(CHANNEL)
+                pubsub.get_message(timeout=2, ignore_subscribe_messages=False)  # confirmed
                 backoff = 0.5
-                self.deliver({"type": "resync", "data": {}})
+                if reconnecting:  # events may have been missed while away: reload
+                    self.deliver({"type": "resync", "data": {}})
+                reconnecting = True
+                self.subscribed.set()
                 while not self.stopping.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message and message["type"] == "message":
                         self._deliver_raw(message["data"])
             except redis.RedisError as exc:
                 log.warning("live updates paused, Redis unavailable: %s", exc)
+                self.subscribed.clear()
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 10)
 

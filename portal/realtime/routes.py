@@ -61,7 +61,7 @@ def live(ws) -> None:
     client = Client(user_id=user.id, role=user.role)
     hub().join(client)
     try:
-        _send(ws, {"type": "snapshot", "data": snapshot(client.role)})
+        _send(ws, {"type": "snapshot", "data": snapshot(client.role, client.user_id)})
         db.session.remove()  # do not hold a database connection for the socket's lifetime
         while ws.connected and not client.dropped:
             try:
@@ -69,7 +69,7 @@ def live(ws) -> None:
             except queue.Empty:
                 event = {"type": "ping", "data": {}}
             if event["type"] == "resync":
-                event = {"type": "snapshot", "data": snapshot(client.role)}
+                event = {"type": "snapshot", "data": snapshot(client.role, client.user_id)}
                 db.session.remove()
             _send(ws, event)
     except ConnectionClosed:

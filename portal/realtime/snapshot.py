@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.incidents.models import Incident
+from portal.notify.routes import unread_count
 from portal.rbac import has_permission
 from portal.servers.models import Server, ServerStatus
 from portal.servers.service import as_rows, serialize_rows
@@ -20,8 +21,8 @@ def server_statuses() -> list[dict]:
     return [{key: item[key] for key in LIVE_FIELDS} for item in items]
 
 
-def snapshot(role: str) -> dict:
-    data: dict = {"servers": server_statuses()}
+def snapshot(role: str, user_id: int) -> dict:
+    data: dict = {"servers": server_statuses(), "unread": unread_count(user_id)}
     if has_permission(role, "alerts.view"):
         data["open_incidents"] = db.session.scalar(
             select(func.count(Incident.id)).where(Incident.ended_at.is_(None)))

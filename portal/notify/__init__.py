@@ -1,0 +1,5 @@
+"""Notifications: e-mail and SMS through an outbox and a worker, and the in-app bell."""
+
+from portal.notify.outbox import dispatch, plan_notifications
+
+__all__ = ["dispatch", "plan_notifications"]

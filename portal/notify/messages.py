@@ -1,0 +1,68 @@
+"""What the messages say: what is down, since when (local time), why, and where to look."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from portal.incidents.models import Incident
+from portal.incidents.serialize import duration_s
+
+SMS_LIMIT = 160
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+    sms: str
+
+
+def one_line(text: str | None) -> str:
+    """No CR/LF: subjects and SMS must stay one line (and headers uninjectable)."""
+    return " ".join((text or "").split())
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def human_duration(seconds: float) -> str:
+    seconds = round(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    shown = [f"{value} {unit}" for value, unit in parts if value][:2]
+    return " ".join(shown) or "0 s"
+
+
+def compose(incident: Incident, state: str, zone: ZoneInfo, portal_url: str) -> Message:
+    link = f"{portal_url}/alerts?incident={incident.id}"
+    what = one_line(incident.server_name or incident.labels.get("server") or "servermon")
+    why = one_line(incident.reason or incident.summary or incident.alertname)
+    since = local_time(incident.started_at, zone)
+    if state == "resolved":
+        took = human_duration(duration_s(incident))
+        if incident.is_downtime:
+            subject = f"[servermon] RESOLVED: {what} is back up after {took}"
+            body = f"{what} is back up. It was down for {took}, since {since}."
+        else:
+            subject = f"[servermon] RESOLVED: {one_line(incident.summary) or incident.alertname}"
+            body = f"Resolved after {took}: {one_line(incident.summary)} (since {since})."
+        sms = f"RESOLVED {what}: up again after {took}. {link}"
+    elif incident.is_downtime:
+        subject = f"[servermon] DOWN: {what} - {why}"
+        body = f"{what} is down since {since}.\nReason: {why}"
+        sms = f"DOWN {what} since {since}: {why}. {link}"
+    else:
+        summary = one_line(incident.summary) or incident.alertname
+        subject = f"[servermon] {incident.severity.upper()}: {summary}"
+        body = f"{summary}\nSince {since}.\n{one_line(incident.description)}"
+        sms = f"{incident.severity.upper()} {summary}. {link}"
+    body = f"{body}\n\nDetails: {link}\n"
+    if len(sms) > SMS_LIMIT:
+        keep = SMS_LIMIT - len(link) - 4
+        sms = sms[: max(keep, 20)].rstrip() + "... " + link
+    return Message(subject=subject[:300], body=body, sms=sms)

@@ -1,0 +1,180 @@
+"""The outbox: plan notifications with the incident, send them from the worker, retry.
+
+Rows are written in the same transaction as the incident change that causes them, and
+only then queued; the queue message carries just the row id. Sending claims the row
+first (pending -> sending, one UPDATE), so a message delivered twice sends once. A
+failure is retried with backoff up to MAX_ATTEMPTS; the sweeper requeues what a lost
+Redis dropped and what a dead worker left half-done.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.incidents.models import Incident
+from portal.notify.broker import actor, register
+from portal.notify.email import EmailSender
+from portal.notify.messages import compose
+from portal.notify.models import Notification, UserNotification
+from portal.notify.recipients import in_app, paged
+from portal.notify.sms import SmsSender
+from portal.realtime.publish import publish
+from portal.settings.service import load_settings
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BACKOFF_S = (10, 30, 90, 270)
+LOST_AFTER = timedelta(seconds=30)
+STUCK_AFTER = timedelta(minutes=5)
+SENDERS = {"email": EmailSender, "sms": SmsSender}
+
+_worker_app: Flask | None = None
+
+
+def bind_app(app: Flask) -> None:
+    """The app whose context the worker's actors run in (portal/tasks.py sets it)."""
+    global _worker_app
+    _worker_app = app
+
+
+def plan_notifications(incident: Incident, state: str) -> list[Notification | UserNotification]:
+    """Add the messages this change causes to the session (the caller commits)."""
+    settings = load_settings()
+    silent = state == "resolved" and not settings.notify_on_resolve
+    recipients = [] if silent else paged(incident, settings)
+    db.session.flush()  # the incident needs its id
+    message = compose(incident, state, ZoneInfo(settings.timezone),
+                      current_app.config["SERVERMON"].portal_url)
+    existing = set(db.session.execute(select(Notification.channel, Notification.recipient).where(
+        Notification.incident_id == incident.id, Notification.state == state)).all())
+    planned: list[Notification | UserNotification] = []
+    for recipient in recipients:
+        if (recipient.channel, recipient.address) in existing:
+            continue
+        row = Notification(incident_id=incident.id, state=state, channel=recipient.channel,
+                           recipient=recipient.address, user_id=recipient.user_id,
+                           subject=message.subject,
+                           body=message.sms if recipient.channel == "sms" else message.body,
+                           next_attempt_at=utcnow())
+        db.session.add(row)
+        planned.append(row)
+    notified = set(db.session.scalars(select(UserNotification.user_id).where(
+        UserNotification.incident_id == incident.id, UserNotification.state == state)))
+    for user in in_app(incident):
+        if user.id not in notified:
+            row = UserNotification(user_id=user.id, incident_id=incident.id, state=state,
+                                   title=message.subject.removeprefix("[servermon] "),
+                                   body=message.body)
+            db.session.add(row)
+            planned.append(row)
+    db.session.flush()
+    return planned
+
+
+def serialize_user_notification(row: UserNotification) -> dict:
+    return {"id": row.id, "user_id": row.user_id, "incident_id": row.incident_id,
+            "state": row.state, "title": row.title, "body": row.body,
+            "created_at": row.created_at.isoformat(),
+            "read_at": row.read_at.isoformat() if row.read_at else None}
+
+
+def enqueue(notification_id: int, delay_ms: int | None = None) -> bool:
+    try:
+        actor("send_notification").send_with_options(args=(notification_id,), delay=delay_ms)
+        return True
+    except Exception as exc:
+        log.warning("notification %s not queued (%s); the sweeper will retry", notification_id,
+                    exc)
+        return False
+
+
+def dispatch(planned: list[Notification | UserNotification]) -> None:
+    """After commit: queue the outbox rows, push the bell entries to live clients."""
+    for row in planned:
+        if isinstance(row, Notification):
+            enqueue(row.id)
+        else:
+            publish("notification", serialize_user_notification(row))
+
+
+def _claim(notification_id: int) -> bool:
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "pending",
+               Notification.next_attempt_at <= now)
+        .values(status="sending", claimed_at=now)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def deliver(notification_id: int) -> str:
+    """Send one notification if it is ours to send; returns what happened."""
+    if not _claim(notification_id):
+        return "skipped"
+    row = db.session.get(Notification, notification_id)
+    sender = SENDERS[row.channel](current_app.config["SERVERMON"])
+    try:
+        sender.send(row)
+    except Exception as exc:
+        return _failed(row, exc)
+    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+    row.attempts += 1
+    db.session.commit()
+    return "sent"
+
+
+def _failed(row: Notification, exc: Exception) -> str:
+    row.attempts += 1
+    row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+        db.session.commit()
+        log.error("notification %s to %s failed for good: %s", row.id, row.channel,
+                  row.last_error)
+        publish("notification_failed", {"id": row.id, "incident_id": row.incident_id})
+        return "failed"
+    delay = BACKOFF_S[min(row.attempts - 1, len(BACKOFF_S) - 1)]
+    row.status, row.next_attempt_at = "pending", utcnow() + timedelta(seconds=delay)
+    db.session.commit()
+    enqueue(row.id, delay_ms=int(delay * 1000))
+    return "retry"
+
+
+@register("send_notification", max_retries=0, time_limit=60_000)
+def send_notification(notification_id: int) -> None:
+    with _worker_app.app_context():
+        try:
+            deliver(notification_id)
+        finally:
+            db.session.remove()
+
+
+def sweep() -> int:
+    """Requeue lost and stuck notifications; returns how many were requeued."""
+    now = utcnow()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.status == "sending", Notification.claimed_at < now - STUCK_AFTER)
+        .values(status="pending", next_attempt_at=now)
+    )
+    db.session.commit()
+    lost = db.session.scalars(select(Notification.id).where(
+        Notification.status == "pending", Notification.next_attempt_at < now - LOST_AFTER,
+    ).limit(500)).all()
+    if lost:  # not again for LOST_AFTER, so a stopped worker does not pile up duplicates
+        db.session.execute(update(Notification).where(Notification.id.in_(lost))
+                           .values(next_attempt_at=now))
+        db.session.commit()
+    for notification_id in lost:
+        enqueue(notification_id)
+    return len(lost)

@@ -1,0 +1,69 @@
+"""Who hears about an incident, and on which channel.
+
+Critical incidents page by e-mail and SMS: the roles chosen in settings (people who
+opted in per channel) plus the server's own contacts. Warnings, and anything during
+maintenance, only reach the portal's notification centre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.incidents.models import Incident
+from portal.notify.models import ServerContact
+from portal.rbac import has_permission
+from portal.settings.service import SettingsData
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel: str
+    address: str
+    user_id: int | None = None
+
+
+def enabled_channels(settings: SettingsData) -> set[str]:
+    config = current_app.config["SERVERMON"]
+    channels = set()
+    if settings.notify_email and config.smtp_host:
+        channels.add("email")
+    if settings.notify_sms and config.twilio_account_sid:
+        channels.add("sms")
+    return channels
+
+
+def paged(incident: Incident, settings: SettingsData) -> list[Recipient]:
+    if incident.severity != "critical" or incident.in_maintenance:
+        return []
+    channels = enabled_channels(settings)
+    found: dict[tuple[str, str], Recipient] = {}
+
+    def add(channel: str, address: str | None, user_id: int | None) -> None:
+        if channel in channels and address:
+            found.setdefault((channel, address.lower()), Recipient(channel, address, user_id))
+
+    users = db.session.scalars(select(User).where(
+        User.is_active.is_(True), User.role.in_(settings.notify_roles)).order_by(User.id))
+    for user in users:
+        if user.notify_email:
+            add("email", user.email, user.id)
+        if user.notify_sms:
+            add("sms", user.phone, user.id)
+    if incident.server_id is not None:
+        contacts = db.session.scalars(select(ServerContact).where(
+            ServerContact.server_id == incident.server_id).order_by(ServerContact.id))
+        for contact in contacts:
+            add("email", contact.email, None)
+            add("sms", contact.phone, None)
+    return list(found.values())
+
+
+def in_app(_incident: Incident) -> list[User]:
+    """Everyone who can see alerts gets the bell, whatever the severity."""
+    users = db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.id))
+    return [user for user in users if has_permission(user.role, "alerts.view")]

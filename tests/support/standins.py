@@ -1,0 +1,90 @@
+"""Stand-ins for services outside the machine, named as such: an SMTP sink and a local
+HTTP server speaking Twilio's Messages REST API."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from aiosmtpd.controller import Controller
+
+from tests.support.binaries import free_port
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, _server, _session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_sink() -> Iterator[tuple[int, list[Message]]]:
+    """SMTP sink standing in for the bank's mail relay: (port, received messages)."""
+    sink = _Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.port, sink.messages
+    finally:
+        controller.stop()
+
+
+class TwilioStandIn:
+    """Local HTTP server speaking Twilio's Messages API; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+        self.fail_next = 0
+        self.lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                with stand_in.lock:
+                    failing = stand_in.fail_next > 0
+                    stand_in.fail_next -= failing
+                if failing or not self.path.endswith("/Messages.json"):
+                    self._answer(500, {"code": 20500, "message": "Internal Server Error",
+                                       "status": 500})
+                    return
+                with stand_in.lock:
+                    stand_in.sent.append({"path": self.path, **form,
+                                          "auth": self.headers.get("Authorization")})
+                self._answer(201, {"sid": "SM" + uuid.uuid4().hex, "status": "queued",
+                                   "to": form.get("To"), "from": form.get("From"),
+                                   "body": form.get("Body"), "account_sid": "AC",
+                                   "num_segments": "1", "direction": "outbound-api"})
+
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TwilioStandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
