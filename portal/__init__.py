@@ -39,8 +39,8 @@ def create_app(config: Config | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config.database_url),
         MAX_CONTENT_LENGTH=1024 * 1024,
         TESTING=config.testing,
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # field order as written; sorting costs time on every list
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # nginx in front
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -61,6 +61,8 @@ def _init_extensions(app: Flask) -> None:
     from portal.auth.sessions import configure_jwt
     from portal.errors import register_error_handlers
     from portal.extensions import db, migrate, sock
+    from portal.notify.broker import setup_broker
+    from portal.notify.outbox import send_notification  # noqa: F401 - registers the actor
     from portal.observability import init_metrics
     from portal.redis_client import init_redis
 
@@ -69,6 +71,7 @@ def _init_extensions(app: Flask) -> None:
                      render_as_batch=True)
     sock.init_app(app)
     init_redis(app)
+    setup_broker(app.config["SERVERMON"].redis_url)
     configure_jwt(app)
     register_error_handlers(app)
     init_metrics(app)
@@ -97,6 +100,13 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import routes as auth_routes
     from portal.auth import tokens
     from portal.cli import register_cli
+    from portal.incidents import pages as incident_pages
+    from portal.incidents import routes as incident_routes
+    from portal.incidents import webhook
+    from portal.notify import routes as notify_routes
+    from portal.realtime import routes as realtime_routes
+    from portal.reports import pages as report_pages
+    from portal.reports import routes as report_routes
     from portal.servers import discovery
     from portal.servers import pages as server_pages
     from portal.servers import routes as server_routes
@@ -106,7 +116,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (
         auth_routes, tokens, user_routes, server_routes, discovery, settings_routes,
-        admin_routes, auth_pages, server_pages, settings_pages, admin_pages,
+        admin_routes, auth_pages, server_pages, settings_pages, admin_pages, incident_pages,
+        report_pages, incident_routes, webhook, realtime_routes,
+        report_routes, notify_routes,
     ):
         app.register_blueprint(module.bp)
     register_cli(app)

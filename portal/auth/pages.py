@@ -1,15 +1,22 @@
-"""Sign-in and sign-out pages; the JSON API in routes.py does the same for API clients."""
+"""Sign-in, sign-out and the profile page; routes.py and tokens.py do the same for API clients."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
+from pydantic import ValidationError
 
-from portal.auth.guard import public, requires
+from portal.auth.guard import current_user, public, requires
+from portal.auth.passwords import MIN_LENGTH
 from portal.auth.service import sign_in
 from portal.auth.sessions import issue_tokens, revoke
-from portal.errors import APIError
+from portal.auth.tokens import TokenCreate, issue_token, own_tokens, revoke_token, serialize_token
+from portal.errors import APIError, validation_error
+from portal.extensions import db
 from portal.rbac import AUTHENTICATED
+from portal.users.schemas import ProfileUpdate
+from portal.users.service import update_profile
+from portal.web import can, form_errors
 
 bp = Blueprint("auth_pages", __name__, template_folder="templates")
 
@@ -50,3 +57,105 @@ def logout():
     response = redirect(url_for("auth_pages.login"))
     unset_jwt_cookies(response)
     return response
+
+
+# --- profile ----------------------------------------------------------------------------
+
+CONTACT_FIELDS = frozenset({"email", "phone", "notify_email", "notify_sms"})
+PASSWORD_FIELDS = frozenset({"current_password", "new_password", "confirm_password"})
+TOKEN_FIELDS = frozenset({"name", "expires_in_days"})
+
+
+def _render_profile(*, contact: dict | None = None, errors: dict[str, str] | None = None,
+                    form: str | None = None, token_values: dict | None = None,
+                    new_token: dict | None = None, status: int = 200):
+    """The profile page; ``form`` names the form that ``errors`` belong to."""
+    user = current_user()
+    if contact is None:
+        contact = {name: getattr(user, name) for name in CONTACT_FIELDS}
+    tokens = [serialize_token(token) for token in db.session.scalars(own_tokens())] \
+        if can("api.access") else []
+    return render_template(
+        "auth/profile.html", contact=contact, tokens=tokens, new_token=new_token,
+        token_values=token_values or {"name": "", "expires_in_days": ""},
+        errors={"contact": {}, "password": {}, "token": {}, **({form: errors} if form else {})},
+        min_password=MIN_LENGTH,
+    ), status
+
+
+def _profile_update(data: dict) -> None:
+    try:
+        changes = ProfileUpdate.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    update_profile(current_user(), changes)
+
+
+@bp.get("/profile")
+@requires(AUTHENTICATED, page=True)
+def profile():
+    return _render_profile()
+
+
+@bp.post("/profile")
+@requires(AUTHENTICATED, page=True)
+def profile_contact():
+    form = request.form
+    contact = {"email": form.get("email", "").strip(), "phone": form.get("phone", "").strip(),
+               "notify_email": "notify_email" in form, "notify_sms": "notify_sms" in form}
+    try:
+        _profile_update(contact)
+    except APIError as exc:
+        db.session.rollback()
+        return _render_profile(contact=contact, errors=form_errors(exc, CONTACT_FIELDS), form="contact",
+                               status=exc.status)
+    flash("Your contact details and notification choices are saved.", "success")
+    return redirect(url_for("auth_pages.profile"))
+
+
+@bp.post("/profile/password")
+@requires(AUTHENTICATED, page=True)
+def profile_password():
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+    errors: dict[str, str] = {}
+    if not new:
+        errors["new_password"] = "enter a new password"  # noqa: S105 - a message, not a password
+    elif new != request.form.get("confirm_password", ""):
+        errors["confirm_password"] = "does not match the new password"  # noqa: S105 - a message
+    if not errors:
+        try:
+            _profile_update({"current_password": current, "new_password": new})
+        except APIError as exc:
+            errors = form_errors(exc, PASSWORD_FIELDS)
+    if errors:
+        return _render_profile(errors=errors, form="password", status=400)
+    flash("Your password is changed.", "success")
+    return redirect(url_for("auth_pages.profile"))
+
+
+@bp.post("/profile/tokens")
+@requires("api.access", page=True)
+def token_create():
+    """Shows the new token in this response, not after a redirect: it is never shown again."""
+    values = {"name": request.form.get("name", "").strip(),
+              "expires_in_days": request.form.get("expires_in_days", "").strip()}
+    try:
+        try:
+            body = TokenCreate.model_validate({"name": values["name"],
+                                               "expires_in_days": values["expires_in_days"] or None})
+        except ValidationError as exc:
+            raise validation_error(exc) from exc
+        token, secret = issue_token(body.name, body.expires_in_days)
+    except APIError as exc:
+        return _render_profile(errors=form_errors(exc, TOKEN_FIELDS), form="token", token_values=values,
+                               status=exc.status)
+    return _render_profile(new_token={**serialize_token(token), "secret": secret}, status=201)
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@requires("api.access", page=True)
+def token_revoke(token_id: int):
+    revoke_token(token_id)
+    flash("The token is revoked; programs using it can no longer sign in with it.", "success")
+    return redirect(url_for("auth_pages.profile"))

@@ -1,13 +1,284 @@
-"""PLACEHOLDER - to be replaced by the UI work."""
+"""Dashboard, server list and detail, and the add/edit/delete forms.
 
-from flask import Blueprint, render_template_string
+The forms build the same dict the JSON API takes and validate it with the API's own
+``validate_spec``, so a page can accept nothing the API would refuse (and vice versa).
+"""
 
-from portal.auth.guard import requires
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from sqlalchemy import case, func, select
+from werkzeug.datastructures import MultiDict
+
+from portal.auth.guard import current_user, requires
+from portal.auth.models import User
+from portal.errors import APIError, field_errors
+from portal.extensions import db
+from portal.pagination import paginate
+from portal.servers.models import KINDS, STATUSES, Server, ServerStatus
+from portal.servers.routes import get_server_or_404, validate_spec, with_probe_defaults
+from portal.servers.schemas import DNS_RECORD_TYPES, ServerQuery, ServerSpec
+from portal.servers.service import (
+    as_rows,
+    create_server,
+    delete_server,
+    serialize_rows,
+    serialize_server,
+    server_page,
+    server_query,
+    spec_of,
+    status_condition,
+    update_server,
+)
+from portal.web import form_errors
 
 bp = Blueprint("server_pages", __name__, template_folder="templates")
+
+DASHBOARD_PAGE_SIZE = 48  # tiles per page; divides evenly into 2, 3, 4 and 6 columns
+STATUS_ORDER = ("down", "unknown", "maintenance", "up")  # problems first
+
+KIND_LABELS = {"http": "HTTP(S)", "tcp": "TCP port", "icmp": "Ping (ICMP)", "dns": "DNS lookup"}
+TARGET_HELP = {
+    "http": "A full URL, e.g. https://ebanking.bank.co.ug/health",
+    "tcp": "host:port, e.g. db1.bank.local:5432 or [2001:db8::1]:443",
+    "icmp": "A host name or IP address, e.g. core-sw1.bank.local or 10.20.0.1",
+    "dns": "The name to look up, e.g. www.bank.co.ug (an IP address for PTR records)",
+}
+
+BOOL_FIELDS = ("enabled", "confirm_down", "http_keyword_regex", "http_follow_redirects",
+               "tls_verify", "tcp_tls")
+INT_FIELDS = ("interval_s", "timeout_s", "http_max_latency_ms", "owner_id")
+OPTIONAL_FIELDS = ("environment", "group", "description", "http_keyword", "dns_expected",
+                   "dns_resolver", "http_max_latency_ms", "owner_id")
+TEXT_FIELDS = tuple(name for name in ServerSpec.model_fields
+                    if name not in BOOL_FIELDS and name not in INT_FIELDS and name != "labels")
+FORM_FIELDS = frozenset(ServerSpec.model_fields)
+
+
+# --- lists and filters ------------------------------------------------------------------
+
+def _query_from_args(**fixed: object) -> tuple[ServerQuery, str | None]:
+    """Filters from the query string; blank inputs mean "any", a bad one is reported, not fatal."""
+    data: dict[str, object] = {}
+    for key in ServerQuery.model_fields:
+        if key == "label":
+            pairs = [part.strip() for raw in request.args.getlist("label")
+                     for part in raw.split(",") if part.strip()]
+            if pairs:
+                data["label"] = pairs
+        elif request.args.get(key, "").strip():
+            data[key] = request.args[key].strip()
+    data.update(fixed)
+    try:
+        return ServerQuery.model_validate(data), None
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {message}" for field, message in field_errors(exc).items())
+        return ServerQuery.model_validate(fixed), f"Filters ignored: {problems}"
+
+
+def _page_url(page: int) -> str:
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(page)]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _distinct(column) -> list[str]:
+    return list(db.session.scalars(select(column).where(column.is_not(None)).distinct().order_by(column)))
+
+
+def _severity():
+    """Rank by effective status (maintenance windows and open outages included), problems first."""
+    return case(*((status_condition(name), rank) for rank, name in enumerate(STATUS_ORDER)),
+                else_=len(STATUS_ORDER))
+
+
+def _status_counts(args: ServerQuery, severity) -> dict[str, int]:
+    query = (
+        select(severity, func.count(Server.id))
+        .select_from(Server)
+        .outerjoin(ServerStatus, ServerStatus.server_id == Server.id)
+        .where(Server.enabled.is_(True))
+        .group_by(severity)
+    )
+    if args.environment:
+        query = query.where(Server.environment == args.environment)
+    if args.group:
+        query = query.where(Server.group_name == args.group)
+    counts = dict.fromkeys(STATUS_ORDER, 0)
+    for rank, count in db.session.execute(query):
+        if rank < len(STATUS_ORDER):
+            counts[STATUS_ORDER[rank]] = count
+    return counts
+
+
+@bp.get("/")
+@requires("status.view", page=True)
+def index():
+    return redirect(url_for("server_pages.dashboard"))
 
 
 @bp.get("/dashboard")
 @requires("status.view", page=True)
 def dashboard():
-    return render_template_string("{% extends 'base.html' %}{% block content %}dash{% endblock %}")
+    """Enabled servers as tiles, problems first, a page at a time so large fleets stay fast."""
+    args, filter_error = _query_from_args(enabled=True, per_page=DASHBOARD_PAGE_SIZE)
+    severity = _severity()
+    query = server_query(args).order_by(None).order_by(severity, Server.name)
+    result = paginate(as_rows(query), args.page, args.per_page, lambda row: row, rows=True)
+    result["items"] = serialize_rows(result["items"])
+    total = db.session.scalar(select(func.count(Server.id)))
+    paused = db.session.scalar(select(func.count(Server.id)).where(Server.enabled.is_(False)))
+    return render_template(
+        "servers/dashboard.html",
+        args=args, result=result, counts=_status_counts(args, severity), total=total, paused=paused,
+        filter_error=filter_error, environments=_distinct(Server.environment),
+        groups=_distinct(Server.group_name), statuses=STATUS_ORDER, kind_labels=KIND_LABELS,
+        filtered=bool(args.environment or args.group or args.status), page_url=_page_url,
+    )
+
+
+@bp.get("/servers")
+@requires("status.view", page=True)
+def servers():
+    args, filter_error = _query_from_args()
+    return render_template(
+        "servers/list.html",
+        args=args, result=server_page(args), filter_error=filter_error, kinds=KINDS,
+        statuses=STATUSES, kind_labels=KIND_LABELS, environments=_distinct(Server.environment),
+        groups=_distinct(Server.group_name), page_url=_page_url,
+        filtered=any(request.args.get(key) for key in ServerQuery.model_fields
+                     if key not in ("page", "per_page", "sort")),
+    )
+
+
+@bp.get("/servers/<int:server_id>")
+@requires("status.view", page=True)
+def server_detail(server_id: int):
+    server = get_server_or_404(server_id)
+    return render_template("servers/detail.html", server=server, live=serialize_server(server),
+                           kind_labels=KIND_LABELS, active_nav="server_pages.servers")
+
+
+# --- the add/edit form ----------------------------------------------------------------
+
+def parse_labels(text: str) -> dict[str, str]:
+    """One ``key=value`` per line; blank lines and ``#`` comments are skipped."""
+    labels: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise ValueError(f"line {number} ({line[:40]!r}) is not key=value")
+        if key in labels:
+            raise ValueError(f"line {number}: label {key!r} is given twice")
+        labels[key] = value
+    return labels
+
+
+def labels_text(labels: dict[str, str]) -> str:
+    return "\n".join(f"{key}={value}" for key, value in labels.items())
+
+
+def read_form(form: MultiDict) -> tuple[dict, dict, dict[str, str]]:
+    """The form as (values to show again, the API's dict, errors found before validation).
+
+    An unchecked checkbox is absent from the post, so it reads as false.
+    """
+    values: dict[str, object] = {name: form.get(name, "") for name in (*TEXT_FIELDS, *INT_FIELDS)}
+    values.update({name: name in form for name in BOOL_FIELDS})
+    values["labels"] = form.get("labels", "")
+    data: dict[str, object] = {name: values[name] for name in (*TEXT_FIELDS, *BOOL_FIELDS)}
+    errors: dict[str, str] = {}
+    for name in INT_FIELDS:
+        text = str(values[name]).strip()
+        if not text:
+            if name in OPTIONAL_FIELDS:
+                data[name] = None  # blank interval/timeout: the settings' probe defaults apply
+        elif text.isdigit() and len(text) < 10:
+            data[name] = int(text)
+        else:
+            errors[name] = "must be a whole number"
+    for name in OPTIONAL_FIELDS:
+        if data.get(name) == "":
+            data[name] = None
+    try:
+        data["labels"] = parse_labels(str(values["labels"]))
+    except ValueError as exc:
+        errors["labels"] = str(exc)
+        data["labels"] = {}
+    return values, data, errors
+
+
+def _new_values() -> dict:
+    values = {name: field.get_default(call_default_factory=True)
+              for name, field in ServerSpec.model_fields.items() if not field.is_required()}
+    values.update(with_probe_defaults({}), name="", kind="http", target="",
+                  owner_id=current_user().id, labels="")
+    return values
+
+
+def _edit_values(server: Server) -> dict:
+    values = spec_of(server)
+    values["labels"] = labels_text(values["labels"])
+    return values
+
+
+def _render_form(server: Server | None, values: dict, errors: dict[str, str], status: int = 200):
+    users = db.session.execute(select(User.id, User.username).order_by(User.username)).all()
+    return render_template(
+        "servers/form.html",
+        server=server, values=values, errors=errors, kinds=KINDS, kind_labels=KIND_LABELS,
+        target_help=TARGET_HELP, record_types=DNS_RECORD_TYPES,
+        owners=[("", "Nobody")] + [(user.id, user.username) for user in users],
+        active_nav="server_pages.servers",
+    ), status
+
+
+def _save(server: Server | None):
+    """Validate the posted form like the API would, then create or update; errors re-render."""
+    values, data, errors = read_form(request.form)
+    base = with_probe_defaults({}) if server is None else spec_of(server)
+    try:
+        spec = validate_spec({**base, **{k: v for k, v in data.items() if k not in errors}})
+        if errors:
+            return _render_form(server, values, errors, 400)
+        saved = create_server(spec, current_user()) if server is None else update_server(server, spec)
+    except APIError as exc:
+        errors = {**form_errors(exc, FORM_FIELDS), **errors}
+        return _render_form(server, values, errors, exc.status if exc.status < 500 else 400)
+    flash(f"Server {saved.name} {'added' if server is None else 'saved'}.", "success")
+    return redirect(url_for("server_pages.server_detail", server_id=saved.id))
+
+
+@bp.route("/servers/new", methods=["GET", "POST"])
+@requires("servers.manage", page=True)
+def server_new():
+    if request.method == "POST":
+        return _save(None)
+    return _render_form(None, _new_values(), {})
+
+
+@bp.route("/servers/<int:server_id>/edit", methods=["GET", "POST"])
+@requires("servers.manage", page=True)
+def server_edit(server_id: int):
+    server = get_server_or_404(server_id)
+    if request.method == "POST":
+        return _save(server)
+    return _render_form(server, _edit_values(server), {})
+
+
+@bp.route("/servers/<int:server_id>/delete", methods=["GET", "POST"])
+@requires("servers.manage", page=True)
+def server_delete(server_id: int):
+    """GET asks for confirmation; only the POST from that page deletes."""
+    server = get_server_or_404(server_id)
+    if request.method == "GET":
+        return render_template("servers/delete.html", server=server, active_nav="server_pages.servers")
+    name = server.name
+    delete_server(server)
+    flash(f"Server {name} deleted.", "success")
+    return redirect(url_for("server_pages.servers"))

@@ -195,10 +195,14 @@ def announce_change(server_id: int, action: str) -> None:
 
 
 def _label_condition(key: str, value: str):
+    # coalesce: a server without the label must compare false, not NULL, so that
+    # NOT(condition) holds for it too (see status_condition).
     if key == "environment":
-        return Server.environment == value
+        return func.coalesce(Server.environment, "") == value
     if key == "group":
-        return Server.group_name == value
+        return func.coalesce(Server.group_name, "") == value
+    if key == "kind":
+        return Server.kind == value
     return exists().where(
         and_(ServerLabel.server_id == Server.id, ServerLabel.key == key, ServerLabel.value == value)
     )

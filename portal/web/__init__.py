@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g
@@ -77,10 +77,17 @@ def form_errors(exc: APIError, fields: Collection[str],
     return errors
 
 
-def _as_datetime(value: datetime | str | None) -> datetime | None:
-    if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    return value
+def _as_datetime(value: datetime | str | float | None) -> datetime | None:
+    """Datetimes as models hold them, ISO strings as serializers write them, or epoch seconds."""
+    if isinstance(value, datetime) or value is None:
+        return value
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -111,6 +118,7 @@ def ago(value: datetime | str | None) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(ago, "ago")
+    app.add_template_global(csrf_token, "csrf_token")  # also for macros imported without context
 
     @app.context_processor
     def _helpers() -> dict:

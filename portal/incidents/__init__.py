@@ -1,0 +1,1 @@
+"""Incidents: downtime history recorded from Alertmanager's notifications."""

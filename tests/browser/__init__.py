@@ -1,0 +1,1 @@
+"""Browser tests: the real portal driven by Debian's Chromium through Playwright."""
