@@ -11,8 +11,8 @@ from werkzeug.serving import make_server
 
 
 @contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serving(app: Flask, port: int = 0) -> Iterator[str]:
+    server = make_server("127.0.0.1", port, app, threaded=True)
     server.daemon_threads = True  # an open WebSocket must not keep the test run alive
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,0 +1,137 @@
+"""The whole stack on one machine, as script/server runs it, for end-to-end tests and the
+alert-latency benchmark: the portal (served for real), the worker and the exporter as
+processes, Debian's Prometheus and Alertmanager with the repository's rendered configs,
+an SMTP sink and a stand-in for Twilio's REST API. Timings are configuration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from flask import Flask
+
+from portal import create_app
+from provisioning.render import render
+from tests.support.binaries import binary, free_port, running
+from tests.support.live_server import serving
+from tests.support.standins import TwilioStandIn, smtp_sink
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TWILIO_SID = "AC" + "1" * 32
+
+
+@dataclass(frozen=True)
+class Timings:
+    scrape_interval: str = "5s"
+    evaluation_interval: str = "5s"
+    server_down_for: str = "10s"
+    group_wait: str = "5s"
+    group_interval: str = "30s"
+
+
+SHORT = Timings("1s", "1s", "2s", "1s", "2s")
+PRODUCTION = Timings()
+
+
+class Stack:
+    def __init__(self, env: dict[str, str], workdir: Path, timings: Timings) -> None:
+        self.base_env = env
+        self.workdir = workdir
+        self.timings = timings
+        self.exits = ExitStack()
+        self.portal_port = free_port()
+        self.exporter_port = free_port()
+        self.prometheus_port = free_port()
+        self.am_port = free_port()
+        self.portal_url = f"http://127.0.0.1:{self.portal_port}"
+        self.prometheus_url = f"http://127.0.0.1:{self.prometheus_port}"
+        self.mail: list = []
+        self.twilio: TwilioStandIn | None = None
+        self.app: Flask | None = None
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, **self.base_env,
+                "PORTAL_URL": self.portal_url, "PORTAL_PORT": str(self.portal_port),
+                "EXPORTER_PORT": str(self.exporter_port), "EXPORTER_LISTEN": "127.0.0.1",
+                "PROMETHEUS_URL": self.prometheus_url,
+                "ALERTMANAGER_URL": f"http://127.0.0.1:{self.am_port}",
+                "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port),
+                "SMTP_FROM": "servermon@bank.example",
+                "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": "twilio-token-0123",
+                "TWILIO_FROM": "+15005550006", "TWILIO_BASE_URL": self.twilio.url}
+
+    def _process(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = (self.workdir / f"{name}.log").open("w")
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+
+        def stop() -> None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+
+        self.exits.callback(stop)
+
+    def __enter__(self) -> Stack:
+        self.smtp_port, self.mail = self.exits.enter_context(smtp_sink())
+        self.twilio = self.exits.enter_context(TwilioStandIn())
+        env = self.environment()
+        from portal.config import Config
+
+        self.app = create_app(Config.from_env(env))
+        self.exits.enter_context(serving(self.app, self.portal_port))
+        token = self.workdir / "webhook_token"
+        token.write_text(env["ALERTMANAGER_WEBHOOK_TOKEN"] + "\n")
+        t = self.timings
+        rendered = render(self.workdir / "provisioning",
+                          exporter=f"127.0.0.1:{self.exporter_port}",
+                          portal=f"127.0.0.1:{self.portal_port}",
+                          alertmanager=f"127.0.0.1:{self.am_port}", webhook_token_file=token,
+                          server_down_for=t.server_down_for, group_wait=t.group_wait,
+                          group_interval=t.group_interval, scrape_interval=t.scrape_interval,
+                          evaluation_interval=t.evaluation_interval)
+        self.exits.enter_context(running(
+            [binary("prometheus-alertmanager", "alertmanager"),
+             f"--config.file={rendered.alertmanager}",
+             f"--storage.path={self.workdir / 'alertmanager'}",
+             f"--web.listen-address=127.0.0.1:{self.am_port}", "--cluster.listen-address="],
+            f"http://127.0.0.1:{self.am_port}/-/ready", self.workdir / "alertmanager.log"))
+        self.exits.enter_context(running(
+            [binary("prometheus"), f"--config.file={rendered.prometheus}",
+             f"--storage.tsdb.path={self.workdir / 'prometheus'}",
+             f"--web.listen-address=127.0.0.1:{self.prometheus_port}"],
+            f"{self.prometheus_url}/-/ready", self.workdir / "prometheus.log"))
+        self._process("worker", [str(BIN / "dramatiq"), "portal.tasks", "--processes", "1",
+                                 "--threads", "2"], env)
+        self._process("exporter", [sys.executable, "-m", "exporter"], env)
+        return self
+
+    def wait_exporter(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{self.exporter_port}/healthz",
+                                timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise TimeoutError(f"exporter did not start\n{self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}"
+                         for path in sorted(self.workdir.glob("*.log")))
+
+    def __exit__(self, *exc: object) -> None:
+        self.exits.close()
+
