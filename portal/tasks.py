@@ -13,6 +13,7 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from portal import create_app
+from portal.charts.uptime import refresh_uptime
 from portal.extensions import db
 from portal.incidents.maintenance import sync_silence, unsynced_windows
 from portal.notify.outbox import bind_app, sweep
@@ -34,6 +35,7 @@ def sweep_once() -> None:
                 log.info("requeued %d notifications", requeued)
             for window in unsynced_windows():
                 sync_silence(window)
+            refresh_uptime()
         finally:
             db.session.remove()
 

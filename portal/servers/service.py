@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, exists, false, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import User
+from portal.charts.uptime import uptimes
 from portal.errors import APIError
 from portal.extensions import db
 from portal.incidents.maintenance import active_windows, in_maintenance, server_label_view
@@ -90,9 +91,11 @@ def serialize_rows(rows: list) -> list[dict]:
     ids = [row.id for row in rows]
     labels = labels_for(ids)
     latest = latest_results(ids)
+    uptime = uptimes(ids)
     items = [serialize_row(row, labels[row.id]) for row in rows]
     for item in items:
         overlay_latest(item, latest.get(item["id"]))
+        item["uptime_24h"] = uptime.get(item["id"])
     overlay_status(items)
     return items
 

@@ -1,0 +1,39 @@
+"""A small Prometheus HTTP API client for the portal's charts and uptime figures."""
+
+from __future__ import annotations
+
+import requests
+from flask import current_app
+
+from portal.errors import APIError
+
+TIMEOUT_S = 10
+
+
+def _get(path: str, params: dict) -> dict:
+    base = current_app.config["SERVERMON"].prometheus_url
+    try:
+        response = requests.get(f"{base}{path}", params=params, timeout=TIMEOUT_S)
+    except requests.RequestException as exc:
+        raise APIError(503, "Prometheus is unreachable; charts are unavailable for now",
+                       {"prometheus": str(exc)[:200]}) from exc
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise APIError(502, "Prometheus answered with something that is not JSON") from exc
+    if body.get("status") != "success":
+        status = 400 if response.status_code in (400, 422) else 502
+        raise APIError(status, f"Prometheus: {body.get('error', 'query failed')}",
+                       {"query": body.get("errorType", "error")})
+    return body["data"]
+
+
+def query(expr: str, time: float | None = None) -> dict:
+    params = {"query": expr}
+    if time is not None:
+        params["time"] = time
+    return _get("/api/v1/query", params)
+
+
+def query_range(expr: str, start: float, end: float, step: float) -> dict:
+    return _get("/api/v1/query_range", {"query": expr, "start": start, "end": end, "step": step})
