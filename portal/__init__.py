@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import pages as auth_pages
     from portal.auth import routes as auth_routes
     from portal.auth import tokens
+    from portal.charts import routes as chart_routes
     from portal.cli import register_cli
     from portal.incidents import pages as incident_pages
     from portal.incidents import routes as incident_routes
@@ -119,7 +120,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_routes, tokens, user_routes, server_routes, discovery, settings_routes,
         admin_routes, auth_pages, server_pages, settings_pages, admin_pages, incident_pages,
         report_pages, incident_routes, webhook, realtime_routes,
-        report_routes, notify_routes,
+        report_routes, notify_routes, chart_routes,
     ):
         app.register_blueprint(module.bp)
     register_cli(app)
