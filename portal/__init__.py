@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.auth.sessions import configure_jwt
     from portal.errors import register_error_handlers
     from portal.extensions import db, migrate, sock
+    from portal.grafana import push_annotation  # noqa: F401 - registers the actor
     from portal.notify.broker import setup_broker
     from portal.notify.outbox import send_notification  # noqa: F401 - registers the actor
     from portal.observability import init_metrics
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import pages as admin_pages
     from portal.admin import routes as admin_routes
     from portal.auth import pages as auth_pages
+    from portal.auth import proxy as auth_proxy
     from portal.auth import routes as auth_routes
     from portal.auth import tokens
     from portal.charts import routes as chart_routes
@@ -120,7 +122,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_routes, tokens, user_routes, server_routes, discovery, settings_routes,
         admin_routes, auth_pages, server_pages, settings_pages, admin_pages, incident_pages,
         report_pages, incident_routes, webhook, realtime_routes,
-        report_routes, notify_routes, chart_routes,
+        report_routes, notify_routes, chart_routes, auth_proxy,
     ):
         app.register_blueprint(module.bp)
     register_cli(app)

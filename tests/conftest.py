@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -81,17 +82,28 @@ def config(migrated: str) -> Config:
     return make_config(migrated)
 
 
-@pytest.fixture
-def app(config: Config) -> Iterator:
+@contextmanager
+def fresh_app(config: Config) -> Iterator:
+    """An app on empty tables and an empty Redis database, inside its app context."""
+    from portal.extensions import db
+    from portal.notify.outbox import bind_app
+
     app = create_app(config)
+    bind_app(app)
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     with app.app_context():
         _empty_tables()
-        yield app
-        from portal.extensions import db
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
-        db.session.remove()
-        db.engine.dispose()
+
+@pytest.fixture
+def app(config: Config) -> Iterator:
+    with fresh_app(config) as app:
+        yield app
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
+from portal.grafana import health as grafana_health
 from portal.redis_client import get_redis
 
 HTTP_TIMEOUT_S = 1.5
@@ -62,10 +63,16 @@ def check_components() -> dict[str, dict]:
         "prometheus": (cfg.prometheus_url, "/-/healthy"),
         "alertmanager": (cfg.alertmanager_url, "/-/healthy"),
     }
-    if cfg.grafana_url:
-        remote["grafana"] = (cfg.grafana_url, "/api/health")
-    with ThreadPoolExecutor(max_workers=len(remote)) as pool:
+    app = current_app._get_current_object()
+
+    def grafana() -> dict:
+        with app.app_context():
+            return _timed(grafana_health)
+
+    with ThreadPoolExecutor(max_workers=len(remote) + 1) as pool:
         futures = {name: pool.submit(_http_check, *where) for name, where in remote.items()}
+        if cfg.grafana_url:
+            futures["grafana"] = pool.submit(grafana)
         results = {"database": check_database(), "redis": check_redis()}
         results.update({name: future.result() for name, future in futures.items()})
     return results

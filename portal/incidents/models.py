@@ -48,6 +48,7 @@ class Incident(db.Model):
     )
     acknowledged_by_name: Mapped[str | None] = mapped_column(String(64))
     ack_note: Mapped[str | None] = mapped_column(String(1000))
+    grafana_annotation_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

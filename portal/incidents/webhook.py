@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from portal.auth.guard import public
 from portal.errors import APIError, validation_error
 from portal.extensions import db
+from portal.grafana import queue_annotation
 from portal.incidents.serialize import serialize_incident
 from portal.incidents.service import Change, WebhookIn, apply_alert
 from portal.notify import dispatch, plan_notifications
@@ -70,6 +71,7 @@ def webhook():
     for change in changes:
         if change.opened or change.resolved:
             publish("incident", serialize_incident(change.incident))
+            queue_annotation(change.incident.id)
     return jsonify(
         received=len(payload.alerts),
         opened=sum(change.opened for change in changes),

@@ -45,6 +45,12 @@ def bind_app(app: Flask) -> None:
     _worker_app = app
 
 
+def worker_app() -> Flask:
+    if _worker_app is None:
+        raise RuntimeError("no app bound for the worker; portal/tasks.py binds one")
+    return _worker_app
+
+
 def plan_notifications(incident: Incident, state: str) -> list[Notification | UserNotification]:
     """Add the messages this change causes to the session (the caller commits)."""
     settings = load_settings()
@@ -152,7 +158,7 @@ def _failed(row: Notification, exc: Exception) -> str:
 
 @register("send_notification", max_retries=0, time_limit=60_000)
 def send_notification(notification_id: int) -> None:
-    with _worker_app.app_context():
+    with worker_app().app_context():
         try:
             deliver(notification_id)
         finally:

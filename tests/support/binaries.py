@@ -22,10 +22,11 @@ def free_port() -> int:
 
 def binary(*names: str) -> str:
     for name in names:
-        path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists()
-                                      else None)
-        if path:
-            return path
+        found = shutil.which(name) or next(
+            (f"{folder}/{name}" for folder in ("/usr/bin", "/usr/sbin")
+             if Path(f"{folder}/{name}").exists()), None)
+        if found:
+            return found
     pytest.fail(f"none of {names} is installed; run script/bootstrap")
 
 

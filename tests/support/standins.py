@@ -88,3 +88,69 @@ class TwilioStandIn:
 
     def __exit__(self, *_exc: object) -> None:
         self.server.shutdown()
+
+
+class GrafanaStandIn:
+    """Local HTTP server speaking the parts of Grafana's API the portal uses."""
+
+    def __init__(self) -> None:
+        self.annotations: dict[int, dict] = {}
+        self.requests: list[tuple[str, str, dict]] = []
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _body(self) -> dict:
+                length = int(self.headers.get("Content-Length", 0))
+                return json.loads(self.rfile.read(length) or b"{}")
+
+            def do_GET(self) -> None:
+                stand_in.requests.append(("GET", self.path, dict(self.headers)))
+                if self.path == "/api/frontend/settings":
+                    self._answer(200, {"buildInfo": {"version": "11.3.0", "edition": "Open"}})
+                elif self.path.startswith("/api/dashboards/uid/"):
+                    uid = self.path.rsplit("/", 1)[1]
+                    self._answer(200, {"dashboard": {"uid": uid},
+                                       "meta": {"url": f"/grafana/d/{uid}/{uid}"}})
+                elif self.path.startswith("/grafana/"):
+                    self._answer(200, {"user": self.headers.get("X-WEBAUTH-USER")})
+                else:
+                    self._answer(404, {"message": "Not found"})
+
+            def do_POST(self) -> None:
+                body = self._body()
+                stand_in.requests.append(("POST", self.path, body))
+                if self.path == "/api/annotations":
+                    new_id = len(stand_in.annotations) + 1
+                    stand_in.annotations[new_id] = body
+                    self._answer(200, {"id": new_id, "message": "Annotation added"})
+                else:
+                    self._answer(404, {"message": "Not found"})
+
+            def do_PATCH(self) -> None:
+                body = self._body()
+                stand_in.requests.append(("PATCH", self.path, body))
+                annotation = int(self.path.rsplit("/", 1)[1])
+                stand_in.annotations[annotation].update(body)
+                self._answer(200, {"message": "Annotation patched"})
+
+            def _answer(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> GrafanaStandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()

@@ -8,11 +8,9 @@ import pytest
 import requests
 import yaml
 
-from portal import create_app
 from portal.charts.uptime import refresh_uptime
-from portal.extensions import db
 from provisioning.render import RULES_DIR
-from tests.conftest import _empty_tables, make_config
+from tests.conftest import fresh_app, make_config
 from tests.factories import login, make_server, make_user
 from tests.support.binaries import binary, free_port, running
 
@@ -71,11 +69,8 @@ def prometheus(tmp_path_factory):
 
 @pytest.fixture
 def chart_client(migrated, prometheus):
-    app = create_app(make_config(migrated, PROMETHEUS_URL=prometheus))
-    with app.app_context():
-        _empty_tables()
+    with fresh_app(make_config(migrated, PROMETHEUS_URL=prometheus)) as app:
         yield app.test_client()
-        db.session.remove()
 
 
 def test_latency_and_status_charts_come_from_prometheus(chart_client):

@@ -5,11 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from portal import create_app
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import Incident
-from tests.conftest import make_config
+from tests.conftest import fresh_app, make_config
 from tests.factories import login, make_server, make_user
 from tests.support.binaries import alertmanager
 
@@ -71,13 +70,8 @@ def am_url(tmp_path):
 
 @pytest.fixture
 def am_client(migrated, am_url):
-    app = create_app(make_config(migrated, ALERTMANAGER_URL=am_url))
-    from tests.conftest import _empty_tables
-
-    with app.app_context():
-        _empty_tables()
+    with fresh_app(make_config(migrated, ALERTMANAGER_URL=am_url)) as app:
         yield app.test_client()
-        db.session.remove()
 
 
 def test_a_maintenance_window_silences_the_server_in_alertmanager(am_client, am_url):

@@ -7,10 +7,7 @@ import time
 import dramatiq
 import pytest
 
-from portal import create_app
-from portal.extensions import db
-from portal.notify.outbox import bind_app
-from tests.conftest import TEST_REDIS_URL, _empty_tables, make_config
+from tests.conftest import fresh_app, make_config
 from tests.support.standins import TwilioStandIn, smtp_sink
 
 TWILIO_SID = "AC" + "0" * 32
@@ -30,19 +27,13 @@ def twilio():
 
 @pytest.fixture
 def notify_app(migrated, smtp, twilio):
-    import redis
-
-    app = create_app(make_config(
+    config = make_config(
         migrated, SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[0], SMTP_FROM="servermon@bank.example",
         TWILIO_ACCOUNT_SID=TWILIO_SID, TWILIO_AUTH_TOKEN="twilio-token-0123",
         TWILIO_FROM="+15005550006", TWILIO_BASE_URL=twilio.url,
-        PORTAL_URL="https://servermon.bank.example"))
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    bind_app(app)
-    with app.app_context():
-        _empty_tables()
+        PORTAL_URL="https://servermon.bank.example")
+    with fresh_app(config) as app:
         yield app
-        db.session.remove()
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+"""Grafana through grafana-client: health for the Admin page, dashboard links by uid, and
+incident annotations pushed by the worker (retried there, so an unreachable Grafana
+never slows a webhook)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import redis
+from flask import current_app
+from grafana_client import GrafanaApi
+from grafana_client.client import GrafanaException
+
+from portal.extensions import db
+from portal.incidents.models import Incident
+from portal.notify.broker import actor, register
+from portal.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+OVERVIEW_UID = "servermon-overview"
+SERVER_UID = "servermon-server"
+LINK_TTL_S = 600
+TIMEOUT_S = 5
+
+
+def client() -> GrafanaApi | None:
+    config = current_app.config["SERVERMON"]
+    if not config.grafana_url:
+        return None
+    return GrafanaApi.from_url(config.grafana_url, credential=config.grafana_token,
+                               timeout=TIMEOUT_S)
+
+
+def health() -> dict:
+    """Build info when Grafana answers; raises when it does not (the caller reports it)."""
+    api = client()
+    if api is None:
+        return {"configured": False}
+    info = api.health.check() or {}
+    return {"configured": True, "version": info.get("version"), "edition": info.get("edition")}
+
+
+def dashboard_path(uid: str) -> str | None:
+    """The dashboard's path in Grafana (``/grafana/d/<uid>/<slug>``), looked up by uid."""
+    api = client()
+    if api is None:
+        return None
+    key = f"servermon:grafana:dashboard:{uid}"
+    try:
+        cached = get_redis().get(key)
+    except redis.RedisError:
+        cached = None
+    if cached:
+        return cached
+    try:
+        path = api.dashboard.get_dashboard(uid)["meta"]["url"]
+    except (GrafanaException, KeyError, OSError) as exc:
+        log.warning("Grafana dashboard %s not found: %s", uid, exc)
+        return None
+    with contextlib.suppress(redis.RedisError):
+        get_redis().set(key, path, ex=LINK_TTL_S)
+    return path
+
+
+def _millis(moment) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def annotate(incident: Incident) -> None:
+    """Create the incident's annotation, or close it when the incident has ended."""
+    api = client()
+    if api is None:
+        return
+    text = f"{incident.alertname}: {incident.server_name or ''} {incident.reason or ''}".strip()
+    tags = ["servermon", incident.alertname, incident.severity]
+    if incident.server_name:
+        tags.append(incident.server_name)
+    end = _millis(incident.ended_at) if incident.ended_at else None
+    if incident.grafana_annotation_id is None:
+        created = api.annotations.add_annotation(time_from=_millis(incident.started_at),
+                                                 time_to=end, tags=tags, text=text)
+        incident.grafana_annotation_id = created["id"]
+        db.session.commit()
+    elif end is not None:
+        api.annotations.partial_update_annotation(incident.grafana_annotation_id, time_to=end,
+                                                  text=f"{text} (resolved)")
+
+
+def queue_annotation(incident_id: int) -> None:
+    if not current_app.config["SERVERMON"].grafana_url:
+        return
+    try:
+        actor("push_annotation").send(incident_id)
+    except Exception as exc:
+        log.warning("annotation for incident %s not queued: %s", incident_id, exc)
+
+
+@register("push_annotation", max_retries=8, min_backoff=5_000, max_backoff=300_000,
+          time_limit=30_000)
+def push_annotation(incident_id: int) -> None:
+    from portal.notify.outbox import worker_app
+
+    with worker_app().app_context():
+        try:
+            incident = db.session.get(Incident, incident_id)
+            if incident is not None:
+                annotate(incident)
+        finally:
+            db.session.remove()
