@@ -1,0 +1,72 @@
+"""The compose stack and image, checked by parsing (no Docker engine on these machines)."""
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tests.support.binaries import binary
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRETS = {"SECRET_KEY": "s" * 40, "SD_TOKEN": "t" * 20, "ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20,
+           "POSTGRES_PASSWORD": "p" * 20}
+
+
+def env_file(tmp_path: Path, **overrides: str) -> Path:
+    lines = []
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        key = line.split("=", 1)[0]
+        if key in {**SECRETS, **overrides}:
+            line = f"{key}={ {**SECRETS, **overrides}[key]}"
+        lines.append(line)
+    path = tmp_path / ".env"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def compose_config(env: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([binary("docker-compose"), "--env-file", str(env), "-f",
+                           str(ROOT / "docker-compose.yml"), "config"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+def test_the_compose_file_is_valid_with_the_example_env(tmp_path):
+    result = compose_config(env_file(tmp_path))
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert set(services) >= {"postgres", "redis", "prometheus", "alertmanager", "grafana",
+                             "portal", "worker", "exporter", "nginx"}
+    assert list(services["nginx"]["ports"])
+    published = [name for name, service in services.items() if service.get("ports")]
+    assert published == ["nginx"]
+
+
+def test_a_missing_secret_is_named(tmp_path):
+    result = compose_config(env_file(tmp_path, SECRET_KEY=""))
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_every_mounted_path_exists():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    mounts = [volume.split(":")[0] for service in compose["services"].values()
+              for volume in service.get("volumes", []) if volume.startswith("./")]
+    assert mounts
+    for mount in mounts:
+        assert (ROOT / mount).exists(), mount
+
+
+def test_the_image_runs_as_a_user_with_a_healthcheck_and_copies_what_exists():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "\nUSER servermon\n" in dockerfile
+    assert "HEALTHCHECK" in dockerfile
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), source
+
+
+def test_the_webhook_token_is_read_from_a_file_not_written_in_the_config():
+    manager = yaml.safe_load((ROOT / "provisioning/alertmanager/alertmanager.yml").read_text())
+    auth = manager["receivers"][0]["webhook_configs"][0]["http_config"]["authorization"]
+    assert set(auth) == {"type", "credentials_file"}
