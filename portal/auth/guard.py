@@ -107,9 +107,17 @@ def _user_id_from_jwt(allow_refresh_cookie: bool) -> str:
     ):
         schedule_cookie_refresh(access_from_refresh({
             "sub": claims["sub"], "jti": claims["rjti"], "exp": claims["rexp"],
+            "siat": claims["siat"],
         }))
     g.auth_method = "jwt"
     return claims["sub"]
+
+
+def _issued_at() -> float:
+    """When the session began (``siat``, set at sign-in and carried through refreshes)."""
+    fresh = g.get("refreshed_access_token")
+    claims = decode_token(fresh) if fresh else get_jwt()
+    return float(claims["siat"])
 
 
 def authenticate(*, allow_refresh_cookie: bool = False) -> User:
@@ -121,6 +129,8 @@ def authenticate(*, allow_refresh_cookie: bool = False) -> User:
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         if user is None:
             raise NotAuthenticated("account no longer exists")
+        if user.sessions_valid_from and _issued_at() < user.sessions_valid_from.timestamp():
+            raise NotAuthenticated("the password was changed; sign in again")
     if not user.is_active:
         raise NotAuthenticated("account disabled")
     now = utcnow()

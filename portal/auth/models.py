@@ -27,6 +27,8 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Sessions (JWTs) issued before this moment are refused: set when the password changes.
+    sessions_valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -38,6 +40,11 @@ class User(db.Model):
 
     def can(self, key: str) -> bool:
         return key in self.permissions
+
+    def set_password(self, password_hash: str) -> None:
+        """A new password ends every session signed in with the old one."""
+        self.password_hash = password_hash
+        self.sessions_valid_from = utcnow()
 
 
 class ApiToken(db.Model):

@@ -130,8 +130,13 @@ def profile_password():
             errors = form_errors(exc, PASSWORD_FIELDS)
     if errors:
         return _render_profile(errors=errors, form="password", status=400)
-    flash("Your password is changed.", "success")
-    return redirect(url_for("auth_pages.profile"))
+    flash("Your password is changed; your other sessions are signed out.", "success")
+    response = redirect(url_for("auth_pages.profile"))
+    access, refresh = issue_tokens(current_user().id)
+    set_access_cookies(response, access)
+    set_refresh_cookies(response, refresh)
+    g.pop("refreshed_access_token", None)
+    return response
 
 
 @bp.post("/profile/tokens")

@@ -63,6 +63,8 @@ def refresh():
     user = db.session.get(User, int(claims["sub"]))
     if user is None or not user.is_active:
         raise APIError(401, "account disabled or removed")
+    if user.sessions_valid_from and claims["siat"] < user.sessions_valid_from.timestamp():
+        raise APIError(401, "the password was changed; sign in again")
     access = access_from_refresh(claims)
     response = jsonify(access_token=access)
     if request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]):
@@ -95,6 +97,15 @@ def me():
 @bp.patch("/me")
 @requires(AUTHENTICATED)
 def update_me():
-    user = update_profile(current_user(), parse_json(ProfileUpdate))
-    return jsonify(me_payload(user))
+    changes = parse_json(ProfileUpdate)
+    user = update_profile(current_user(), changes)
+    if changes.new_password is None:
+        return jsonify(me_payload(user))
+    # Every older session has just ended; this one carries on with new tokens.
+    access, refresh = issue_tokens(user.id)
+    response = jsonify(**me_payload(user), access_token=access, refresh_token=refresh)
+    set_access_cookies(response, access)
+    set_refresh_cookies(response, refresh)
+    g.pop("refreshed_access_token", None)
+    return response
 

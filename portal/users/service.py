@@ -105,7 +105,7 @@ def update_user(actor: User, user: User, changes: UserUpdate) -> User:
                            {"is_active": "last admin"})
     password = fields.pop("password", None)
     if password is not None:
-        user.password_hash = hash_password(password)
+        user.set_password(hash_password(password))
     for key, value in fields.items():
         setattr(user, key, value)
     _check_sms_has_phone(user)
@@ -121,7 +121,7 @@ def update_profile(user: User, changes: ProfileUpdate) -> User:
         if not current or not verify_password(user.password_hash, current):
             raise APIError(400, "the current password is wrong",
                            {"current_password": "does not match"})
-        user.password_hash = hash_password(new)
+        user.set_password(hash_password(new))
     for key, value in fields.items():
         setattr(user, key, value)
     _check_sms_has_phone(user)

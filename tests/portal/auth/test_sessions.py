@@ -84,7 +84,8 @@ def test_an_access_cookie_near_expiry_is_replaced_implicitly(client, app):
     claims = decode_token(tokens["access_token"])
     nearly_expired = create_access_token(
         identity=str(user.id), expires_delta=timedelta(seconds=60),
-        additional_claims={"rjti": claims["rjti"], "rexp": claims["rexp"]},
+        additional_claims={"rjti": claims["rjti"], "rexp": claims["rexp"],
+                           "siat": claims["siat"]},
     )
     client.set_cookie("access_token_cookie", nearly_expired)
     response = client.get("/api/auth/me")
@@ -128,3 +129,35 @@ def test_login_rejects_a_body_that_is_not_an_object(client):
     missing = client.post("/api/auth/login", json={"username": "x"})
     assert missing.status_code == 400
     assert "password" in missing.get_json()["details"]
+
+
+def test_a_password_change_ends_every_other_session(client):
+    user = make_user("it_staff")
+    other_device = _login_json(client, user)
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    this_device = {"Authorization": f"Bearer {_login_json(client, user)['access_token']}"}
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    changed = client.patch("/api/auth/me", headers=this_device, json={
+        "current_password": PASSWORD, "new_password": "a-brand-new-password"})
+    assert changed.status_code == 200
+    new_access = {"Authorization": f"Bearer {changed.get_json()['access_token']}"}
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    old = {"Authorization": f"Bearer {other_device['access_token']}"}
+    old_refresh = {"Authorization": f"Bearer {other_device['refresh_token']}"}
+    assert client.get("/api/auth/me", headers=old).status_code == 401
+    assert client.post("/api/auth/refresh", headers=old_refresh).status_code == 401
+    assert client.get("/api/auth/me", headers=this_device).status_code == 401
+    assert client.get("/api/auth/me", headers=new_access).status_code == 200
+
+
+def test_an_admin_password_reset_ends_the_users_sessions(client):
+    user = make_user("flexipay_support")
+    theirs = {"Authorization": f"Bearer {_login_json(client, user)['access_token']}"}
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    admin = login(client, make_user("admin"))
+    client.patch(f"/api/users/{user.id}", headers=admin, json={"password": "reset-by-admin-1"})
+    assert client.get("/api/auth/me", headers=theirs).status_code == 401
