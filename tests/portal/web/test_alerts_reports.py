@@ -23,14 +23,6 @@ def test_every_role_sees_the_alerts_empty_state(client, role):
     assert 'href="/dashboard"' in html
 
 
-def test_the_reports_page_explains_where_reports_come_from(client):
-    sign_in(client, "customer_engagement")
-    response = client.get("/reports")
-    assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    assert "incident history" in html and 'href="/dashboard"' in html
-
-
 def test_the_sidebar_shows_only_what_the_role_may_use(client):
     sign_in(client, "customer_engagement")
     html = client.get("/alerts").get_data(as_text=True)
