@@ -34,7 +34,7 @@ def test_custom_dates_are_validated_by_field(client):
     assert 'data-field-error="to"' in response.get_data(as_text=True)
     ok = client.get("/reports?preset=custom&from=2026-11-01&to=2026-11-10")
     assert ok.status_code == 200
-    assert "2026-11-01 00:00 – 2026-11-11 00:00" in ok.get_data(as_text=True)
+    assert "2026-11-01 00:00 \u2013 2026-11-11 00:00" in ok.get_data(as_text=True)
 
 
 def test_a_bad_label_filter_is_named(client):
