@@ -98,6 +98,7 @@ def _sqlite_pragmas(engine) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.admin import pages as admin_pages
     from portal.admin import routes as admin_routes
+    from portal.admin import system_pages
     from portal.auth import pages as auth_pages
     from portal.auth import proxy as auth_proxy
     from portal.auth import routes as auth_routes
@@ -122,7 +123,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_routes, tokens, user_routes, server_routes, discovery, settings_routes,
         admin_routes, auth_pages, server_pages, settings_pages, admin_pages, incident_pages,
         report_pages, incident_routes, webhook, realtime_routes,
-        report_routes, notify_routes, chart_routes, auth_proxy,
+        report_routes, notify_routes, chart_routes, auth_proxy, system_pages,
     ):
         app.register_blueprint(module.bp)
     register_cli(app)

@@ -31,6 +31,8 @@ NAV_ITEMS = (
     NavItem("report_pages.reports", "Reports", "file-earmark-bar-graph", "reports.view"),
     NavItem("settings_pages.settings", "Settings", "gear", "settings.manage"),
     NavItem("admin_pages.admin", "Admin", "people", "admin.view"),
+    NavItem("system_pages.api_docs", "API", "braces", "api.access"),
+    NavItem("system_pages.system", "System", "code-square", "codebase.view"),
 )
 
 
