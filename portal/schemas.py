@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -32,10 +33,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def parse_json(model: type[M]) -> M:
+def json_object(*, known: Iterable[str] | None = None) -> dict:
+    """The request body as a dict; with ``known``, a field outside it is a 400 naming it."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise APIError(400, "request body must be a JSON object", {"body": "expected a JSON object"})
+    if known is not None:
+        unknown = sorted(set(body) - set(known))
+        if unknown:
+            raise APIError(400, f"unknown field {unknown[0]}", {k: "unknown field" for k in unknown})
+    return body
+
+
+def parse_json(model: type[M]) -> M:
+    body = json_object()
     try:
         return model.model_validate(body)
     except ValidationError as exc:

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from portal.auth.guard import requires
 from portal.charts.prometheus import query, query_range
 from portal.errors import APIError
-from portal.extensions import db
+from portal.lookups import get_or_404
 from portal.schemas import Strict, parse_query
 from portal.servers.models import Server
 
@@ -42,9 +42,7 @@ class ChartQuery(Strict):
 
 
 def _server(server_id: int) -> int:
-    if db.session.get(Server, server_id) is None:
-        raise APIError(404, f"no server with id {server_id}", {"server_id": "not found"})
-    return server_id
+    return get_or_404(Server, server_id, "server", field="server_id").id
 
 
 def _series(data: dict) -> list[dict]:

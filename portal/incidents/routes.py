@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.incidents.maintenance import sync_silence
 from portal.incidents.models import Incident, MaintenanceWindow
 from portal.incidents.serialize import serialize_incident, serialize_window
+from portal.lookups import get_or_404
 from portal.pagination import paginate
 from portal.realtime.publish import publish
 from portal.schemas import Line, PageQuery, Strict, aware, parse_json, parse_query
@@ -58,10 +59,7 @@ def incident_query(args: IncidentQuery):
 
 
 def get_incident_or_404(incident_id: int) -> Incident:
-    incident = db.session.get(Incident, incident_id)
-    if incident is None:
-        raise APIError(404, f"no incident with id {incident_id}", {"id": "not found"})
-    return incident
+    return get_or_404(Incident, incident_id, "incident")
 
 
 @bp.get("/incidents")
@@ -183,7 +181,5 @@ def cancel_window(window: MaintenanceWindow) -> MaintenanceWindow:
 @bp.delete("/maintenance/<int:window_id>")
 @requires("servers.manage")
 def delete_window(window_id: int):
-    window = db.session.get(MaintenanceWindow, window_id)
-    if window is None:
-        raise APIError(404, f"no maintenance window with id {window_id}", {"id": "not found"})
+    window = get_or_404(MaintenanceWindow, window_id, "maintenance window")
     return jsonify(serialize_window(cancel_window(window)))

@@ -9,33 +9,23 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
-from pydantic import ValidationError
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from portal.auth.guard import public
-from portal.errors import APIError, validation_error
+from portal.errors import APIError
 from portal.extensions import db
 from portal.grafana import queue_annotation
 from portal.incidents.serialize import serialize_incident
 from portal.incidents.service import Change, WebhookIn, apply_alert
 from portal.notify import dispatch, plan_notifications
 from portal.realtime.publish import publish
+from portal.schemas import parse_json
 from portal.servers.discovery import check_bearer
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("alertmanager_api", __name__, url_prefix="/api/alertmanager")
-
-
-def _payload() -> WebhookIn:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise APIError(400, "request body must be a JSON object", {"body": "expected an object"})
-    try:
-        return WebhookIn.model_validate(body)
-    except ValidationError as exc:
-        raise validation_error(exc) from exc
 
 
 def _apply(payload: WebhookIn) -> tuple[list[Change], list]:
@@ -54,7 +44,7 @@ def _apply(payload: WebhookIn) -> tuple[list[Change], list]:
 @public("checked against ALERTMANAGER_WEBHOOK_TOKEN")
 def webhook():
     check_bearer(current_app.config["SERVERMON"].alertmanager_webhook_token)
-    payload = _payload()
+    payload = parse_json(WebhookIn)
     for attempt in (1, 2):
         try:
             changes, planned = _apply(payload)

@@ -12,6 +12,7 @@ from portal.auth.guard import current_user, requires
 from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
+from portal.lookups import get_or_404
 from portal.notify.models import Notification, ServerContact, UserNotification
 from portal.notify.outbox import serialize_user_notification
 from portal.pagination import paginate
@@ -113,17 +114,10 @@ def serialize_contact(contact: ServerContact) -> dict:
             "email": contact.email, "phone": contact.phone}
 
 
-def _server(server_id: int) -> Server:
-    server = db.session.get(Server, server_id)
-    if server is None:
-        raise APIError(404, f"no server with id {server_id}", {"id": "not found"})
-    return server
-
-
 @bp.get("/servers/<int:server_id>/contacts")
 @requires("logs.view")
 def contacts(server_id: int):
-    _server(server_id)
+    get_or_404(Server, server_id, "server")
     rows = db.session.scalars(select(ServerContact).where(ServerContact.server_id == server_id)
                               .order_by(ServerContact.id))
     return jsonify(items=[serialize_contact(row) for row in rows])
@@ -132,7 +126,7 @@ def contacts(server_id: int):
 @bp.post("/servers/<int:server_id>/contacts")
 @requires("servers.manage")
 def add_contact(server_id: int):
-    _server(server_id)
+    get_or_404(Server, server_id, "server")
     body = parse_json(ContactIn)
     contact = ServerContact(server_id=server_id, name=body.name, email=body.email,
                             phone=body.phone)

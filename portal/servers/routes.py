@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from pydantic import Field, ValidationError
 from sqlalchemy import select
 
 from portal.auth.guard import current_user, requires
-from portal.errors import APIError, validation_error
-from portal.extensions import db
+from portal.errors import validation_error
+from portal.lookups import get_or_404
 from portal.pagination import paginate
-from portal.schemas import PageQuery, aware, parse_query
+from portal.schemas import PageQuery, aware, json_object, parse_query
 from portal.servers.models import Server, ServerEvent
 from portal.servers.schemas import ServerQuery, ServerSpec
 from portal.servers.service import (
@@ -30,17 +30,7 @@ bp = Blueprint("servers_api", __name__, url_prefix="/api/servers")
 
 
 def get_server_or_404(server_id: int) -> Server:
-    server = db.session.get(Server, server_id)
-    if server is None:
-        raise APIError(404, f"no server with id {server_id}", {"id": "not found"})
-    return server
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise APIError(400, "request body must be a JSON object", {"body": "expected an object"})
-    return body
+    return get_or_404(Server, server_id, "server")
 
 
 def validate_spec(data: dict) -> ServerSpec:
@@ -65,7 +55,7 @@ def list_servers():
 @bp.post("")
 @requires("servers.manage")
 def create():
-    server = create_server(validate_spec(with_probe_defaults(_body())), current_user())
+    server = create_server(validate_spec(with_probe_defaults(json_object())), current_user())
     return jsonify(serialize_server(server)), 201
 
 
@@ -79,10 +69,7 @@ def show(server_id: int):
 @requires("servers.manage")
 def update(server_id: int):
     server = get_server_or_404(server_id)
-    changes = _body()
-    unknown = sorted(set(changes) - set(ServerSpec.model_fields))
-    if unknown:
-        raise APIError(400, f"unknown field {unknown[0]}", {k: "unknown field" for k in unknown})
+    changes = json_object(known=ServerSpec.model_fields)
     spec = validate_spec({**spec_of(server), **changes})
     return jsonify(serialize_server(update_server(server, spec)))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from portal.auth.guard import current_user, requires
-from portal.errors import APIError
+from portal.schemas import json_object
 from portal.settings.service import SettingsData, load_settings, update_settings
 
 bp = Blueprint("settings_api", __name__, url_prefix="/api/settings")
@@ -20,10 +20,5 @@ def show():
 @bp.put("")
 @requires("settings.manage")
 def update():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise APIError(400, "request body must be a JSON object", {"body": "expected an object"})
-    unknown = sorted(set(body) - set(SettingsData.model_fields))
-    if unknown:
-        raise APIError(400, f"unknown setting {unknown[0]}", {k: "unknown setting" for k in unknown})
+    body = json_object(known=SettingsData.model_fields)
     return jsonify(update_settings(body, current_user()).model_dump())

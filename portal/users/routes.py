@@ -7,8 +7,7 @@ from sqlalchemy import func, or_, select
 
 from portal.auth.guard import current_user, requires
 from portal.auth.models import User
-from portal.errors import APIError
-from portal.extensions import db
+from portal.lookups import get_or_404
 from portal.pagination import paginate
 from portal.schemas import parse_json, parse_query
 from portal.users.schemas import UserCreate, UserQuery, UserUpdate
@@ -18,10 +17,7 @@ bp = Blueprint("users_api", __name__, url_prefix="/api/users")
 
 
 def get_user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise APIError(404, f"no user with id {user_id}", {"id": "not found"})
-    return user
+    return get_or_404(User, user_id, "user")
 
 
 def user_query(args: UserQuery):

@@ -18,6 +18,7 @@ import simple_websocket
 from portal.extensions import db
 from tests.conftest import TEST_REDIS_URL, _empty_tables, make_config
 from tests.factories import PASSWORD, make_server, make_user
+from tests.support import waiting
 from tests.support.binaries import free_port
 from tests.support.stack import SHORT, Stack
 
@@ -52,13 +53,7 @@ class Target:
 
 
 def wait_for(check, timeout, what, stack):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not within {timeout}s\n{stack.logs()}")
+    return waiting.wait_for(check, timeout, what, every=0.2, context=stack.logs)
 
 
 def base_env(database_url: str) -> dict[str, str]:

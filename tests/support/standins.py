@@ -39,6 +39,21 @@ def smtp_sink() -> Iterator[tuple[int, list[Message]]]:
         controller.stop()
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """Answers in JSON and keeps quiet in the test output."""
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
 class TwilioStandIn:
     """Local HTTP server speaking Twilio's Messages API; can be told to fail."""
 
@@ -48,7 +63,7 @@ class TwilioStandIn:
         self.lock = threading.Lock()
         stand_in = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
@@ -67,16 +82,6 @@ class TwilioStandIn:
                                    "body": form.get("Body"), "account_sid": "AC",
                                    "num_segments": "1", "direction": "outbound-api"})
 
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_args) -> None:
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -98,7 +103,7 @@ class GrafanaStandIn:
         self.requests: list[tuple[str, str, dict]] = []
         stand_in = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def _body(self) -> dict:
                 length = int(self.headers.get("Content-Length", 0))
                 return json.loads(self.rfile.read(length) or b"{}")
@@ -133,16 +138,6 @@ class GrafanaStandIn:
                 stand_in.annotations[annotation].update(body)
                 self._answer(200, {"message": "Annotation patched"})
 
-            def _answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_args) -> None:
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

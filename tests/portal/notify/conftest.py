@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import dramatiq
 import pytest
 
@@ -50,11 +48,3 @@ def worker(notify_app):
     running.stop()
 
 
-def wait_for(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout}s")

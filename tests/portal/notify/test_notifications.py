@@ -16,7 +16,8 @@ from portal.notify.recipients import paged
 from portal.settings.service import load_settings, update_settings
 from tests.factories import login, make_server, make_user
 from tests.portal.incidents.test_webhook import TOKEN, alert, payload
-from tests.portal.notify.conftest import TWILIO_SID, wait_for
+from tests.portal.notify.conftest import TWILIO_SID
+from tests.support.waiting import wait_for
 
 T0 = datetime(2026, 11, 28, 5, 0, tzinfo=UTC)
 

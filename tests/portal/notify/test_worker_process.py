@@ -13,8 +13,8 @@ from portal.servers.ingest import STREAM
 from portal.servers.models import ServerEvent
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import make_server
-from tests.portal.notify.conftest import wait_for
 from tests.portal.notify.test_notifications import fire, on_call
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 
