@@ -1,155 +1,301 @@
 """Render ready-to-run Prometheus and Alertmanager configs from the committed ones.
 
-The files under provisioning/ and alert_rules/ are written for docker-compose (service
-names as hosts, secrets under /run/secrets). script/server and the end-to-end tests run
-the same configs on one machine, with other addresses, a token file elsewhere, and
-sometimes shorter timings; this module rewrites just those values, so what runs is
-what is reviewed.
+The committed files (``provisioning/prometheus/prometheus.yml``,
+``provisioning/alertmanager/alertmanager.yml``, ``alert_rules/*.rules.yml``) are written
+for docker-compose: service names as hosts, rules mounted at /etc/prometheus/rules, the
+webhook token under /run/secrets. script/server and the end-to-end tests run the same
+configs on one machine with other addresses, a token file elsewhere and sometimes shorter
+timings. This module changes just those values, so what runs is what was reviewed.
+
+Command line (addresses are ``host:port``; durations are Prometheus durations such as
+``15s`` or ``1m30s``; a timing left out keeps its committed value)::
 
     python -m provisioning.render --out var/provisioning \\
-        --exporter 127.0.0.1:9117 --portal 127.0.0.1:8000 --alertmanager 127.0.0.1:9093 \\
         --webhook-token-file var/secrets/alertmanager_webhook_token \\
-        [--server-down-for 10s] [--group-wait 5s] [--group-interval 30s] \\
-        [--scrape-interval 5s] [--evaluation-interval 5s] [--runbook-base URL]
+        [--exporter 127.0.0.1:9117] [--portal 127.0.0.1:8000] [--alertmanager 127.0.0.1:9093] \\
+        [--server-down-for 15s] [--scrape-interval 5s] [--evaluation-interval 5s] \\
+        [--group-wait 5s] [--group-interval 1m] \\
+        [--runbook-base https://servermon.internal/runbooks] [--rules-dir alert_rules]
 
-Writes <out>/prometheus.yml, <out>/rules/*.yml and <out>/alertmanager.yml.
+    --out                  directory to write into (created; stale rule files removed)
+    --webhook-token-file   file holding the portal's webhook bearer token; must exist,
+                           Alertmanager reads it at every post (the token never enters a config)
+    --exporter             exporter to scrape (job servermon-exporter)
+    --portal               portal to scrape at /metrics and to post alerts to
+                           (http://<portal>/api/alertmanager/webhook)
+    --alertmanager         Alertmanager that Prometheus sends alerts to
+    --server-down-for      ServerDown's `for` window (its description follows)
+    --scrape-interval      how often the exporter is scraped (scrape_timeout follows)
+    --evaluation-interval  how often alerting rules are evaluated
+    --group-wait           Alertmanager's wait before a new group's first post
+    --group-interval       Alertmanager's wait before posting a change (e.g. resolution)
+    --runbook-base         URL every alert's runbook_url starts with (<base>/<AlertName>)
+    --rules-dir            where the *.rules.yml files are read from (default alert_rules/)
+
+Writes ``<out>/prometheus.yml`` (rule_files naming the rendered rules by absolute path),
+``<out>/rules/*.rules.yml`` and ``<out>/alertmanager.yml``; a bad value stops it with one
+line naming the option (exit status 2), before anything is written. From Python, call
+:func:`render`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import sys
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_DIR = ROOT / "alert_rules"
+RULE_FILES = "*.rules.yml"
 PROMETHEUS_YML = ROOT / "provisioning" / "prometheus" / "prometheus.yml"
 ALERTMANAGER_YML = ROOT / "provisioning" / "alertmanager" / "alertmanager.yml"
-DEFAULT_RUNBOOKS = "https://servermon.internal/runbooks"
-_DURATION = re.compile(r"^\d+(ms|s|m|h|d)$")
+DEFAULT_RUNBOOK_BASE = "https://servermon.internal/runbooks"
+EXPORTER_JOB = "servermon-exporter"
+PORTAL_JOB = "servermon-portal"
+RECEIVER = "portal"
+WEBHOOK_PATH = "/api/alertmanager/webhook"
+DOWN_ALERT = "ServerDown"
+
+# Prometheus's own duration syntax: units largest first, each at most once.
+_DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?")
+_UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1)
+_ADDRESS = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?):(\d{1,5})")
+
+
+class RenderError(ValueError):
+    """A value the configs cannot take; the message names the option."""
 
 
 @dataclass(frozen=True)
-class Rendered:
+class RenderedPaths:
+    """Where the ready-to-run files were written (all absolute)."""
+
     prometheus: Path
     alertmanager: Path
-    rules: list[Path]
+    rules: tuple[Path, ...]
 
 
-def _duration(value: str, name: str) -> str:
-    if not _DURATION.match(value):
-        raise ValueError(f"{name} must be a Prometheus duration such as 10s, got {value!r}")
+def _duration(value: str | None, option: str, *, positive: bool = False) -> str | None:
+    if value is None:
+        return None
+    match = _DURATION.fullmatch(value)
+    if not value or not match:
+        raise RenderError(f"{option} must be a Prometheus duration such as 15s or 1m30s, got {value!r}")
+    ms = sum(int(n) * unit for n, unit in zip(match.groups(), _UNIT_MS, strict=True) if n)
+    if positive and ms == 0:
+        raise RenderError(f"{option} must be longer than 0, got {value!r}")
     return value
 
 
-def _load(path: Path) -> dict:
+def _address(value: str, option: str) -> str:
+    match = _ADDRESS.fullmatch(value)
+    if not match or not 0 < int(match.group(1)) < 65536:
+        raise RenderError(f"{option} must be host:port, such as 127.0.0.1:9117, got {value!r}")
+    return value
+
+
+def _runbook_base(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise RenderError(f"--runbook-base must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _token_file(path: Path) -> Path:
+    if not path.is_file() or path.stat().st_size == 0:
+        raise RenderError(f"--webhook-token-file {path} must be an existing, non-empty file")
+    return path.resolve()
+
+
+def _load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
 
-def _dump(data: dict, path: Path) -> Path:
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line strings (long PromQL) as literal blocks, so the output reads
+    like the committed files."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def _write(path: Path, data: dict[str, Any], source: Path) -> Path:
+    """Write atomically: Prometheus may reload (--web.enable-lifecycle) at any moment."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, width=120))
+    shown = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source
+    text = f"# Rendered by provisioning/render.py from {shown}; edit that, not this file.\n"
+    text += yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=4096, allow_unicode=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)  # readable by the services; no secret in it, the token stays in its file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
-def render_rules(out: Path, *, server_down_for: str, runbook_base: str) -> list[Path]:
-    written = []
-    for source in sorted(RULES_DIR.glob("*.yml")):
+def _rules(rules_dir: Path, *, server_down_for: str | None, runbook_base: str) -> dict[str, dict]:
+    """The rule files by name, with the ServerDown window and the runbook links set."""
+    sources = sorted(rules_dir.glob(RULE_FILES))
+    if not sources:
+        raise RenderError(f"--rules-dir {rules_dir} holds no {RULE_FILES} files")
+    rendered: dict[str, dict] = {}
+    found_down = False
+    for source in sources:
         data = _load(source)
-        for group in data["groups"]:
-            for rule in group["rules"]:
-                if rule.get("alert") == "ServerDown":
-                    rule["for"] = server_down_for
-                    rule["annotations"]["description"] = rule["annotations"]["description"] \
-                        .replace("at least 10 seconds", f"at least {server_down_for}")
-                runbook = rule.get("annotations", {}).get("runbook_url")
-                if runbook:
-                    rule["annotations"]["runbook_url"] = runbook.replace(DEFAULT_RUNBOOKS,
-                                                                         runbook_base)
-        written.append(_dump(data, out / "rules" / source.name))
-    return written
+        for group in data.get("groups") or []:
+            for rule in group.get("rules") or []:
+                name = rule.get("alert")
+                if name is None:
+                    continue
+                rule.setdefault("annotations", {})["runbook_url"] = f"{runbook_base}/{name}"
+                if name == DOWN_ALERT:
+                    found_down = True
+                    if server_down_for is not None:
+                        old = rule.get("for", "0s")
+                        rule["for"] = server_down_for
+                        description = rule["annotations"].get("description", "")
+                        rule["annotations"]["description"] = description.replace(
+                            f"at least {old}", f"at least {server_down_for}")
+        rendered[source.name] = data
+    if server_down_for is not None and not found_down:
+        raise RenderError(f"--server-down-for: no {DOWN_ALERT} alert in {rules_dir}")
+    return rendered
 
 
-def render_prometheus(out: Path, *, exporter: str, portal: str, alertmanager: str,
-                      scrape_interval: str, evaluation_interval: str) -> Path:
-    data = _load(PROMETHEUS_YML)
-    data["global"]["evaluation_interval"] = evaluation_interval
-    data["rule_files"] = [str((out / "rules" / "*.yml").resolve())]
-    data["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [alertmanager]
-    for job in data["scrape_configs"]:
-        if job["job_name"] == "servermon-exporter":
-            job["static_configs"][0]["targets"] = [exporter]
-            job["scrape_interval"] = scrape_interval
-            job["scrape_timeout"] = scrape_interval
-        elif job["job_name"] == "servermon-portal":
-            job["static_configs"][0]["targets"] = [portal]
-    return _dump(data, out / "prometheus.yml")
+def _jobs(config: dict[str, Any]) -> dict[str, dict]:
+    jobs = {job["job_name"]: job for job in config.get("scrape_configs") or []}
+    for name in (EXPORTER_JOB, PORTAL_JOB):
+        if name not in jobs:
+            raise RenderError(f"{PROMETHEUS_YML} has no scrape job {name!r}")
+    return jobs
 
 
-def render_alertmanager(out: Path, *, portal: str, webhook_token_file: Path, group_wait: str,
-                        group_interval: str) -> Path:
-    data = _load(ALERTMANAGER_YML)
-    data["route"]["group_wait"] = group_wait
-    data["route"]["group_interval"] = group_interval
-    webhook = data["receivers"][0]["webhook_configs"][0]
-    webhook["url"] = f"http://{portal}/api/alertmanager/webhook"
-    webhook["http_config"]["authorization"]["credentials_file"] = str(
-        webhook_token_file.resolve())
-    return _dump(data, out / "alertmanager.yml")
+def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alertmanager: str,
+                scrape_interval: str | None, evaluation_interval: str | None) -> dict[str, Any]:
+    config = _load(PROMETHEUS_YML)
+    if evaluation_interval is not None:
+        config.setdefault("global", {})["evaluation_interval"] = evaluation_interval
+    config["rule_files"] = [str(path) for path in rule_paths]
+    config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    jobs = _jobs(config)
+    jobs[EXPORTER_JOB]["static_configs"] = [{"targets": [exporter]}]
+    if scrape_interval is not None:
+        # A timeout longer than the interval is refused by Prometheus.
+        jobs[EXPORTER_JOB]["scrape_interval"] = scrape_interval
+        jobs[EXPORTER_JOB]["scrape_timeout"] = scrape_interval
+    jobs[PORTAL_JOB]["static_configs"] = [{"targets": [portal]}]
+    return config
 
 
-def render(out: Path, *, exporter: str, portal: str, alertmanager: str,
-           webhook_token_file: Path, server_down_for: str = "10s", group_wait: str = "5s",
-           group_interval: str = "30s", scrape_interval: str = "5s",
-           evaluation_interval: str = "5s", runbook_base: str = DEFAULT_RUNBOOKS) -> Rendered:
-    """Write the three configs under ``out``; ValueError names a malformed duration."""
-    for value, name in ((server_down_for, "server_down_for"), (group_wait, "group_wait"),
-                        (group_interval, "group_interval"), (scrape_interval, "scrape_interval"),
-                        (evaluation_interval, "evaluation_interval")):
-        _duration(value, name)
-    out.mkdir(parents=True, exist_ok=True)
-    rules = render_rules(out, server_down_for=server_down_for,
-                         runbook_base=runbook_base.rstrip("/"))
-    prometheus = render_prometheus(out, exporter=exporter, portal=portal,
-                                   alertmanager=alertmanager, scrape_interval=scrape_interval,
-                                   evaluation_interval=evaluation_interval)
-    manager = render_alertmanager(out, portal=portal, webhook_token_file=webhook_token_file,
-                                  group_wait=group_wait, group_interval=group_interval)
-    return Rendered(prometheus=prometheus, alertmanager=manager, rules=rules)
+def _alertmanager(*, portal: str, webhook_token_file: Path, group_wait: str | None,
+                  group_interval: str | None) -> dict[str, Any]:
+    config = _load(ALERTMANAGER_YML)
+    route = config["route"]
+    if group_wait is not None:
+        route["group_wait"] = group_wait
+    if group_interval is not None:
+        route["group_interval"] = group_interval
+    receiver = next((r for r in config.get("receivers") or [] if r.get("name") == RECEIVER), None)
+    if receiver is None:
+        raise RenderError(f"{ALERTMANAGER_YML} has no receiver {RECEIVER!r}")
+    for hook in receiver["webhook_configs"]:
+        hook["url"] = f"http://{portal}{WEBHOOK_PATH}"
+        hook["http_config"]["authorization"]["credentials_file"] = str(webhook_token_file)
+    return config
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Render servermon's Prometheus and "
-                                                 "Alertmanager configs for this machine.")
+def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
+           webhook_token_file: Path, server_down_for: str | None = None,
+           scrape_interval: str | None = None, evaluation_interval: str | None = None,
+           group_wait: str | None = None, group_interval: str | None = None,
+           runbook_base: str = DEFAULT_RUNBOOK_BASE, rules_dir: Path = RULES_DIR) -> RenderedPaths:
+    """Write prometheus.yml, rules/*.rules.yml and alertmanager.yml under ``out_dir``.
+
+    Timings left as None keep their committed values (ServerDown 15s, scrape and
+    evaluation 5s, group_wait 5s, group_interval 1m). Every value is checked, and every
+    source read, before anything is written; a bad one raises :class:`RenderError`.
+    """
+    exporter = _address(exporter, "--exporter")
+    portal = _address(portal, "--portal")
+    alertmanager = _address(alertmanager, "--alertmanager")
+    server_down_for = _duration(server_down_for, "--server-down-for")
+    scrape_interval = _duration(scrape_interval, "--scrape-interval", positive=True)
+    evaluation_interval = _duration(evaluation_interval, "--evaluation-interval", positive=True)
+    group_wait = _duration(group_wait, "--group-wait")
+    group_interval = _duration(group_interval, "--group-interval", positive=True)
+    base = _runbook_base(runbook_base)
+    token = _token_file(Path(webhook_token_file))
+
+    out_dir = Path(out_dir).resolve()
+    rules_out = out_dir / "rules"
+    rules = _rules(Path(rules_dir), server_down_for=server_down_for, runbook_base=base)
+    rule_paths = tuple(rules_out / name for name in rules)
+    prometheus = _prometheus(rule_paths, exporter=exporter, portal=portal,
+                             alertmanager=alertmanager, scrape_interval=scrape_interval,
+                             evaluation_interval=evaluation_interval)
+    manager = _alertmanager(portal=portal, webhook_token_file=token, group_wait=group_wait,
+                            group_interval=group_interval)
+
+    for path, data in zip(rule_paths, rules.values(), strict=True):
+        _write(path, data, Path(rules_dir) / path.name)
+    # A rule file renamed or removed since the last render must not linger.
+    for stale in set(rules_out.glob("*.yml")) - set(rule_paths):
+        stale.unlink()
+    return RenderedPaths(
+        prometheus=_write(out_dir / "prometheus.yml", prometheus, PROMETHEUS_YML),
+        alertmanager=_write(out_dir / "alertmanager.yml", manager, ALERTMANAGER_YML),
+        rules=rule_paths,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; see the module docstring. Returns 2 after one line on a bad value."""
+    parser = argparse.ArgumentParser(
+        prog="python -m provisioning.render",
+        description="Render servermon's Prometheus and Alertmanager configs for this machine.")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--webhook-token-file", type=Path, required=True)
     parser.add_argument("--exporter", default="127.0.0.1:9117")
     parser.add_argument("--portal", default="127.0.0.1:8000")
     parser.add_argument("--alertmanager", default="127.0.0.1:9093")
-    parser.add_argument("--webhook-token-file", type=Path, required=True)
-    parser.add_argument("--server-down-for", default="10s")
-    parser.add_argument("--group-wait", default="5s")
-    parser.add_argument("--group-interval", default="30s")
-    parser.add_argument("--scrape-interval", default="5s")
-    parser.add_argument("--evaluation-interval", default="5s")
-    parser.add_argument("--runbook-base", default=DEFAULT_RUNBOOKS)
-    args = parser.parse_args()
+    parser.add_argument("--server-down-for")
+    parser.add_argument("--scrape-interval")
+    parser.add_argument("--evaluation-interval")
+    parser.add_argument("--group-wait")
+    parser.add_argument("--group-interval")
+    parser.add_argument("--runbook-base", default=DEFAULT_RUNBOOK_BASE)
+    parser.add_argument("--rules-dir", type=Path, default=RULES_DIR)
+    args = parser.parse_args(argv)
     try:
-        rendered = render(args.out, exporter=args.exporter, portal=args.portal,
-                          alertmanager=args.alertmanager,
-                          webhook_token_file=args.webhook_token_file,
-                          server_down_for=args.server_down_for, group_wait=args.group_wait,
-                          group_interval=args.group_interval,
-                          scrape_interval=args.scrape_interval,
-                          evaluation_interval=args.evaluation_interval,
-                          runbook_base=args.runbook_base)
-    except ValueError as exc:
-        parser.error(str(exc))
+        rendered = render(
+            args.out, exporter=args.exporter, portal=args.portal, alertmanager=args.alertmanager,
+            webhook_token_file=args.webhook_token_file, server_down_for=args.server_down_for,
+            scrape_interval=args.scrape_interval, evaluation_interval=args.evaluation_interval,
+            group_wait=args.group_wait, group_interval=args.group_interval,
+            runbook_base=args.runbook_base, rules_dir=args.rules_dir)
+    except RenderError as exc:
+        print(f"servermon: configuration error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {rendered.prometheus}, {rendered.alertmanager} and "
-          f"{len(rendered.rules)} rule files")
+          f"{len(rendered.rules)} rule files in {rendered.rules[0].parent}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -29,11 +29,13 @@ TWILIO_SID = "AC" + "1" * 32
 
 @dataclass(frozen=True)
 class Timings:
-    scrape_interval: str = "5s"
-    evaluation_interval: str = "5s"
-    server_down_for: str = "10s"
-    group_wait: str = "5s"
-    group_interval: str = "30s"
+    """None keeps the committed value (provisioning/ and alert_rules/ as reviewed)."""
+
+    scrape_interval: str | None = None
+    evaluation_interval: str | None = None
+    server_down_for: str | None = None
+    group_wait: str | None = None
+    group_interval: str | None = None
 
 
 SHORT = Timings("1s", "1s", "2s", "1s", "2s")

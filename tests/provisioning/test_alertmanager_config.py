@@ -1,0 +1,50 @@
+"""The committed Alertmanager config: valid, everything to the portal, one group per
+alert per server, and the inhibitions that keep one outage from paging three times."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from provisioning.render import ALERTMANAGER_YML
+from tests.provisioning.conftest import run, tool
+
+CONFIG = yaml.safe_load(ALERTMANAGER_YML.read_text())
+
+
+def test_amtool_accepts_the_committed_config():
+    run(tool("amtool"), "check-config", ALERTMANAGER_YML)
+
+
+@pytest.mark.parametrize("labels", [
+    ["alertname=ServerDown", "server_id=7", "severity=critical"],
+    ["alertname=TLSCertificateExpiringSoon", "server_id=7", "severity=warning"],
+    ["alertname=ExporterDown", "server_id=servermon", "severity=critical"],
+])
+def test_every_alert_goes_to_the_portal(labels):
+    output = run(tool("amtool"), "config", "routes", "test", f"--config.file={ALERTMANAGER_YML}",
+                 "--verify.receivers=portal", *labels)
+    assert output.splitlines()[0] == "portal"
+
+
+def test_alerts_are_grouped_per_alert_and_server_with_short_waits():
+    route = CONFIG["route"]
+    assert route["group_by"] == ["alertname", "server_id"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == \
+        ("5s", "1m", "4h")
+
+
+def test_the_portal_gets_resolutions_and_every_alert_with_a_token_from_a_file():
+    [receiver] = CONFIG["receivers"]
+    [hook] = receiver["webhook_configs"]
+    assert hook["url"] == "http://portal:8000/api/alertmanager/webhook"
+    assert hook["send_resolved"] is True and hook["max_alerts"] == 0
+    assert hook["http_config"]["authorization"] == {
+        "type": "Bearer", "credentials_file": "/run/secrets/alertmanager_webhook_token"}
+
+
+def test_server_down_mutes_the_warnings_of_the_same_server():
+    [down] = [rule for rule in CONFIG["inhibit_rules"]
+              if rule["source_matchers"] == ['alertname="ServerDown"']]
+    assert down["target_matchers"] == ['alertname=~"ServerSlow|TLSCertificateExpiringSoon"']
+    assert down["equal"] == ["server_id"]

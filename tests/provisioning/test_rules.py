@@ -1,0 +1,102 @@
+"""The committed alerting and recording rules: valid, unit-tested, and following the
+conventions the portal and the on-call staff rely on."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+
+import yaml
+
+from provisioning.render import DEFAULT_RUNBOOK_BASE, PROMETHEUS_YML, RULE_FILES, RULES_DIR
+from tests.provisioning.conftest import run, tool
+
+RULE_PATHS = sorted(RULES_DIR.glob(RULE_FILES))
+TEST_PATHS = sorted((RULES_DIR / "tests").glob("*.test.yml"))
+
+
+def rules(kind: str) -> list[dict]:
+    return [rule for path in RULE_PATHS for group in yaml.safe_load(path.read_text())["groups"]
+            for rule in group["rules"] if kind in rule]
+
+
+def unit_tests() -> list[dict]:
+    return [test for path in TEST_PATHS for test in yaml.safe_load(path.read_text())["tests"]]
+
+
+def test_both_rule_files_exist():
+    assert [p.name for p in RULE_PATHS] == ["recording.rules.yml", "servermon.rules.yml"]
+
+
+def test_promtool_accepts_the_committed_rules():
+    output = run(tool("promtool"), "check", "rules", *RULE_PATHS)
+    assert output.count("SUCCESS") == len(RULE_PATHS)
+
+
+def test_the_promtool_unit_tests_pass():
+    assert TEST_PATHS
+    assert "SUCCESS" in run(tool("promtool"), "test", "rules", *TEST_PATHS)
+
+
+def test_every_alert_is_tested_before_and_after_its_window():
+    firing, quiet = set(), set()
+    for test in unit_tests():
+        for case in test.get("alert_rule_test", []):
+            (firing if case.get("exp_alerts") else quiet).add(case["alertname"])
+    names = {rule["alert"] for rule in rules("alert")}
+    assert names - firing == set(), "never seen firing"
+    assert names - quiet == set(), "never seen quiet"
+
+
+def test_every_alert_is_tested_with_its_labels_and_annotations():
+    for test in unit_tests():
+        for case in test.get("alert_rule_test", []):
+            for alert in case.get("exp_alerts") or []:
+                assert {"severity", "server_id", "server"} <= set(alert["exp_labels"]), case
+                assert set(alert["exp_annotations"]) == {"summary", "description", "runbook_url"}
+
+
+def test_every_recording_rule_is_tested():
+    tested = {case["expr"] for test in unit_tests() for case in test.get("promql_expr_test", [])}
+    assert {rule["record"] for rule in rules("record")} <= tested
+
+
+def test_alerts_have_a_known_severity_a_server_and_the_three_annotations():
+    for rule in rules("alert"):
+        labels = rule.get("labels", {})
+        assert labels.get("severity") in ("warning", "critical"), rule["alert"]
+        # Per-server alerts take server_id and server from the probe or portal series.
+        per_server = re.search(r"\b(probe_\w+|servermon_server_registered)\b", rule["expr"])
+        assert per_server or {"server_id", "server"} <= set(labels), rule["alert"]
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}, rule["alert"]
+
+
+def test_alert_names_are_camel_case_and_runbooks_are_named_after_them():
+    for rule in rules("alert"):
+        assert re.fullmatch(r"(?:[A-Z][a-z]*|TLS)+", rule["alert"]), rule["alert"]
+        assert rule["annotations"]["runbook_url"] == f"{DEFAULT_RUNBOOK_BASE}/{rule['alert']}"
+
+
+def test_server_down_keeps_every_label_of_the_probe():
+    [down] = [rule for rule in rules("alert") if rule["alert"] == "ServerDown"]
+    assert down["expr"].strip() == "probe_success == 0"
+    assert down["for"] == "15s"
+    assert f"at least {down['for']}" in down["annotations"]["description"]
+
+
+def test_recording_rules_are_named_level_metric_operations_after_their_window():
+    for rule in rules("record"):
+        level, metric, operations = rule["record"].split(":")
+        assert level == "server" and metric == "probe_success", rule["record"]
+        window = operations.removeprefix("avg_over_time_")
+        assert rule["expr"] == f"avg_over_time(probe_success[{window}])"
+
+
+def test_prometheus_loads_every_rule_file_and_no_test_file():
+    [pattern] = yaml.safe_load(PROMETHEUS_YML.read_text())["rule_files"]
+    # docker-compose mounts alert_rules/ at the pattern's folder.
+    mounted = Path(pattern).name
+    assert [p.name for p in RULE_PATHS] == sorted(fnmatch.filter(
+        [p.name for p in RULES_DIR.iterdir()], mounted))
+    assert not fnmatch.filter([p.name for p in TEST_PATHS], mounted)
