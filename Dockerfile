@@ -9,7 +9,8 @@ RUN npm ci --no-audit --no-fund --silent \
  && cp node_modules/bootstrap/dist/css/bootstrap.min.css vendor/ \
  && cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js vendor/ \
  && cp node_modules/bootstrap-icons/font/bootstrap-icons.min.css vendor/ \
- && cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff* vendor/fonts/
+ && cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff* vendor/fonts/ \
+ && cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css vendor/
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1
