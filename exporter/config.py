@@ -1,4 +1,14 @@
-"""The exporter's configuration, read once from the environment at start-up."""
+"""The exporter's configuration, read once from the environment at start-up.
+
+Every setting is checked here, before anything runs; a bad one raises ConfigError whose
+message names the variable, and ``python -m exporter`` prints it as one line and exits.
+Secrets may come from a file: ``SD_TOKEN_FILE=/run/secrets/sd_token``.
+
+Sharding: with ``EXPORTER_SHARDS=N`` and ``EXPORTER_SHARD=k`` (0 <= k < N) this process
+probes only the servers whose ``server_id % N == k``. Run N exporters with k = 0..N-1
+against the same portal and each server is probed by exactly one of them; Prometheus
+scrapes all N. The default (one shard) probes everything.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+DEFAULT_PORTAL_URL = "http://127.0.0.1:8000"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class ConfigError(ValueError):
@@ -17,9 +30,9 @@ def _raw(env: Mapping[str, str], name: str) -> str | None:
     file_name = env.get(f"{name}_FILE")
     if file_name:
         try:
-            return Path(file_name).read_text().strip()
+            return Path(file_name).read_text().strip() or None
         except OSError as exc:
-            raise ConfigError(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from exc
+            raise ConfigError(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from None
     value = env.get(name, "").strip()
     return value or None
 
@@ -37,6 +50,14 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return number
 
 
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = _raw(env, name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        raise ConfigError(f"{name} must be a {'/'.join(schemes)} URL, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class ExporterConfig:
     portal_url: str
@@ -52,26 +73,25 @@ class ExporterConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ExporterConfig:
         env = os.environ if environ is None else environ
-        portal_url = (_raw(env, "PORTAL_URL") or "http://127.0.0.1:8000").rstrip("/")
-        if urlsplit(portal_url).scheme not in ("http", "https"):
-            raise ConfigError(f"PORTAL_URL must be an http(s) URL, got {portal_url!r}")
+        portal_url = _url(env, "PORTAL_URL", DEFAULT_PORTAL_URL, ("http", "https")).rstrip("/")
         token = _raw(env, "SD_TOKEN")
         if token is None:
-            raise ConfigError("SD_TOKEN is required")
+            raise ConfigError("SD_TOKEN is required (the portal's service discovery token)")
         if len(token) < 16:
             raise ConfigError("SD_TOKEN must be at least 16 characters long")
-        redis_url = _raw(env, "REDIS_URL") or "redis://127.0.0.1:6379/0"
-        if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise ConfigError(f"REDIS_URL must be a redis:// URL, got {redis_url!r}")
         shards = _int(env, "EXPORTER_SHARDS", 1, 1, 1000)
+        shard = _int(env, "EXPORTER_SHARD", 0, 0, 1000)
+        if shard >= shards:
+            raise ConfigError(f"EXPORTER_SHARD must be below EXPORTER_SHARDS ({shards}), "
+                              f"got {shard}")
         return cls(
             portal_url=portal_url,
             sd_token=token,
-            redis_url=redis_url,
+            redis_url=_url(env, "REDIS_URL", DEFAULT_REDIS_URL, ("redis", "rediss", "unix")),
             port=_int(env, "EXPORTER_PORT", 9117, 1, 65535),
             listen=_raw(env, "EXPORTER_LISTEN") or "0.0.0.0",  # noqa: S104 - Prometheus scrapes it
             sd_refresh_s=_int(env, "SD_REFRESH_S", 30, 1, 3600),
-            concurrency=_int(env, "EXPORTER_CONCURRENCY", 1000, 1, 100000),
-            shard=_int(env, "EXPORTER_SHARD", 0, 0, shards - 1),
+            concurrency=_int(env, "EXPORTER_CONCURRENCY", 1000, 1, 100_000),
+            shard=shard,
             shards=shards,
         )

@@ -1,83 +1,100 @@
-"""/metrics for Prometheus, /probe for one-off checks, /healthz for orchestration."""
+"""/metrics for Prometheus, /probe for one-off checks, /healthz for orchestration.
+
+/probe makes the exporter connect wherever it is told, so it needs the SD bearer token;
+/metrics and /healthz stay open, as Prometheus and health checks expect.
+"""
 
 from __future__ import annotations
 
 import hmac
-import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 
-from exporter.metrics import exposition, probe_lines
-from exporter.scheduler import Scheduler, TargetState, run_probe
-from exporter.targets import Target, escape_label, parse_statuses
+from exporter.metrics import CONTENT_TYPE, Exposition, probe_text
+from exporter.probes import run_probe
+from exporter.scheduler import Scheduler
+from exporter.targets import KINDS, Target
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-KINDS = ("http", "tcp", "icmp", "dns")
+# Query parameters of /probe, named as the ``__meta_servermon_*`` settings of SD.
+PROBE_SETTINGS = (
+    "timeout_s", "http_method", "http_accepted_statuses", "http_keyword", "http_keyword_mode",
+    "http_keyword_regex", "http_max_latency_ms", "http_follow_redirects", "tls_verify",
+    "tcp_tls", "dns_record_type", "dns_expected", "dns_resolver",
+)
+DEFAULT_TIMEOUT_S = 10.0
 
 
-def adhoc_target(query: dict[str, str]) -> Target:
+def adhoc_target(query: dict[str, str], scrape_timeout: str | None = None) -> Target:
     """A Target from /probe's query string; ValueError names the bad parameter."""
     address = query.get("target", "").strip()
     if not address:
         raise ValueError("target is required")
     kind = query.get("module", "http")
     if kind not in KINDS:
-        raise ValueError(f"module must be one of {', '.join(KINDS)}")
+        raise ValueError(f"module must be one of {', '.join(KINDS)}, got {kind!r}")
+    settings = {name: query[name] for name in PROBE_SETTINGS if name in query}
+    if "timeout" in query:
+        settings["timeout_s"] = query["timeout"]
+    elif "timeout_s" not in settings:
+        settings["timeout_s"] = _timeout_for(scrape_timeout)
+    settings["interval_s"] = "86400"
+    return Target.from_settings(0, address, kind, address, settings, labels_text="")
+
+
+def _timeout_for(scrape_timeout: str | None) -> str:
+    """Half a second inside Prometheus's scrape timeout, as blackbox does; else 10 s."""
     try:
-        timeout = float(query.get("timeout", "10"))
+        return str(max(min(float(scrape_timeout or ""), 60.0) - 0.5, 0.5))
     except ValueError:
-        raise ValueError("timeout must be a number of seconds") from None
-    if not 0 < timeout <= 60:
-        raise ValueError("timeout must be between 0 and 60 seconds")
-    labels = (("target", address), ("kind", kind))
-    return Target(
-        server_id=0, name=address, kind=kind, address=address, labels=labels,
-        timeout_s=timeout, interval_s=max(timeout * 2, 10), confirm_down=False,
-        http_method=query.get("http_method", "GET"),
-        http_statuses=parse_statuses(query.get("http_accepted_statuses", "200-399")),
-        http_keyword=query.get("http_keyword") or None,
-        http_keyword_absent=query.get("http_keyword_mode") == "absent",
-        http_keyword_regex=query.get("http_keyword_regex") == "true",
-        tls_verify=query.get("tls_verify", "true") != "false",
-        tcp_tls=query.get("tcp_tls") == "true",
-        dns_record_type=query.get("dns_record_type", "A"),
-        dns_expected=query.get("dns_expected") or None,
-        dns_resolver=query.get("dns_resolver") or None,
-        label_text=",".join(f'{k}="{escape_label(v)}"' for k, v in labels),
-    )
+        return str(DEFAULT_TIMEOUT_S)
 
 
-def build_app(scheduler: Scheduler, sd_token: str) -> web.Application:
+def _authorised(request: web.Request, token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def build_app(scheduler: Scheduler, sd_token: str,
+              status: Callable[[], dict[str, object]]) -> web.Application:
+    """``status()`` adds the dependencies' state to /healthz."""
+    exposition = Exposition()
+
     async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=exposition(scheduler.states.values()),
+        return web.Response(body=await exposition.body(scheduler.states.values()),
                             headers={"Content-Type": CONTENT_TYPE})
 
     async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "targets": len(scheduler.states)})
+        return web.json_response({"status": "ok", "targets": len(scheduler.states), **status()})
 
     async def probe(request: web.Request) -> web.Response:
-        header = request.headers.get("Authorization", "")
-        given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
-        if not hmac.compare_digest(given.encode(), sd_token.encode()):
-            return web.json_response({"error": "a valid bearer token is required"}, status=401)
+        if not _authorised(request, sd_token):
+            return web.json_response({"error": "a valid bearer token is required"}, status=401,
+                                     headers={"WWW-Authenticate": "Bearer"})
         try:
-            target = adhoc_target(dict(request.query))
+            target = adhoc_target(dict(request.query),
+                                  request.headers.get("X-Prometheus-Scrape-Timeout-Seconds"))
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        started = time.time()
-        result = await run_probe(target)
-        if request.query.get("format") == "json":
-            return web.json_response({
-                "success": result.success, "reason": result.reason,
-                "duration_seconds": round(result.duration_s, 6),
-                "http_status_code": result.http_status_code,
-                "ssl_earliest_cert_expiry": result.cert_expiry,
-                "dns_lookup_time_seconds": result.dns_lookup_s,
-                "checked_at": started,
-            })
-        state = TargetState(target=target, result=result)
-        text = "\n".join(probe_lines([state])) + "\n"
-        return web.Response(text=text, headers={"Content-Type": CONTENT_TYPE})
+        checked_at = datetime.now(UTC)
+        async with scheduler.semaphore:
+            result = await run_probe(target)
+        if request.query.get("format") != "json":
+            return web.Response(body=probe_text(result), headers={"Content-Type": CONTENT_TYPE})
+        return web.json_response({
+            "success": result.success,
+            "reason": result.reason,
+            "duration_seconds": round(result.duration_s, 6),
+            "latency_ms": round(result.latency_s * 1000, 3),
+            "status_code": result.http_status_code,
+            "ssl_earliest_cert_expiry": result.cert_expiry,
+            "dns_lookup_time_seconds": result.dns_lookup_s,
+            "icmp_packet_loss_ratio": result.icmp_loss_ratio,
+            "phases": result.phases,
+            "checked_at": checked_at.isoformat(),
+        })
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)

@@ -1,132 +1,215 @@
 """Every target on its own interval, spread over it, none able to delay another.
 
-One asyncio task per target sleeps until its next due time. Due times are fixed points
-(a stable phase per server within its interval), so 10,000 targets do not fire together
-and a slow probe never shifts the ones after it; a semaphore bounds how many run at once
-and a hard timeout ends any probe that hangs.
+Due times are fixed points: a stable phase per server (a hash of its id) within its
+interval, so 10,000 targets do not fire together and a slow probe never shifts the
+ones after it. Phases are whole multiples of SLOT_S (100 ms) and a timing wheel holds,
+per slot, the servers due in it: one dispatcher task wakes at each slot and starts a
+short-lived task per due probe. A semaphore bounds how many probes run at once, and
+each probe has a hard timeout, so a hanging target only ever occupies its own task.
+
+Why slots rather than one sleeping task per server: servers that share a slot start in
+the same pass of the event loop, so their connects, reads and closes share wake-ups and
+system calls (measured on HTTP probes at 333/s: 1.3-1.5 ms of CPU per probe down to
+0.8 ms), and 10,000 idle servers cost 10,000 list entries instead of 10,000 tasks,
+futures and timers that the garbage collector would walk on every full pass (those
+passes stalled the loop for 0.1-0.2 s). Lateness is measured against the slot's time.
+
+A server added or edited after the first load is probed promptly (a burst of them is
+spread at FIRST_PROBE_RATE per second) so that staff see its status within a second or
+two, then joins its phase. A change of labels alone keeps the schedule.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import time
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from exporter import health
-from exporter.probes import PROBES
+from exporter.probes import run_probe
 from exporter.probes.result import ProbeResult
-from exporter.targets import Target
+from exporter.targets import KINDS, Target
 
 log = logging.getLogger(__name__)
 
 CONFIRM_DELAY_S = 1.0
-GRACE_S = 1.0  # beyond the target's own timeout, before the probe task is cancelled
+SLOT_S = 0.1
+FIRST_PROBE_RATE = 200.0  # first probes per second for servers added after start-up
+_SCHEDULE_BLIND = ("labels_text", "name")  # fields whose change needs no fresh probe
 
 
-@dataclass
+@dataclass(slots=True)
 class TargetState:
+    """What the exporter knows about one server between probes."""
+
     target: Target
-    status: str | None = None  # "up" | "down" once known
+    status: str | None = None  # "up" | "down" once a probe has run
     result: ProbeResult | None = None
-    checked_at: datetime | None = None
+    checked_at: datetime | None = None  # when the probe behind ``result`` started
+    changed_at: datetime | None = None  # when the current status was first observed
     last_ok_at: datetime | None = None
-    task: asyncio.Task | None = field(default=None, repr=False)
+    slot: int | None = None  # the wheel slot of its next probe; None while one runs
+    task: asyncio.Task | None = field(default=None, repr=False)  # the probe running now
 
 
-ResultHandler = Callable[[TargetState, str | None], Awaitable[None] | None]
+ResultHandler = Callable[[TargetState, str | None], None]
 
 
 def phase(server_id: int, interval_s: float) -> float:
-    """A stable offset in [0, interval): Knuth's multiplicative hash of the id."""
-    return ((server_id * 2654435761) % 2**32) / 2**32 * interval_s
+    """A stable offset in [0, interval), on the SLOT_S grid: Knuth's multiplicative hash."""
+    slots = max(int(interval_s / SLOT_S + 1e-9), 1)
+    return ((server_id * 2654435761) % 2**32) * slots // 2**32 * SLOT_S
 
 
-async def run_probe(target: Target) -> ProbeResult:
-    """Run the kind's probe under a hard timeout; any failure becomes a reason, not a crash."""
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(target.timeout_s + GRACE_S):
-            return await PROBES[target.kind](target)
-    except TimeoutError:
-        reason = f"timeout after {target.timeout_s:g}s"
-    except Exception as exc:
-        log.exception("probe of %s failed unexpectedly", target.name)
-        reason = f"probe error: {type(exc).__name__}"
-    return ProbeResult(success=False, duration_s=time.perf_counter() - started, reason=reason)
+def next_due(now: float, server_id: int, interval_s: float) -> float:
+    """The first time at or after ``now`` that falls on the server's phase."""
+    due = now - (now % interval_s) + phase(server_id, interval_s)
+    return due if due >= now else due + interval_s
+
+
+def slot_of(when: float) -> int:
+    """The first wheel slot at or after ``when`` (a time on the grid is its own slot)."""
+    return math.ceil(when / SLOT_S - 1e-6)
+
+
+def slot_reached(now: float) -> int:
+    """The last slot whose time has come."""
+    return math.floor(now / SLOT_S + 1e-6)
+
+
+def _same_schedule(old: Target, new: Target) -> bool:
+    blank = dict.fromkeys(_SCHEDULE_BLIND, "")
+    return dataclasses.replace(old, **blank) == dataclasses.replace(new, **blank)
 
 
 class Scheduler:
+    """Owns the schedule; results go to ``on_result(state, previous_status)``."""
+
     def __init__(self, concurrency: int, on_result: ResultHandler,
                  on_removed: Callable[[int], None]) -> None:
         self.semaphore = asyncio.Semaphore(concurrency)
         self.states: dict[int, TargetState] = {}
         self.on_result = on_result
         self.on_removed = on_removed
+        self.loaded = False
+        self.wheel: dict[int, list[TargetState]] = {}
+        self.dispatched = -1  # the last slot started; set when the first targets arrive
+        self.dispatcher: asyncio.Task | None = None
+        self._counters = {(kind, ok): health.PROBES.labels(kind, "success" if ok else "failure")
+                          for kind in KINDS for ok in (True, False)}
 
-    def update(self, targets: list[Target]) -> None:
-        """Start new targets, restart changed ones, stop removed ones; keep known states."""
+    def update(self, targets: list[Target]) -> int:
+        """Schedule new targets, reschedule changed ones, drop removed ones.
+
+        Known servers keep their state. Returns how many servers were (re)scheduled."""
+        loop = asyncio.get_running_loop()
         wanted = {target.server_id: target for target in targets}
-        for server_id in list(self.states):
-            if server_id not in wanted:
-                state = self.states.pop(server_id)
-                if state.task:
-                    state.task.cancel()
-                self.on_removed(server_id)
+        for server_id in [known for known in self.states if known not in wanted]:
+            state = self.states.pop(server_id)
+            state.slot = None
+            if state.task:
+                state.task.cancel()
+            self.on_removed(server_id)
+        fresh: list[TargetState] = []
         for server_id, target in wanted.items():
             state = self.states.get(server_id)
-            if state is not None and state.target == target and state.task and \
-                    not state.task.done():
-                continue
             if state is None:
                 state = self.states[server_id] = TargetState(target=target)
-            else:
-                if state.task:
-                    state.task.cancel()
+                fresh.append(state)
+            elif state.target is not target and state.target != target:
+                same = _same_schedule(state.target, target)
                 state.target = target
-            state.task = asyncio.get_running_loop().create_task(self._loop(state))
-        health.TARGETS.set(len(self.states))
-
-    async def _loop(self, state: TargetState) -> None:
-        loop = asyncio.get_running_loop()
-        interval = state.target.interval_s
+                if not same:
+                    if state.task:
+                        state.task.cancel()
+                    fresh.append(state)
         now = loop.time()
-        due = now - (now % interval) + phase(state.target.server_id, interval)
-        if due < now:
-            due += interval
+        if self.dispatcher is None:
+            self.dispatched = slot_reached(now) - 1
+        for index, state in enumerate(fresh):
+            server_id, interval = state.target.server_id, state.target.interval_s
+            due = now + index / FIRST_PROBE_RATE if self.loaded else \
+                next_due(now, server_id, interval)
+            self._put(state, due)
+        self.loaded = True
+        health.TARGETS.set(len(self.states))
+        if self.dispatcher is None or self.dispatcher.done():
+            self.dispatcher = loop.create_task(self._dispatch())
+        return len(fresh)
+
+    def _put(self, state: TargetState, due: float) -> None:
+        state.slot = max(slot_of(due), self.dispatched + 1)
+        self.wheel.setdefault(state.slot, []).append(state)
+
+    async def _dispatch(self) -> None:
+        """Wake at every slot and start the probes due in it (and any slot it missed)."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(due - loop.time())
+            reached = slot_reached(loop.time())
+            for slot in range(self.dispatched + 1, reached + 1):
+                for state in self.wheel.pop(slot, ()):
+                    # skip entries left behind by a removal or a reschedule
+                    if state.slot == slot and self.states.get(state.target.server_id) is state:
+                        state.slot = None
+                        state.task = loop.create_task(self._run(state, slot * SLOT_S))
+            self.dispatched = max(self.dispatched, reached)
+            await asyncio.sleep(max((reached + 1) * SLOT_S - loop.time(), 0))
+
+    async def _run(self, state: TargetState, due: float) -> None:
+        """One scheduled probe (with its confirmation), then book the next one."""
+        try:
             await self._probe_once(state, due)
-            due += interval
-            behind = loop.time() - due
-            if behind > 0:  # fell a whole interval behind: skip, do not burst to catch up
-                due += (int(behind // interval) + 1) * interval
+        except asyncio.CancelledError:
+            return  # removed or rescheduled meanwhile: update() has taken care of it
+        except Exception:
+            log.exception("handling the result for server %s failed", state.target.server_id)
+        state.task = None
+        if self.states.get(state.target.server_id) is state and state.slot is None:
+            now = asyncio.get_running_loop().time()
+            self._put(state, next_due(max(now, due + state.target.interval_s / 2),
+                                      state.target.server_id, state.target.interval_s))
+
+    async def _attempt(self, target: Target, due: float) -> tuple[ProbeResult, datetime]:
+        async with self.semaphore:
+            health.LATENESS.observe(max(asyncio.get_running_loop().time() - due, 0.0))
+            started_at = datetime.now(UTC)
+            result = await run_probe(target)
+        self._counters[target.kind, result.success].inc()
+        return result, started_at
 
     async def _probe_once(self, state: TargetState, due: float) -> None:
-        loop = asyncio.get_running_loop()
         target = state.target
-        async with self.semaphore:
-            health.LATENESS.observe(max(loop.time() - due, 0.0))
-            checked_at = datetime.now(UTC)
-            result = await run_probe(target)
+        result, checked_at = await self._attempt(target, due)
+        observed_at = checked_at
         if not result.success and target.confirm_down and state.status != "down":
             await asyncio.sleep(CONFIRM_DELAY_S)
-            async with self.semaphore:
-                result = await run_probe(target)
-        health.PROBES.labels(target.kind, "success" if result.success else "failure").inc()
+            result, checked_at = await self._attempt(
+                target, asyncio.get_running_loop().time())
+            if result.success:
+                observed_at = checked_at
+        self.record(state, result, checked_at, observed_at)
+
+    def record(self, state: TargetState, result: ProbeResult, checked_at: datetime,
+               observed_at: datetime) -> None:
+        """Apply one result; a confirmed failure dates from the first failed attempt."""
         previous = state.status
-        state.result, state.checked_at = result, checked_at
-        state.status = "up" if result.success else "down"
+        status = "up" if result.success else "down"
+        state.result, state.checked_at, state.status = result, checked_at, status
+        if status != previous:
+            state.changed_at = observed_at
+        self.on_result(state, previous)
         if result.success:
             state.last_ok_at = checked_at
-        outcome = self.on_result(state, previous)
-        if outcome is not None:
-            await outcome
 
     async def stop(self) -> None:
         tasks = [state.task for state in self.states.values() if state.task]
+        if self.dispatcher:
+            tasks.append(self.dispatcher)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.wheel.clear()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
@@ -15,23 +17,47 @@ from exporter.http_server import build_app
 from exporter.probes.http import CLIENT
 from exporter.publish import Publisher
 from exporter.scheduler import Scheduler
+from exporter.targets import Target
 
 log = logging.getLogger(__name__)
 
+# aiohttp resolves host names with getaddrinfo in the loop's default executor; the stock
+# pool (a few threads) would let a handful of slow lookups hold up every HTTP probe.
+RESOLVER_THREADS = 32
+
 
 class Exporter:
+    """The running exporter: start() it inside an event loop, stop() it in the same one."""
+
     def __init__(self, config: ExporterConfig) -> None:
         self.config = config
         self.publisher = Publisher(config.redis_url)
         self.scheduler = Scheduler(config.concurrency, self.publisher.record,
                                    self.publisher.forget)
-        self.discovery = Discovery(config, self.scheduler.update)
+        self.discovery = Discovery(config, self.load)
         self.runner: web.AppRunner | None = None
         self.background: list[asyncio.Task] = []
 
+    def load(self, targets: list[Target]) -> None:
+        """Apply a target list; then move what it created out of the collector's way.
+
+        With 10,000 servers, the collector's full passes over the long-lived per-server
+        objects stalled the event loop for 0.06-0.17 s every few seconds (0.01-0.05 s
+        once frozen, measured). Frozen objects are still freed by reference counting;
+        only a reference cycle alive at the moment of freezing would never be collected,
+        so the young generations are collected first, and this happens only when the
+        list changed.
+        """
+        if self.scheduler.update(targets):
+            gc.collect(1)
+            gc.freeze()
+
+    def status(self) -> dict[str, object]:
+        return {"sd_up": self.discovery.up, "redis_up": self.publisher.up}
+
     async def start(self) -> None:
-        self.runner = web.AppRunner(build_app(self.scheduler, self.config.sd_token),
-                                    access_log=None)
+        app = build_app(self.scheduler, self.config.sd_token, self.status)
+        self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         await web.TCPSite(self.runner, self.config.listen, self.config.port).start()
         loop = asyncio.get_running_loop()
@@ -52,12 +78,15 @@ class Exporter:
 
 
 async def serve(config: ExporterConfig) -> None:
-    exporter = Exporter(config)
-    stopping = asyncio.Event()
+    """Run until SIGINT or SIGTERM, then stop cleanly (flushing queued changes)."""
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="resolve"))
+    stopping = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stopping.set)
+    exporter = Exporter(config)
     await exporter.start()
     await stopping.wait()
+    log.info("stopping")
     await exporter.stop()

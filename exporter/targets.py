@@ -1,94 +1,200 @@
-"""A probe target, as service discovery describes it (one group per server)."""
+"""A probe target as service discovery describes it: one SD group per server.
+
+Parsing happens once, when the list is loaded, so the hot path never looks at strings:
+the probe settings become typed fields and the public labels become the text that every
+metric line of the server repeats. Both SD and the one-off ``/probe`` endpoint build
+targets here, so they share one set of checks and one wording for errors.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-_PUBLIC_FIRST = ("server_id", "server", "kind", "environment", "group")
+KINDS = ("http", "tcp", "icmp", "dns")
+DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "PTR", "SRV", "CAA")
+HTTP_METHODS = ("GET", "HEAD", "POST")
+META_PREFIX = "__meta_servermon_"
+# Public labels first, in this order; free labels follow sorted by name.
+PUBLIC_FIRST = ("server_id", "server", "kind", "environment", "group")
+# Label names the exporter adds to some series itself; a free label of the same name is
+# kept as ``exported_<name>``, as Prometheus does on a collision.
+EXPORTER_LABELS = frozenset({"phase", "reason"})
+
 _STATUS_RANGE = re.compile(r"^([1-5]\d\d)(?:-([1-5]\d\d))?$")
-
-
-def _bool(value: str | None, default: bool) -> bool:
-    if value in (None, ""):
-        return default
-    return value == "true"
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value not in (None, "") else None
-
-
-def parse_statuses(spec: str) -> tuple[tuple[int, int], ...]:
-    ranges = []
-    for item in spec.split(","):
-        match = _STATUS_RANGE.match(item.strip())
-        if match:
-            low = int(match.group(1))
-            ranges.append((low, int(match.group(2) or low)))
-    return tuple(ranges) or ((200, 399),)
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
 
 
 def escape_label(value: str) -> str:
+    """A label value as the text exposition format needs it."""
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-@dataclass(frozen=True)
+def label_text(labels: tuple[tuple[str, str], ...]) -> str:
+    return ",".join(f'{name}="{escape_label(value)}"' for name, value in labels)
+
+
+def parse_statuses(spec: str) -> tuple[tuple[int, int], ...]:
+    """``"200-299,301"`` into inclusive ranges; ValueError names the bad item."""
+    ranges = []
+    for item in spec.split(","):
+        match = _STATUS_RANGE.match(item.strip())
+        if not match:
+            raise ValueError(f"{item.strip()!r} is not a status code or range like 200-299")
+        low = int(match.group(1))
+        ranges.append((low, int(match.group(2) or low)))
+    return tuple(ranges)
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port``; ValueError when it is neither."""
+    if address.startswith("["):
+        host, sep, port = address[1:].partition("]:")
+    else:
+        host, sep, port = address.rpartition(":")
+        if ":" in host:
+            sep = ""  # a bare IPv6 address needs brackets before its port
+    if not (sep and host and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"target must be host:port or [v6]:port, got {address!r}")
+    return host, int(port)
+
+
+def check_address(kind: str, address: str) -> None:
+    """Enough of a check that a probe can start; the portal validates in full."""
+    if not address or any(char.isspace() for char in address):
+        raise ValueError(f"target must be non-empty without spaces, got {address!r}")
+    if kind == "http" and not address.startswith(("http://", "https://")):
+        raise ValueError(f"target must be an http:// or https:// URL, got {address!r}")
+    if kind == "tcp":
+        split_host_port(address)
+
+
+def _bool(meta: Mapping[str, str], name: str, default: bool) -> bool:
+    value = meta.get(name, "").strip().lower()
+    if value == "":
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
+def _number(meta: Mapping[str, str], name: str, default: float | None, low: float,
+            high: float) -> float | None:
+    value = meta.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value}")
+    return number
+
+
+def _choice(meta: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = meta.get(name, "").strip() or default
+    if value.upper() in choices:
+        return value.upper()
+    if value in choices:
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _public_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    public = {"environment": "", "group": ""}
+    for name, value in labels.items():
+        if name.startswith("__") or not _LABEL_NAME.match(name):
+            continue
+        public[f"exported_{name}" if name in EXPORTER_LABELS else name] = str(value)
+    first = tuple((name, public.pop(name)) for name in PUBLIC_FIRST)
+    return first + tuple(sorted(public.items()))
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
+    """One server to probe. ``labels_text`` is the escaped label set of its metrics."""
+
     server_id: int
     name: str
     kind: str
     address: str
-    labels: tuple[tuple[str, str], ...]
-    interval_s: float = 30
-    timeout_s: float = 10
-    confirm_down: bool = True
+    labels_text: str
+    interval_s: float = 30.0
+    timeout_s: float = 10.0
+    confirm_down: bool = False
     http_method: str = "GET"
     http_statuses: tuple[tuple[int, int], ...] = ((200, 399),)
     http_keyword: str | None = None
     http_keyword_absent: bool = False
     http_keyword_regex: bool = False
-    http_max_latency_ms: int | None = None
+    http_max_latency_ms: float | None = None
     http_follow_redirects: bool = True
     tls_verify: bool = True
     tcp_tls: bool = False
     dns_record_type: str = "A"
     dns_expected: str | None = None
     dns_resolver: str | None = None
-    label_text: str = field(default="", compare=False)
 
     @classmethod
-    def from_group(cls, group: dict) -> Target:
-        """One Prometheus HTTP SD group; ValueError/KeyError when it is not one of ours."""
-        labels: dict[str, str] = group["labels"]
-        meta = {k[len("__meta_servermon_"):]: v for k, v in labels.items()
-                if k.startswith("__meta_servermon_")}
-        public = {k: v for k, v in labels.items() if not k.startswith("__")}
-        public.setdefault("environment", "")
-        public.setdefault("group", "")
-        ordered = tuple((k, public[k]) for k in _PUBLIC_FIRST) + tuple(
-            sorted((k, v) for k, v in public.items() if k not in _PUBLIC_FIRST))
-        text = ",".join(f'{k}="{escape_label(v)}"' for k, v in ordered)
+    def from_group(cls, group: Mapping) -> Target:
+        """One Prometheus HTTP SD group; ValueError says which field is wrong."""
+        if not isinstance(group, Mapping):
+            raise ValueError("a target group must be an object")
+        addresses, labels = group.get("targets"), group.get("labels")
+        if not isinstance(addresses, list) or not addresses or not isinstance(addresses[0], str):
+            raise ValueError("targets must be a list with one address")
+        if not isinstance(labels, Mapping):
+            raise ValueError("labels must be an object")
+        try:
+            server_id = int(labels.get("server_id", ""))
+        except (TypeError, ValueError):
+            shown = labels.get("server_id")
+            raise ValueError(f"server_id must be a whole number, got {shown!r}") from None
+        kind = labels.get("kind", "")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        name = str(labels.get("server") or addresses[0])
+        meta = {key[len(META_PREFIX):]: str(value) for key, value in labels.items()
+                if key.startswith(META_PREFIX)}
+        public = _public_labels({**labels, "server_id": str(server_id), "server": name,
+                                 "kind": kind})
+        return cls.from_settings(server_id, name, kind, addresses[0], meta, label_text(public))
+
+    @classmethod
+    def from_settings(cls, server_id: int, name: str, kind: str, address: str,
+                      meta: Mapping[str, str], labels_text: str) -> Target:
+        """A target from ``__meta_servermon_*``-style settings (without the prefix)."""
+        address = address.strip()
+        check_address(kind, address)
+        interval = _number(meta, "interval_s", 30.0, 1, 86400)
+        timeout = _number(meta, "timeout_s", min(10.0, interval), 0.1, 300)
+        keyword = meta.get("http_keyword") or None
+        regex = _bool(meta, "http_keyword_regex", False)
+        if keyword and regex:
+            try:
+                re.compile(keyword)
+            except re.error as exc:
+                raise ValueError(f"http_keyword is not a valid regular expression ({exc})") \
+                    from None
+        mode = _choice(meta, "http_keyword_mode", "contains", ("contains", "absent"))
         return cls(
-            server_id=int(public["server_id"]),
-            name=public["server"],
-            kind=public["kind"],
-            address=group["targets"][0],
-            labels=ordered,
-            interval_s=float(meta.get("interval_s") or 30),
-            timeout_s=float(meta.get("timeout_s") or 10),
-            confirm_down=_bool(meta.get("confirm_down"), True),
-            http_method=meta.get("http_method") or "GET",
+            server_id=server_id, name=name, kind=kind, address=address, labels_text=labels_text,
+            interval_s=interval, timeout_s=timeout,
+            confirm_down=_bool(meta, "confirm_down", False),
+            http_method=_choice(meta, "http_method", "GET", HTTP_METHODS),
             http_statuses=parse_statuses(meta.get("http_accepted_statuses") or "200-399"),
-            http_keyword=meta.get("http_keyword") or None,
-            http_keyword_absent=meta.get("http_keyword_mode") == "absent",
-            http_keyword_regex=_bool(meta.get("http_keyword_regex"), False),
-            http_max_latency_ms=_int(meta.get("http_max_latency_ms")),
-            http_follow_redirects=_bool(meta.get("http_follow_redirects"), True),
-            tls_verify=_bool(meta.get("tls_verify"), True),
-            tcp_tls=_bool(meta.get("tcp_tls"), False),
-            dns_record_type=meta.get("dns_record_type") or "A",
+            http_keyword=keyword, http_keyword_absent=mode == "absent", http_keyword_regex=regex,
+            http_max_latency_ms=_number(meta, "http_max_latency_ms", None, 1, 3_600_000),
+            http_follow_redirects=_bool(meta, "http_follow_redirects", True),
+            tls_verify=_bool(meta, "tls_verify", True),
+            tcp_tls=_bool(meta, "tcp_tls", False),
+            dns_record_type=_choice(meta, "dns_record_type", "A", DNS_RECORD_TYPES),
             dns_expected=meta.get("dns_expected") or None,
             dns_resolver=meta.get("dns_resolver") or None,
-            label_text=text,
         )

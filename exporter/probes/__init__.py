@@ -1,7 +1,15 @@
-"""One probe per kind, one signature: ``async def probe(target) -> ProbeResult``."""
+"""One probe per kind, one signature: ``async def probe(target: Target) -> ProbeResult``.
+
+``run_probe`` is how everything else calls them: the kind is looked up in ``PROBES``,
+a hard timeout ends a probe that ignores its own, and an unexpected error becomes a
+reason on a failed result instead of an exception in the scheduler.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from exporter.probes.dns import probe_dns
@@ -11,11 +19,31 @@ from exporter.probes.result import ProbeResult
 from exporter.probes.tcp import probe_tcp
 from exporter.targets import Target
 
-PROBES: dict[str, Callable[[Target], Awaitable[ProbeResult]]] = {
+log = logging.getLogger(__name__)
+
+Probe = Callable[[Target], Awaitable[ProbeResult]]
+
+PROBES: dict[str, Probe] = {
     "http": probe_http,
     "tcp": probe_tcp,
     "icmp": probe_icmp,
     "dns": probe_dns,
 }
 
-__all__ = ["PROBES", "ProbeResult"]
+GRACE_S = 1.0  # beyond the target's own timeout, before the probe is cancelled outright
+
+
+async def run_probe(target: Target) -> ProbeResult:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(target.timeout_s + GRACE_S):
+            return await PROBES[target.kind](target)
+    except TimeoutError:
+        reason = f"timeout after {target.timeout_s:g}s"
+    except Exception as exc:
+        log.exception("probe of %s (%s) failed unexpectedly", target.name, target.address)
+        reason = f"probe error: {type(exc).__name__}"
+    return ProbeResult(success=False, duration_s=time.perf_counter() - started, reason=reason)
+
+
+__all__ = ["PROBES", "Probe", "ProbeResult", "run_probe"]

@@ -1,7 +1,8 @@
-"""ICMP echo: loss and round-trip time.
+"""ICMP echo: loss ratio and round-trip time, through icmplib.
 
-Unprivileged ICMP sockets (Linux's ping_group_range) where the OS allows them; raw
-sockets when running as root; otherwise a clear reason rather than a silent failure.
+Unprivileged ICMP sockets (SOCK_DGRAM, allowed by Linux's net.ipv4.ping_group_range)
+where the OS allows them, raw sockets when running as root, otherwise a clear reason
+rather than a silent failure. Which of the two works is learnt on the first probe.
 """
 
 from __future__ import annotations
@@ -16,39 +17,42 @@ from exporter.probes.result import ProbeResult, failure
 from exporter.targets import Target
 
 COUNT = 3
-_privileged: bool | None = None  # learnt on first use: which socket kind this host allows
+INTERVAL_S = 0.2
+NOT_PERMITTED = ("ICMP not permitted: allow unprivileged ping (sysctl "
+                 "net.ipv4.ping_group_range) or run the exporter as root")
 
 
-async def _ping(target: Target, privileged: bool):
-    return await async_ping(target.address, count=COUNT, interval=0.2,
-                            timeout=max(target.timeout_s - 0.4, 0.5), privileged=privileged)
+class _Mode:
+    privileged: bool | None = None  # None until a probe has found what this host allows
+
+
+def _modes() -> list[bool]:
+    if _Mode.privileged is not None:
+        return [_Mode.privileged]
+    return [False, True] if os.geteuid() == 0 else [False]
 
 
 async def probe_icmp(target: Target) -> ProbeResult:
-    global _privileged
     started = time.perf_counter()
-    modes = [_privileged] if _privileged is not None else [False, True]
+    wait = max(target.timeout_s - INTERVAL_S * (COUNT - 1), 0.1)
     host = None
-    for privileged in modes:
-        if privileged and os.geteuid() != 0:
-            break
+    for privileged in _modes():
         try:
-            host = await _ping(target, privileged)
-            _privileged = privileged
-            break
+            host = await async_ping(target.address, count=COUNT, interval=INTERVAL_S,
+                                    timeout=wait, privileged=privileged)
         except SocketPermissionError:
             continue
         except NameLookupError:
             return failure(started, time.perf_counter(), "DNS lookup failed: name not found")
-        except ICMPLibError as exc:
-            return failure(started, time.perf_counter(), f"ICMP error: {exc}"[:200])
+        except (ICMPLibError, OSError) as exc:
+            return failure(started, time.perf_counter(), f"ICMP error: {exc}")
+        _Mode.privileged = privileged
+        break
     if host is None:
-        return failure(started, time.perf_counter(),
-                       "ICMP not permitted: allow unprivileged ping (net.ipv4.ping_group_range) "
-                       "or run as root")
-    loss = host.packet_loss
+        return failure(started, time.perf_counter(), NOT_PERMITTED)
+    duration = time.perf_counter() - started
     if host.packets_received == 0:
-        return failure(started, time.perf_counter(), "no echo reply (100% loss)",
-                       icmp_loss_ratio=1.0)
-    return ProbeResult(success=True, duration_s=host.avg_rtt / 1000, icmp_loss_ratio=loss,
+        return ProbeResult(success=False, duration_s=duration, icmp_loss_ratio=1.0,
+                           reason=f"no echo reply ({COUNT} sent)")
+    return ProbeResult(success=True, duration_s=duration, icmp_loss_ratio=host.packet_loss,
                        icmp_rtt_s=host.avg_rtt / 1000)

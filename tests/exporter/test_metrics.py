@@ -1,0 +1,98 @@
+"""The /metrics text: valid exposition with per-server label sets, cheap to rebuild."""
+
+from exporter.metrics import Exposition, probe_text, render
+from exporter.probes.result import ProbeResult
+from exporter.scheduler import TargetState
+from exporter.targets import Target
+from tests.exporter.conftest import group, promtool_check
+
+
+def state(server_id: int, kind: str, address: str, result: ProbeResult,
+          labels: dict | None = None) -> TargetState:
+    return TargetState(target=Target.from_group(group(server_id, kind, address, labels)),
+                       result=result)
+
+
+def sample_states() -> list[TargetState]:
+    return [
+        state(1, "http", "https://a.test/", ProbeResult(
+            success=True, duration_s=0.25, http_status_code=200, cert_expiry=1767225600.0,
+            phases={"resolve": 0.01, "connect": 0.05, "processing": 0.15, "transfer": 0.04}),
+            {"team": "payments", "environment": "production"}),
+        state(2, "tcp", "db:5432", ProbeResult(success=False, duration_s=0.001,
+                                               reason="connection refused"), {"rack": "b2"}),
+        state(3, "dns", "bank.test", ProbeResult(success=True, duration_s=0.003, dns_lookup_s=0.003)),
+        state(4, "icmp", "h4", ProbeResult(success=True, duration_s=0.4, icmp_loss_ratio=0.0,
+                                           icmp_rtt_s=0.0002)),
+        TargetState(target=Target.from_group(group(5, "icmp", "h5"))),  # not probed yet
+    ]
+
+
+def test_each_server_has_its_own_labels_and_the_text_is_valid():
+    text = Exposition().text(sample_states()).decode()
+    assert ('probe_success{server_id="1",server="server-1",kind="http",'
+            'environment="production",group="",team="payments"} 1') in text
+    assert ('probe_success{server_id="2",server="server-2",kind="tcp",environment="",'
+            'group="",rack="b2"} 0') in text
+    assert 'probe_http_status_code{server_id="1",' in text
+    assert 'probe_ssl_earliest_cert_expiry{server_id="1",' in text and "1767225600.0" in text
+    assert 'phase="processing"} 0.15' in text
+    assert 'probe_dns_lookup_time_seconds{server_id="3",' in text
+    assert 'probe_icmp_duration_seconds{server_id="4",server="server-4",kind="icmp",' \
+           'environment="",group="",phase="rtt"} 0.0002' in text
+    assert ('probe_failure_info{server_id="2",server="server-2",kind="tcp",environment="",'
+            'group="",rack="b2",reason="connection refused"} 1') in text
+    assert 'server_id="5"' not in text
+    assert text.count("# TYPE probe_success gauge") == 1
+    assert "servermon_targets" in text
+    check = promtool_check(text)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_removed_server_disappears_from_the_next_scrape():
+    states = sample_states()
+    exposition = Exposition()
+    exposition.text(states)
+    text = exposition.text(states[1:]).decode()
+    assert 'server_id="1"' not in text and 'server_id="2"' in text
+
+
+def test_lines_are_rendered_once_per_result():
+    states = sample_states()
+    exposition = Exposition()
+    first = exposition.probe_lines(states)
+    again = exposition.probe_lines(states)
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    states[2].result = ProbeResult(success=False, duration_s=0.5, reason="DNS NXDOMAIN")
+    third = exposition.probe_lines(states)
+    assert third[2] is not first[2] and third[0] is first[0]
+
+
+def test_a_one_off_probe_answers_unlabelled_with_its_reason():
+    text = probe_text(ProbeResult(success=False, duration_s=5.0, reason='timeout after "5s"'))
+    assert text.decode() == (
+        "# HELP probe_success Whether the last probe succeeded\n"
+        "# TYPE probe_success gauge\nprobe_success 0\n"
+        "# HELP probe_duration_seconds How long the last probe took\n"
+        "# TYPE probe_duration_seconds gauge\nprobe_duration_seconds 5.0\n"
+        "# HELP probe_failure_info Why the last probe failed; absent while it succeeds\n"
+        "# TYPE probe_failure_info gauge\n"
+        'probe_failure_info{reason="timeout after \\"5s\\""} 1\n')
+    assert promtool_check(text.decode()).returncode == 0
+
+
+def test_render_gives_one_entry_per_family():
+    lines = render('server_id="1"', ProbeResult(success=True, duration_s=1.0))
+    assert lines[0] == b'probe_success{server_id="1"} 1\n'
+    assert lines[1] == b'probe_duration_seconds{server_id="1"} 1.0\n'
+    assert set(lines[2:]) == {b""}
+
+
+def test_the_scrape_body_shares_the_loop_and_matches_the_plain_text(monkeypatch):
+    import asyncio
+
+    from exporter import metrics
+
+    monkeypatch.setattr(metrics, "generate_latest", lambda _registry: b"")
+    states = sample_states()
+    assert asyncio.run(Exposition().body(states)) == Exposition().text(states)

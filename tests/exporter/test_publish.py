@@ -1,0 +1,153 @@
+"""Results to the portal through Redis database 13: exactly the contract the portal reads."""
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from exporter import health
+from exporter.probes.result import ProbeResult
+from exporter.publish import EVENTS_STREAM, LATEST_KEY, LIVE_CHANNEL, Publisher
+from exporter.scheduler import TargetState
+from tests.exporter.conftest import EXPORTER_REDIS_URL, target
+
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def probed(state: TargetState, publisher: Publisher, success: bool, at: datetime,
+           reason: str | None = None, status_code: int | None = 200) -> None:
+    """What the scheduler does with a result (Scheduler.record without the scheduler)."""
+    previous = state.status
+    state.result = ProbeResult(success=success, duration_s=0.0125, reason=reason,
+                               http_status_code=status_code)
+    state.checked_at, state.status = at, "up" if success else "down"
+    if state.status != previous:
+        state.changed_at = at
+    publisher.record(state, previous)
+    if success:
+        state.last_ok_at = at
+
+
+def events(redis_db) -> list[dict]:
+    return [fields for _id, fields in redis_db.xrange(EVENTS_STREAM)]
+
+
+async def flushed(publisher: Publisher) -> None:
+    try:
+        await publisher.flush()
+    finally:
+        await publisher.redis.aclose()
+
+
+def test_every_result_overwrites_the_servers_latest_entry(redis_db):
+    publisher = Publisher(EXPORTER_REDIS_URL)
+    state = TargetState(target=target("http", "http://a.test/", server_id=4))
+    probed(state, publisher, True, T0)
+    probed(state, publisher, False, T0 + timedelta(seconds=30), "status 503", 503)
+    asyncio.run(flushed(publisher))
+    assert json.loads(redis_db.hget(LATEST_KEY, "4")) == {
+        "server_id": 4, "status": "down", "reason": "status 503", "latency_ms": 12.5,
+        "checked_at": "2026-11-28T12:00:30+00:00", "status_code": 503}
+
+
+def test_state_changes_go_to_the_stream_with_the_outage_window(redis_db):
+    publisher = Publisher(EXPORTER_REDIS_URL)
+    state = TargetState(target=target("tcp", "db:5432", server_id=9))
+    probed(state, publisher, True, T0, status_code=None)
+    probed(state, publisher, True, T0 + timedelta(seconds=30), status_code=None)
+    probed(state, publisher, False, T0 + timedelta(seconds=60), "connection refused", None)
+    probed(state, publisher, False, T0 + timedelta(seconds=90), "connection refused", None)
+    probed(state, publisher, True, T0 + timedelta(seconds=120), status_code=None)
+    asyncio.run(flushed(publisher))
+    stream = events(redis_db)
+    assert [(e["previous"], e["status"]) for e in stream] == [
+        ("unknown", "up"), ("up", "down"), ("down", "up")]
+    down = stream[1]
+    assert down == {**down, "server_id": "9", "reason": "connection refused",
+                    "latency_ms": "12.500", "at": "2026-11-28T12:01:00+00:00",
+                    "last_ok_at": "2026-11-28T12:00:30+00:00"}
+    assert stream[0]["last_ok_at"] == "" and stream[2]["last_ok_at"] == ""
+    assert stream[2]["reason"] == ""
+    assert len({e["event_id"] for e in stream}) == 3
+    assert all(len(e["event_id"]) == 32 for e in stream)
+    assert json.loads(redis_db.hget(LATEST_KEY, "9"))["status_code"] is None
+
+
+def test_changes_are_also_published_live(redis_db):
+    async def scenario():
+        listener = aioredis.Redis.from_url(EXPORTER_REDIS_URL, decode_responses=True)
+        async with listener.pubsub() as pubsub:
+            await pubsub.subscribe(LIVE_CHANNEL)
+            await pubsub.get_message(timeout=1)  # the subscription confirmation
+            publisher = Publisher(EXPORTER_REDIS_URL)
+            state = TargetState(target=target("icmp", "db1", server_id=2))
+            probed(state, publisher, False, T0, "no echo reply (3 sent)", None)
+            await flushed(publisher)
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+        await listener.aclose()
+        return message
+
+    message = asyncio.run(scenario())
+    live = json.loads(message["data"])
+    assert live == events(redis_db)[0]
+    assert (live["status"], live["previous"], live["reason"]) == (
+        "down", "unknown", "no echo reply (3 sent)")
+
+
+def test_a_removed_server_leaves_the_latest_hash(redis_db):
+    publisher = Publisher(EXPORTER_REDIS_URL)
+    state = TargetState(target=target("http", "http://a.test/", server_id=6))
+    probed(state, publisher, True, T0)
+
+    async def scenario():
+        await publisher.flush()
+        publisher.forget(6)
+        await flushed(publisher)
+
+    asyncio.run(scenario())
+    assert redis_db.hget(LATEST_KEY, "6") is None
+
+
+def test_while_redis_is_away_changes_queue_in_order_and_the_oldest_are_dropped(
+        redis_db, closed_port):
+    publisher = Publisher(f"redis://127.0.0.1:{closed_port}/13", queue_limit=3)
+    dropped = health.EVENTS_DROPPED._value.get()
+    states = [TargetState(target=target("http", "http://a.test/", server_id=i))
+              for i in range(1, 6)]
+    for state in states:
+        probed(state, publisher, True, T0)
+
+    async def scenario():
+        with pytest.raises(RedisConnectionError):
+            await publisher.flush()
+        probed(states[0], publisher, False, T0 + timedelta(seconds=30), "status 500", 500)
+        await publisher.redis.aclose()
+        publisher.redis = aioredis.Redis.from_url(EXPORTER_REDIS_URL, decode_responses=True)
+        await flushed(publisher)
+
+    asyncio.run(scenario())
+    assert health.EVENTS_DROPPED._value.get() == dropped + 3
+    assert [(e["server_id"], e["status"]) for e in events(redis_db)] == [
+        ("4", "up"), ("5", "up"), ("1", "down")]
+    assert len(redis_db.hgetall(LATEST_KEY)) == 5
+    assert json.loads(redis_db.hget(LATEST_KEY, "1"))["status"] == "down"
+
+
+def test_the_publisher_reports_redis_down_and_keeps_going(closed_port):
+    publisher = Publisher(f"redis://127.0.0.1:{closed_port}/13")
+    state = TargetState(target=target("http", "http://a.test/", server_id=1))
+    probed(state, publisher, True, T0)
+
+    async def scenario():
+        task = asyncio.create_task(publisher.run())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await publisher.close()
+
+    asyncio.run(scenario())
+    assert health.REDIS_UP._value.get() == 0 and not publisher.up
+    assert len(publisher.events) == 1 and "1" in publisher.latest
