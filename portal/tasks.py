@@ -22,22 +22,34 @@ from portal.servers.ingest import StreamConsumer
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 15
+STOP_TIMEOUT_S = 5
 
 app = create_app()
 bind_app(app)
 
 
+def _requeue() -> None:
+    requeued = sweep()
+    if requeued:
+        log.info("requeued %d notifications", requeued)
+
+
+def _sync_silences() -> None:
+    for window in unsynced_windows():
+        sync_silence(window)
+
+
 def sweep_once() -> None:
-    with app.app_context():
-        try:
-            requeued = sweep()
-            if requeued:
-                log.info("requeued %d notifications", requeued)
-            for window in unsynced_windows():
-                sync_silence(window)
-            refresh_uptime()
-        finally:
-            db.session.remove()
+    """The periodic jobs, each on its own: one failing (say, Prometheus) skips no other."""
+    for job in (_requeue, _sync_silences, refresh_uptime):
+        with app.app_context():
+            try:
+                job()
+            except Exception:
+                db.session.rollback()
+                log.exception("periodic job %s failed", job.__name__)
+            finally:
+                db.session.remove()
 
 
 class Background(Middleware):
@@ -46,23 +58,26 @@ class Background(Middleware):
     def __init__(self) -> None:
         self.stopping = threading.Event()
         self.consumer: StreamConsumer | None = None
+        self.threads: list[threading.Thread] = []
 
     def _sweeper(self) -> None:
         while not self.stopping.wait(SWEEP_EVERY_S):
-            try:
-                sweep_once()
-            except Exception:
-                log.exception("sweep failed")
+            sweep_once()
 
-    def after_worker_boot(self, broker, worker) -> None:
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self.stopping.clear()
         self.consumer = StreamConsumer(app)
-        self.consumer.start_thread()
-        threading.Thread(target=self._sweeper, name="servermon-sweeper", daemon=True).start()
+        sweeper = threading.Thread(target=self._sweeper, name="servermon-sweeper", daemon=True)
+        sweeper.start()
+        self.threads = [self.consumer.start_thread(), sweeper]
 
-    def before_worker_shutdown(self, broker, worker) -> None:
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Both loops wake at least every second or so; a stuck one is a daemon thread."""
         self.stopping.set()
         if self.consumer:
             self.consumer.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=STOP_TIMEOUT_S)
 
 
 dramatiq.get_broker().add_middleware(Background())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 
 from portal.config import Config
 from portal.dbtypes import utcnow
@@ -15,18 +15,24 @@ TIMEOUT_S = 10
 
 
 class EmailSender:
+    """Sends one outbox row; raises on any failure so the outbox can retry it."""
+
     channel = "email"
 
     def __init__(self, config: Config) -> None:
         self.config = config
 
     def send(self, notification: Notification) -> None:
+        if not self.config.smtp_host:  # planned by a web process that had it, worker has not
+            raise RuntimeError("SMTP_HOST is not set for the worker")
         message = EmailMessage()
         message["From"] = self.config.smtp_from
         message["To"] = notification.recipient
         message["Subject"] = one_line(notification.subject)
         message["Date"] = format_datetime(utcnow())
-        message["Message-ID"] = make_msgid(idstring=f"servermon-{notification.id}")
+        _local, at, domain = parseaddr(self.config.smtp_from)[1].rpartition("@")
+        message["Message-ID"] = make_msgid(idstring=f"servermon-{notification.id}",
+                                           domain=domain if at else None)
         message.set_content(notification.body)
         with smtplib.SMTP(self.config.smtp_host, self.config.smtp_port,
                           timeout=TIMEOUT_S) as smtp:

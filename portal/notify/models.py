@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -64,9 +64,16 @@ class UserNotification(db.Model):
 
 
 class ServerContact(db.Model):
-    """Someone to page for one server in addition to the roles paged by default."""
+    """Someone to page for one server in addition to the roles paged by default.
+
+    A contact with neither an e-mail address nor a phone number could never be reached;
+    the database refuses one, whichever code path writes it.
+    """
 
     __tablename__ = "server_contacts"
+    __table_args__ = (
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="reachable"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"),

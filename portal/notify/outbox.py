@@ -10,12 +10,16 @@ Redis dropped and what a dead worker left half-done.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from portal.config import Config
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import Incident
@@ -34,7 +38,23 @@ MAX_ATTEMPTS = 5
 BACKOFF_S = (10, 30, 90, 270)
 LOST_AFTER = timedelta(seconds=30)
 STUCK_AFTER = timedelta(minutes=5)
-SENDERS = {"email": EmailSender, "sms": SmsSender}
+
+
+class Sender(Protocol):
+    """One class per channel (email.py, sms.py); adding a channel touches one place."""
+
+    channel: str
+
+    def __init__(self, config: Config) -> None: ...
+
+    def send(self, notification: Notification) -> None: ...
+
+
+SENDERS: dict[str, type[Sender]] = {"email": EmailSender, "sms": SmsSender}
+BATCH = 500
+
+State = Literal["firing", "resolved"]
+Planned = Notification | UserNotification
 
 _worker_app: Flask | None = None
 
@@ -51,8 +71,13 @@ def worker_app() -> Flask:
     return _worker_app
 
 
-def plan_notifications(incident: Incident, state: str) -> list[Notification | UserNotification]:
-    """Add the messages this change causes to the session (the caller commits)."""
+def plan_notifications(incident: Incident, state: State) -> list[Planned]:
+    """Add the messages this change causes to the session (the caller commits).
+
+    Returns the outbox rows and the in-app rows, for ``dispatch`` after the commit. Rows
+    that already exist for this incident and state are skipped, so a redelivered webhook
+    plans nothing twice.
+    """
     settings = load_settings()
     silent = state == "resolved" and not settings.notify_on_resolve
     recipients = [] if silent else paged(incident, settings)
@@ -61,7 +86,7 @@ def plan_notifications(incident: Incident, state: str) -> list[Notification | Us
                       current_app.config["SERVERMON"].portal_url)
     existing = set(db.session.execute(select(Notification.channel, Notification.recipient).where(
         Notification.incident_id == incident.id, Notification.state == state)).all())
-    planned: list[Notification | UserNotification] = []
+    planned: list[Planned] = []
     for recipient in recipients:
         if (recipient.channel, recipient.address) in existing:
             continue
@@ -93,6 +118,7 @@ def serialize_user_notification(row: UserNotification) -> dict:
 
 
 def enqueue(notification_id: int, delay_ms: int | None = None) -> bool:
+    """Queue one send; False (logged) when Redis is unreachable, for the sweeper to redo."""
     try:
         actor("send_notification").send_with_options(args=(notification_id,), delay=delay_ms)
         return True
@@ -102,13 +128,50 @@ def enqueue(notification_id: int, delay_ms: int | None = None) -> bool:
         return False
 
 
-def dispatch(planned: list[Notification | UserNotification]) -> None:
-    """After commit: queue the outbox rows, push the bell entries to live clients."""
-    for row in planned:
-        if isinstance(row, Notification):
-            enqueue(row.id)
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    """Bounded IN lists (SQLite caps bound parameters)."""
+    for start in range(0, len(ids), BATCH):
+        yield ids[start:start + BATCH]
+
+
+def _row_id(row: Planned) -> int:
+    """The primary key without reloading a row the commit expired."""
+    identity = inspect(row).identity
+    return identity[0] if identity else row.id
+
+
+def dispatch(planned: Iterable[int | Planned]) -> None:
+    """After commit: queue the outbox rows, push the bell entries to live clients.
+
+    Takes what ``plan_notifications`` returned, or bare Notification ids. Never raises for
+    Redis: after the first failed enqueue the rest are left pending, so an outage costs
+    one timeout rather than one per row, and the sweeper queues them later.
+    """
+    outbox_ids: list[int] = []
+    inbox_ids: list[int] = []
+    for item in planned:
+        if isinstance(item, int):
+            outbox_ids.append(item)
+        elif isinstance(item, Notification):
+            outbox_ids.append(_row_id(item))
         else:
-            publish("notification", serialize_user_notification(row))
+            inbox_ids.append(_row_id(item))
+    for position, notification_id in enumerate(outbox_ids):
+        if not enqueue(notification_id):
+            if len(outbox_ids) > position + 1:
+                log.warning("%d more notifications left for the sweeper",
+                            len(outbox_ids) - position - 1)
+            break
+    try:
+        for chunk in _chunks(inbox_ids):
+            rows = db.session.scalars(select(UserNotification)
+                                      .where(UserNotification.id.in_(chunk))
+                                      .order_by(UserNotification.id))
+            for row in rows:
+                publish("notification", serialize_user_notification(row))
+    except SQLAlchemyError as exc:  # best effort, like publish: the bell reloads on reconnect
+        db.session.rollback()
+        log.warning("in-app notifications not published: %s", exc)
 
 
 def _claim(notification_id: int) -> bool:
@@ -166,21 +229,29 @@ def send_notification(notification_id: int) -> None:
 
 
 def sweep() -> int:
-    """Requeue lost and stuck notifications; returns how many were requeued."""
+    """Requeue lost and stuck notifications; returns how many were requeued.
+
+    Stuck: claimed by a worker that died mid-send (back to pending, queued at once).
+    Lost: pending and due for LOST_AFTER without being claimed, as when Redis dropped the
+    message or was down when it was sent. Queuing twice is harmless: the claim sends once.
+    """
     now = utcnow()
-    db.session.execute(
-        update(Notification)
-        .where(Notification.status == "sending", Notification.claimed_at < now - STUCK_AFTER)
-        .values(status="pending", next_attempt_at=now)
-    )
-    db.session.commit()
+    stuck_where = (Notification.status == "sending", Notification.claimed_at < now - STUCK_AFTER)
+    stuck = db.session.scalars(select(Notification.id).where(*stuck_where).limit(BATCH)).all()
+    if stuck:
+        db.session.execute(update(Notification)
+                           .where(Notification.id.in_(stuck), *stuck_where)
+                           .values(status="pending", next_attempt_at=now))
+        log.warning("notifications %s were stuck in sending; requeued", stuck)
     lost = db.session.scalars(select(Notification.id).where(
         Notification.status == "pending", Notification.next_attempt_at < now - LOST_AFTER,
-    ).limit(500)).all()
+    ).limit(BATCH)).all()
     if lost:  # not again for LOST_AFTER, so a stopped worker does not pile up duplicates
         db.session.execute(update(Notification).where(Notification.id.in_(lost))
                            .values(next_attempt_at=now))
-        db.session.commit()
-    for notification_id in lost:
-        enqueue(notification_id)
-    return len(lost)
+    db.session.commit()
+    requeued = [*stuck, *lost]
+    for notification_id in requeued:
+        if not enqueue(notification_id):
+            break
+    return len(requeued)
