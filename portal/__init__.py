@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.incidents import pages as incident_pages
     from portal.incidents import routes as incident_routes
     from portal.incidents import webhook
+    from portal.notify import pages as notify_pages
     from portal.notify import routes as notify_routes
     from portal.realtime import routes as realtime_routes
     from portal.reports import pages as report_pages
@@ -123,7 +124,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_routes, tokens, user_routes, server_routes, discovery, settings_routes,
         admin_routes, auth_pages, server_pages, settings_pages, admin_pages, incident_pages,
         report_pages, incident_routes, webhook, realtime_routes,
-        report_routes, notify_routes, chart_routes, auth_proxy, system_pages,
+        report_routes, notify_routes, notify_pages, chart_routes, auth_proxy, system_pages,
     ):
         app.register_blueprint(module.bp)
     register_cli(app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import queue
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, request
@@ -25,6 +26,7 @@ from portal.realtime.snapshot import snapshot
 bp = Blueprint("realtime", __name__)
 
 PING_EVERY_S = 25
+WAKE_EVERY_S = 1.0
 POLICY_VIOLATION = 1008
 
 
@@ -63,11 +65,16 @@ def live(ws) -> None:
     try:
         _send(ws, {"type": "snapshot", "data": snapshot(client.role, client.user_id)})
         db.session.remove()  # do not hold a database connection for the socket's lifetime
+        quiet_since = time.monotonic()
         while ws.connected and not client.dropped:
+            # Short waits: a closed socket frees its server thread within a second.
             try:
-                event = client.inbox.get(timeout=PING_EVERY_S)
+                event = client.inbox.get(timeout=WAKE_EVERY_S)
             except queue.Empty:
+                if time.monotonic() - quiet_since < PING_EVERY_S:
+                    continue
                 event = {"type": "ping", "data": {}}
+            quiet_since = time.monotonic()
             if event["type"] == "resync":
                 event = {"type": "snapshot", "data": snapshot(client.role, client.user_id)}
                 db.session.remove()

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 from flask_jwt_extended import decode_token, get_jwt
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.dbtypes import utcnow
 from portal.errors import APIError
+from portal.extensions import db
 from portal.rbac import ROLE_LABELS, has_permission
 
 
@@ -28,6 +30,7 @@ NAV_ITEMS = (
     NavItem("server_pages.dashboard", "Dashboard", "speedometer2", "status.view"),
     NavItem("server_pages.servers", "Servers", "hdd-stack", "status.view"),
     NavItem("incident_pages.alerts", "Alerts", "bell", "alerts.view"),
+    NavItem("incident_pages.maintenance", "Maintenance", "tools", "status.view"),
     NavItem("report_pages.reports", "Reports", "file-earmark-bar-graph", "reports.view"),
     NavItem("settings_pages.settings", "Settings", "gear", "settings.manage"),
     NavItem("admin_pages.admin", "Admin", "people", "admin.view"),
@@ -117,6 +120,32 @@ def ago(value: datetime | str | None) -> str:
     return f"{seconds} s ago"
 
 
+def display_zone_name() -> str:
+    """The configured time zone's name, for scripts that show times (``data-timezone``)."""
+    try:
+        localtime(utcnow())  # looks the zone up once per request
+    except SQLAlchemyError:  # an error page while the database is away still renders
+        db.session.rollback()
+        return "UTC"
+    return g.display_zone.key
+
+
+def unread_notifications() -> int:
+    """The signed-in user's unread count for the navbar bell (one query per request)."""
+    user = g.get("user")
+    if user is None:
+        return 0
+    if "unread_notifications" not in g:
+        from portal.notify.routes import unread_count
+
+        try:
+            g.unread_notifications = unread_count(user.id)
+        except SQLAlchemyError:
+            db.session.rollback()
+            return 0
+    return g.unread_notifications
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(ago, "ago")
@@ -133,4 +162,6 @@ def register_template_helpers(app: Flask) -> None:
             "csrf_token": csrf_token,
             "nav_items": items,
             "role_labels": ROLE_LABELS,
+            "unread_notifications": unread_notifications,
+            "display_zone_name": display_zone_name,
         }

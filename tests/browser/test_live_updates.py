@@ -1,0 +1,120 @@
+"""Live updates in Chromium: events published as the back end publishes them change the page
+without a reload: a dashboard tile goes down, the bell counts up, the Alerts page says so.
+
+The portal runs under gunicorn as in test_dashboard_flow (its fixture is reused); the test
+publishes through Redis from its own app context, exactly as the exporter pipeline and the
+outbox do, so the whole path (Redis pub/sub, the hub, /ws, live.js) is the real one.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import delete, update
+
+from portal.auth.models import User
+from portal.dbtypes import utcnow
+from portal.extensions import db
+from portal.realtime.publish import publish
+from portal.servers.models import Server, ServerStatus
+from tests.browser.test_dashboard_flow import CHROMIUM, CHROMIUM_ARGS, portal  # noqa: F401 - fixture
+from tests.factories import PASSWORD, make_server, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def _far_id() -> int:
+    """Redis pub/sub ignores the database number, so other test runs' events reach this
+    portal too; they name small ids (tables restart at 1), so ours must not be small."""
+    return random.randint(10**6, 10**8)
+
+
+def _cast() -> tuple[User, Server]:
+    """A user and an up server, renumbered before anything refers to them."""
+    user = make_user("customer_engagement", username="live.viewer")
+    user_id = _far_id()
+    db.session.execute(update(User).where(User.id == user.id).values(id=user_id))
+    server = make_server("ledger-db", kind="tcp")
+    server_id = _far_id()
+    db.session.execute(delete(ServerStatus).where(ServerStatus.server_id == server.id))
+    db.session.execute(update(Server).where(Server.id == server.id).values(id=server_id))
+    db.session.add(ServerStatus(server_id=server_id, status="up", latency_ms=12.0, last_checked=utcnow()))
+    db.session.commit()
+    db.session.expire_all()
+    return db.session.get(User, user_id), db.session.get(Server, server_id)
+
+
+def test_a_status_change_and_a_notification_show_without_a_reload(portal):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = portal
+    user, server = _cast()
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context()
+            context.set_default_timeout(5000)
+            page = context.new_page()
+            page.on("console", lambda msg: problems.append(f"{msg.type}: {msg.text}")
+                    if msg.type in ("error", "warning") else None)
+            page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+
+            page.goto(base + "/login?next=/dashboard")
+            page.get_by_label("Username").fill(user.username)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page).to_have_url(base + "/dashboard")
+
+            tile = page.locator(f"article[data-server-id='{server.id}']")
+            bell = page.get_by_test_id("bell")
+            expect(tile).to_have_attribute("data-status", "up")
+            expect(page.locator("[data-count='up']")).to_have_text("1")
+            expect(bell.locator("[data-unread-count]")).to_be_hidden()
+            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+            page.evaluate("window.stillTheSamePage = true")
+
+            publish("status", {"server_id": server.id, "status": "down", "previous": "up",
+                               "reason": "connection refused", "at": utcnow().isoformat()})
+            expect(tile).to_have_attribute("data-status", "down")
+            expect(tile).to_have_class("card h-100 server-tile status-down")
+            expect(tile.locator("[data-status-badge]")).to_have_text("Down")
+            expect(tile.locator("[data-field='reason']")).to_have_text("connection refused")
+            expect(tile.locator("[data-field='last-checked']")).to_contain_text("s ago")
+            expect(page.locator("[data-count='down']")).to_have_text("1")
+            expect(page.locator("[data-count='up']")).to_have_text("0")
+            expect(page.locator("[data-live-announcer]")).to_have_text(
+                "ledger-db is down: connection refused")
+
+            publish("notification", {"id": 1, "user_id": user.id, "incident_id": None,
+                                      "state": "firing", "title": "DOWN: ledger-db - connection refused",
+                                      "body": "ledger-db is down.", "created_at": utcnow().isoformat(),
+                                      "read_at": None})
+            expect(bell.locator("[data-unread-count]")).to_have_text("1")
+            expect(bell.locator("[data-unread-count]")).to_be_visible()
+            expect(bell).to_have_attribute("aria-label", "Notifications, 1 unread")
+            publish("notification", {"id": 2, "user_id": user.id + 1, "incident_id": None,
+                                      "state": "firing", "title": "for someone else", "body": "",
+                                      "created_at": utcnow().isoformat(), "read_at": None})
+            publish("status", {"server_id": server.id, "status": "up", "previous": "down",
+                               "reason": None, "at": utcnow().isoformat()})
+            expect(tile).to_have_attribute("data-status", "up")
+            expect(tile.locator("[data-field='reason']")).to_have_count(0)
+            expect(bell.locator("[data-unread-count]")).to_have_text("1")  # not another user's
+            assert page.evaluate("window.stillTheSamePage") is True
+
+            page.goto(base + "/alerts")
+            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+            publish("incident", {"id": 7, "state": "open", "server": "ledger-db", "server_id": server.id,
+                                 "alertname": "ServerDown", "severity": "critical", "downtime": True,
+                                 "in_maintenance": False, "started_at": utcnow().isoformat(),
+                                 "ended_at": None, "acknowledged_at": None, "reason": "refused"})
+            banner = page.locator("[data-live-incidents] [data-live-banner]")
+            expect(banner).to_contain_text("New incident: ledger-db: ServerDown (critical)")
+            expect(banner.get_by_role("link", name="Reload the page")).to_be_visible()
+            banner.get_by_role("button", name="Dismiss").click()
+            expect(banner).to_have_count(0)
+            assert problems == [], problems
+        finally:
+            browser.close()
