@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import requests
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import select
 
 from portal.dbtypes import utcnow
@@ -22,7 +22,17 @@ BUILTIN_LABELS = {"environment": "environment", "group": "group_name", "kind": "
 
 
 def active_windows(at: datetime | None = None) -> list[MaintenanceWindow]:
-    at = at or utcnow()
+    """Windows in force at ``at`` (now by default; read once per request for "now")."""
+    if at is None and has_request_context():
+        cached = getattr(request, "_servermon_active_windows", None)
+        if cached is None:
+            cached = _active_windows(utcnow())
+            request._servermon_active_windows = cached
+        return cached
+    return _active_windows(at or utcnow())
+
+
+def _active_windows(at: datetime) -> list[MaintenanceWindow]:
     return list(db.session.scalars(
         select(MaintenanceWindow).where(
             MaintenanceWindow.starts_at <= at, MaintenanceWindow.ends_at > at,

@@ -20,6 +20,7 @@ from portal.lookups import get_or_404
 from portal.pagination import paginate
 from portal.realtime.publish import publish
 from portal.schemas import Line, PageQuery, Strict, aware, parse_json, parse_query
+from portal.servers import page_cache
 from portal.servers.models import Server
 from portal.servers.schemas import LABEL_NAME
 
@@ -140,6 +141,7 @@ def create_window(data: WindowIn) -> MaintenanceWindow:
     db.session.add(window)
     db.session.commit()
     sync_silence(window)
+    page_cache.bump()
     publish("maintenance", serialize_window(window))
     return window
 
@@ -174,6 +176,7 @@ def cancel_window(window: MaintenanceWindow) -> MaintenanceWindow:
         window.cancelled_at = utcnow()
         db.session.commit()
         sync_silence(window)
+        page_cache.bump()
         publish("maintenance", serialize_window(window))
     return window
 

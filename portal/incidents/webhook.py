@@ -21,6 +21,7 @@ from portal.incidents.service import Change, WebhookIn, apply_alert
 from portal.notify import dispatch, plan_notifications
 from portal.realtime.publish import publish
 from portal.schemas import parse_json
+from portal.servers import page_cache
 from portal.servers.discovery import check_bearer
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def webhook():
             db.session.rollback()
             log.exception("webhook not stored")
             raise APIError(503, "database unavailable; retry") from exc
+    page_cache.bump()
     dispatch(planned)
     for change in changes:
         if change.opened or change.resolved:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from portal.extensions import db
 from portal.realtime.publish import publish
+from portal.servers import page_cache
 from portal.servers.models import Server, ServerEvent, ServerStatus
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def record_change(change: StateChange) -> bool:
     except IntegrityError:
         db.session.rollback()  # another consumer stored the same event_id first
         return False
+    page_cache.bump()
     publish("status", {"server_id": change.server_id, "status": change.status,
                        "previous": change.previous, "reason": change.reason,
                        "at": change.at.isoformat()})

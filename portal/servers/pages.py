@@ -16,6 +16,7 @@ from portal.auth.models import User
 from portal.errors import APIError, field_errors
 from portal.extensions import db
 from portal.pagination import paginate
+from portal.servers import page_cache
 from portal.servers.models import KINDS, STATUSES, Server, ServerStatus
 from portal.servers.routes import get_server_or_404, validate_spec, with_probe_defaults
 from portal.servers.schemas import DNS_RECORD_TYPES, ServerQuery, ServerSpec
@@ -23,12 +24,13 @@ from portal.servers.service import (
     as_rows,
     create_server,
     delete_server,
-    serialize_rows,
+    live_items,
     serialize_server,
     server_page,
     server_query,
     spec_of,
     status_condition,
+    stored_items,
     update_server,
 )
 from portal.web import form_errors
@@ -123,17 +125,27 @@ def index():
 def dashboard():
     """Enabled servers as tiles, problems first, a page at a time so large fleets stay fast."""
     args, filter_error = _query_from_args(enabled=True, per_page=DASHBOARD_PAGE_SIZE)
-    severity = _severity()
-    query = server_query(args).order_by(None).order_by(severity, Server.name)
-    result = paginate(as_rows(query), args.page, args.per_page, lambda row: row, rows=True)
-    result["items"] = serialize_rows(result["items"])
-    total = db.session.scalar(select(func.count(Server.id)))
-    paused = db.session.scalar(select(func.count(Server.id)).where(Server.enabled.is_(False)))
+
+    def stored() -> dict:
+        severity = _severity()
+        query = server_query(args).order_by(None).order_by(severity, Server.name)
+        result = paginate(as_rows(query), args.page, args.per_page, lambda row: row, rows=True)
+        result["items"] = stored_items(result["items"])
+        return {
+            "result": result, "counts": _status_counts(args, severity),
+            "total": db.session.scalar(select(func.count(Server.id))),
+            "paused": db.session.scalar(select(func.count(Server.id))
+                                        .where(Server.enabled.is_(False))),
+            "environments": _distinct(Server.environment), "groups": _distinct(Server.group_name),
+        }
+
+    view = page_cache.cached(("dashboard", args.model_dump_json()), stored)
+    result = {**view["result"], "items": live_items(view["result"]["items"])}
     return render_template(
         "servers/dashboard.html",
-        args=args, result=result, counts=_status_counts(args, severity), total=total, paused=paused,
-        filter_error=filter_error, environments=_distinct(Server.environment),
-        groups=_distinct(Server.group_name), statuses=STATUS_ORDER, kind_labels=KIND_LABELS,
+        args=args, result=result, counts=view["counts"], total=view["total"],
+        paused=view["paused"], filter_error=filter_error, environments=view["environments"],
+        groups=view["groups"], statuses=STATUS_ORDER, kind_labels=KIND_LABELS,
         filtered=bool(args.environment or args.group or args.status), page_url=_page_url,
     )
 

@@ -17,6 +17,7 @@ from portal.incidents.maintenance import active_windows, in_maintenance, server_
 from portal.incidents.models import DOWNTIME_ALERT, Incident
 from portal.pagination import paginate
 from portal.redis_client import get_redis
+from portal.servers import page_cache
 from portal.servers.latest import latest_results
 from portal.servers.models import Server, ServerLabel, ServerStatus
 from portal.servers.schemas import ServerQuery, ServerSpec
@@ -87,17 +88,35 @@ def serialize_row(row, labels: dict[str, str]) -> dict:
     return data
 
 
-def serialize_rows(rows: list) -> list[dict]:
-    ids = [row.id for row in rows]
-    labels = labels_for(ids)
+def stored_items(rows: list) -> list[dict]:
+    """What the database says, including any status that outranks the probes."""
+    labels = labels_for([row.id for row in rows])
+    items = [serialize_row(row, labels[row.id]) for row in rows]
+    forced = forced_statuses(items)
+    for item in items:
+        item["_forced"] = forced.get(item["id"])
+    return items
+
+
+def live_items(items: list[dict]) -> list[dict]:
+    """Fresh copies with the exporter's latest results and the 24 h uptime laid over."""
+    ids = [item["id"] for item in items]
     latest = latest_results(ids)
     uptime = uptimes(ids)
-    items = [serialize_row(row, labels[row.id]) for row in rows]
-    for item in items:
+    fresh = []
+    for stored in items:
+        item = dict(stored)
+        forced = item.pop("_forced")
         overlay_latest(item, latest.get(item["id"]))
         item["uptime_24h"] = uptime.get(item["id"])
-    overlay_status(items)
-    return items
+        if forced:
+            item["status"] = forced
+        fresh.append(item)
+    return fresh
+
+
+def serialize_rows(rows: list) -> list[dict]:
+    return live_items(stored_items(rows))
 
 
 def overlay_latest(item: dict, result: dict | None) -> None:
@@ -112,10 +131,14 @@ def overlay_latest(item: dict, result: dict | None) -> None:
 
 
 def server_page(args: ServerQuery) -> dict:
-    page = paginate(as_rows(server_query(args)), args.page, args.per_page, lambda row: row,
-                    rows=True)
-    page["items"] = serialize_rows(page["items"])
-    return page
+    def stored_page() -> dict:
+        page = paginate(as_rows(server_query(args)), args.page, args.per_page,
+                        lambda row: row, rows=True)
+        page["items"] = stored_items(page["items"])
+        return page
+
+    page = page_cache.cached(("servers", args.model_dump_json()), stored_page)
+    return {**page, "items": live_items(page["items"])}
 
 
 def serialize_server(server: Server) -> dict:
@@ -191,6 +214,7 @@ def delete_server(server: Server) -> None:
 
 def announce_change(server_id: int, action: str) -> None:
     """Best effort: the exporter also polls service discovery, so a lost notice only delays."""
+    page_cache.bump()
     try:
         get_redis().publish(TARGETS_CHANNEL, json.dumps({"server_id": server_id, "action": action}))
     except redis.RedisError as exc:
@@ -263,18 +287,20 @@ def status_condition(status: str):
     return and_(not_(maintenance), not_(outage), or_(stored.is_(None), stored == "unknown"))
 
 
-def overlay_status(items: list[dict]) -> None:
+def forced_statuses(items: list[dict]) -> dict[int, str]:
     """Maintenance and open outages outrank what the last probe said (see status_condition)."""
     ids = [item["id"] for item in items]
     if not ids:
-        return
+        return {}
     windows = active_windows()
     outages = set(db.session.scalars(select(Incident.server_id).where(
         Incident.server_id.in_(ids), Incident.ended_at.is_(None),
         Incident.alertname == DOWNTIME_ALERT,
     )))
+    forced = {}
     for item in items:
         if in_maintenance(windows, item["id"], server_label_view(item)):
-            item["status"] = "maintenance"
+            forced[item["id"]] = "maintenance"
         elif item["id"] in outages:
-            item["status"] = "down"
+            forced[item["id"]] = "down"
+    return forced
