@@ -19,10 +19,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import dns.message
-import dns.rcode
-import dns.rdatatype
-import dns.rrset
 import pytest
 import redis
 import requests
@@ -36,6 +32,7 @@ from exporter.config import ExporterConfig
 from exporter.probes.http import CLIENT
 from exporter.service import Exporter
 from exporter.targets import Target, label_text
+from tests.support.targets import DnsProtocol
 
 EXPORTER_REDIS_URL = "redis://127.0.0.1:6379/13"
 SD_TOKEN = "sd-token-for-exporter-tests-0123"
@@ -277,43 +274,13 @@ def trusting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]
     client_context.cache_clear()
 
 
-ZONE = {
-    ("www.bank.test.", "A"): ["10.0.0.7", "10.0.0.8"],
-    ("bank.test.", "MX"): ["10 mail.bank.test."],
-    ("bank.test.", "TXT"): ['"v=spf1 -all"'],
-    ("alias.bank.test.", "CNAME"): ["www.bank.test."],
-    ("7.0.0.10.in-addr.arpa.", "PTR"): ["www.bank.test."],
-}
-
-
-class _DnsProtocol(asyncio.DatagramProtocol):
-    """A tiny authoritative server for ZONE; SERVFAIL for broken.bank.test, else NXDOMAIN."""
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, addr) -> None:
-        query = dns.message.from_wire(data)
-        response = dns.message.make_response(query)
-        question = query.question[0]
-        name, rdtype = question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype)
-        answers = ZONE.get((name, rdtype))
-        if answers:
-            response.answer.append(dns.rrset.from_text_list(name, 60, "IN", rdtype, answers))
-        elif name == "broken.bank.test.":
-            response.set_rcode(dns.rcode.SERVFAIL)
-        elif not any(known == name for known, _type in ZONE):
-            response.set_rcode(dns.rcode.NXDOMAIN)
-        self.transport.sendto(response.to_wire(), addr)
-
-
 @pytest.fixture(scope="session")
 def dns_server(background: Background) -> str:
     """``127.0.0.1:<port>`` of a local UDP DNS server answering for ZONE."""
 
     async def start() -> int:
         transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-            _DnsProtocol, local_addr=("127.0.0.1", 0))
+            DnsProtocol, local_addr=("127.0.0.1", 0))
         return transport.get_extra_info("sockname")[1]
 
     return f"127.0.0.1:{background.call(start())}"

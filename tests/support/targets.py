@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dns.message
 import dns.rcode
+import dns.rdatatype
 import dns.rrset
 from aiohttp import web
 from cryptography import x509
@@ -77,8 +78,17 @@ async def start_site(app: web.Application, context: ssl.SSLContext | None = None
     return server._server.sockets[0].getsockname()[1]
 
 
-class _Dns(asyncio.DatagramProtocol):
-    """www.bank.test A 10.0.0.7; anything else NXDOMAIN."""
+ZONE = {
+    ("www.bank.test.", "A"): ["10.0.0.7", "10.0.0.8"],
+    ("bank.test.", "MX"): ["10 mail.bank.test."],
+    ("bank.test.", "TXT"): ['"v=spf1 -all"'],
+    ("alias.bank.test.", "CNAME"): ["www.bank.test."],
+    ("7.0.0.10.in-addr.arpa.", "PTR"): ["www.bank.test."],
+}
+
+
+class DnsProtocol(asyncio.DatagramProtocol):
+    """A tiny authoritative server for ZONE; SERVFAIL for broken.bank.test, else NXDOMAIN."""
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -87,15 +97,18 @@ class _Dns(asyncio.DatagramProtocol):
         query = dns.message.from_wire(data)
         response = dns.message.make_response(query)
         question = query.question[0]
-        if question.name.to_text() == "www.bank.test." and question.rdtype == 1:
-            response.answer.append(dns.rrset.from_text("www.bank.test.", 60, "IN", "A",
-                                                       "10.0.0.7"))
-        else:
+        name, rdtype = question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype)
+        answers = ZONE.get((name, rdtype))
+        if answers:
+            response.answer.append(dns.rrset.from_text_list(name, 60, "IN", rdtype, answers))
+        elif name == "broken.bank.test.":
+            response.set_rcode(dns.rcode.SERVFAIL)
+        elif not any(known == name for known, _type in ZONE):
             response.set_rcode(dns.rcode.NXDOMAIN)
         self.transport.sendto(response.to_wire(), addr)
 
 
 async def start_dns() -> int:
     transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-        _Dns, local_addr=("127.0.0.1", 0))
+        DnsProtocol, local_addr=("127.0.0.1", 0))
     return transport.get_extra_info("sockname")[1]
