@@ -111,3 +111,4 @@ def test_grafana_is_reachable_only_through_the_portals_sign_in(grafana_app, graf
             assert signed_in.status_code == 200
             through = session.get(f"{url}/grafana/d/x", timeout=5)
             assert through.status_code == 200 and through.json() == {"user": user.username}
+            assert requests.get(f"{url}/metrics", timeout=5).status_code == 404
