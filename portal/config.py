@@ -104,6 +104,7 @@ class Config:
     portal_url: str
     portal_port: int
     prometheus_url: str
+    exporter_url: str
     alertmanager_url: str
     alertmanager_webhook_token: str
     sd_token: str
@@ -138,6 +139,7 @@ class Config:
             portal_url=portal_url,
             portal_port=env.integer("PORTAL_PORT", 8000, low=1, high=65535),
             prometheus_url=env.url("PROMETHEUS_URL", "http://127.0.0.1:9090"),
+            exporter_url=env.url("EXPORTER_URL", "http://127.0.0.1:9117"),
             alertmanager_url=env.url("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
             alertmanager_webhook_token=env.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
             sd_token=env.secret("SD_TOKEN"),

@@ -45,6 +45,7 @@ def make_config(database_url: str, **overrides: object) -> Config:
         "SD_TOKEN": "sd-token-for-tests-0123456789",
         "ALERTMANAGER_WEBHOOK_TOKEN": "am-token-for-tests-0123456789",
         "PROMETHEUS_URL": "http://127.0.0.1:1",
+        "EXPORTER_URL": "http://127.0.0.1:1",
         "ALERTMANAGER_URL": "http://127.0.0.1:1",
         "SERVERMON_TESTING": "true",
     }

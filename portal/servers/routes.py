@@ -15,6 +15,7 @@ from portal.lookups import get_or_404
 from portal.pagination import paginate
 from portal.schemas import PageQuery, aware, json_object, parse_query
 from portal.servers.models import Server, ServerEvent
+from portal.servers.probe_now import probe_once
 from portal.servers.schemas import ServerQuery, ServerSpec
 from portal.servers.service import (
     create_server,
@@ -57,6 +58,13 @@ def list_servers():
 def create():
     server = create_server(validate_spec(with_probe_defaults(json_object())), current_user())
     return jsonify(serialize_server(server)), 201
+
+
+@bp.post("/test")
+@requires("servers.manage")
+def test_now():
+    """Probe a server as specified, once, through the exporter, without saving it."""
+    return jsonify(probe_once(validate_spec(with_probe_defaults(json_object()))))
 
 
 @bp.get("/<int:server_id>")
