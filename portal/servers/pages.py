@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.pagination import paginate
 from portal.servers import page_cache
 from portal.servers.models import KINDS, STATUSES, Server, ServerStatus
+from portal.servers.probe_now import probe_once
 from portal.servers.routes import get_server_or_404, validate_spec, with_probe_defaults
 from portal.servers.schemas import DNS_RECORD_TYPES, ServerQuery, ServerSpec
 from portal.servers.service import (
@@ -239,10 +240,11 @@ def _edit_values(server: Server) -> dict:
     return values
 
 
-def _render_form(server: Server | None, values: dict, errors: dict[str, str], status: int = 200):
+def _render_form(server: Server | None, values: dict, errors: dict[str, str], status: int = 200,
+                 **probe: object):
     users = db.session.execute(select(User.id, User.username).order_by(User.username)).all()
     return render_template(
-        "servers/form.html",
+        "servers/form.html", **probe,
         server=server, values=values, errors=errors, kinds=KINDS, kind_labels=KIND_LABELS,
         target_help=TARGET_HELP, record_types=DNS_RECORD_TYPES,
         owners=[("", "Nobody")] + [(user.id, user.username) for user in users],
@@ -258,12 +260,22 @@ def _save(server: Server | None):
         spec = validate_spec({**base, **{k: v for k, v in data.items() if k not in errors}})
         if errors:
             return _render_form(server, values, errors, 400)
+        if request.form.get("action") == "test":
+            return _test_now(server, values, spec)
         saved = create_server(spec, current_user()) if server is None else update_server(server, spec)
     except APIError as exc:
         errors = {**form_errors(exc, FORM_FIELDS), **errors}
         return _render_form(server, values, errors, exc.status if exc.status < 500 else 400)
     flash(f"Server {saved.name} {'added' if server is None else 'saved'}.", "success")
     return redirect(url_for("server_pages.server_detail", server_id=saved.id))
+
+
+def _test_now(server: Server | None, values: dict, spec):
+    """Probe the form's settings once through the exporter, and show the form again."""
+    try:
+        return _render_form(server, values, {}, probe=probe_once(spec))
+    except APIError as exc:
+        return _render_form(server, values, {}, probe_error=exc.message)
 
 
 @bp.route("/servers/new", methods=["GET", "POST"])

@@ -19,7 +19,7 @@ def exporter_url(tmp_path_factory):
     port = free_port()
     config = make_config("sqlite://")
     log = (tmp_path_factory.mktemp("exporter") / "exporter.log").open("w")
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "exporter"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "EXPORTER_PORT": str(port), "EXPORTER_LISTEN": "127.0.0.1",
              "SD_TOKEN": config.sd_token, "PORTAL_URL": "http://127.0.0.1:9",
@@ -79,3 +79,19 @@ def test_an_unreachable_exporter_is_a_503(client):
     response = client.post("/api/servers/test", headers=headers,
                            json={"name": "x", "kind": "icmp", "target": "127.0.0.1"})
     assert response.status_code == 503
+
+
+def test_the_form_button_tests_without_saving(probe_client):
+    from portal.extensions import db
+    from portal.servers.models import Server
+    from tests.portal.web import csrf, sign_in
+    from tests.portal.web.test_servers import _form
+
+    sign_in(probe_client, "it_staff")
+    response = probe_client.post("/servers/new", data=_form(
+        csrf_token=csrf(probe_client), action="test", kind="tcp",
+        target=f"127.0.0.1:{free_port()}"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'data-testid="probe-result"' in html and "connection refused" in html
+    assert db.session.scalar(db.select(db.func.count(Server.id))) == 0
