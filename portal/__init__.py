@@ -15,13 +15,6 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; frame-src 'self' {frames}; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'; object-src 'none'"
-)
-
-
 def create_app(config: Config | None = None) -> Flask:
     """Build the app. Without a config, read the environment and exit with one clear line if bad."""
     if config is None:
@@ -103,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import proxy as auth_proxy
     from portal.auth import routes as auth_routes
     from portal.auth import tokens
+    from portal.charts import pages as chart_pages
     from portal.charts import routes as chart_routes
     from portal.cli import register_cli
     from portal.incidents import pages as incident_pages
@@ -124,7 +118,8 @@ def _register_blueprints(app: Flask) -> None:
         auth_routes, tokens, user_routes, server_routes, discovery, settings_routes,
         admin_routes, auth_pages, server_pages, settings_pages, admin_pages, incident_pages,
         report_pages, incident_routes, webhook, realtime_routes,
-        report_routes, notify_routes, notify_pages, chart_routes, auth_proxy, system_pages,
+        report_routes, notify_routes, notify_pages, chart_routes, chart_pages, auth_proxy,
+        system_pages,
     ):
         app.register_blueprint(module.bp)
     register_cli(app)
@@ -132,17 +127,15 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_hooks(app: Flask) -> None:
     from portal.auth.sessions import apply_cookie_refresh
-    from portal.web import register_template_helpers
+    from portal.web import content_security_policy, register_template_helpers
 
     register_template_helpers(app)
-    frames = app.config["SERVERMON"].grafana_url or ""
+    policy = content_security_policy(app.config["SERVERMON"].grafana_url)
 
     @app.after_request
     def _security_headers(response):
         response = apply_cookie_refresh(response)
-        response.headers.setdefault(
-            "Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frames=frames).strip()
-        )
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

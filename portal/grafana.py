@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from urllib.parse import urlencode
 
 import redis
 from flask import current_app
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 OVERVIEW_UID = "servermon-overview"
 SERVER_UID = "servermon-server"
 LINK_TTL_S = 600
+MISS_TTL_S = 60
 TIMEOUT_S = 5
 
 
@@ -43,7 +45,11 @@ def health() -> dict:
 
 
 def dashboard_path(uid: str) -> str | None:
-    """The dashboard's path in Grafana (``/grafana/d/<uid>/<slug>``), looked up by uid."""
+    """The dashboard's path in Grafana (``/grafana/d/<uid>/<slug>``), looked up by uid.
+
+    A failed look-up is remembered for a minute too, so a page that links to Grafana
+    waits on an unreachable Grafana at most once a minute, not on every view.
+    """
     api = client()
     if api is None:
         return None
@@ -52,16 +58,38 @@ def dashboard_path(uid: str) -> str | None:
         cached = get_redis().get(key)
     except redis.RedisError:
         cached = None
-    if cached:
-        return cached
+    if cached is not None:
+        return cached or None
     try:
         path = api.dashboard.get_dashboard(uid)["meta"]["url"]
-    except (GrafanaException, KeyError, OSError) as exc:
+    except (GrafanaException, KeyError, TypeError, OSError) as exc:
         log.warning("Grafana dashboard %s not found: %s", uid, exc)
-        return None
+        path, ttl = "", MISS_TTL_S
+    else:
+        ttl = LINK_TTL_S
     with contextlib.suppress(redis.RedisError):
-        get_redis().set(key, path, ex=LINK_TTL_S)
-    return path
+        get_redis().set(key, path, ex=ttl)
+    return path or None
+
+
+def _route(uid: str) -> str:
+    """``/d/<uid>/<slug>`` as Grafana names it, without Grafana's own sub-path (the
+    browser-facing address in the settings already carries it); ``/d/<uid>`` when the
+    look-up is not possible, which Grafana redirects to the same place."""
+    path = dashboard_path(uid) or ""
+    start = path.find("/d/")
+    return path[start:] if start >= 0 else f"/d/{uid}"
+
+
+def dashboard_url(base: str, uid: str, **params: object) -> str:
+    """A link to a whole dashboard at ``base`` (the browser-facing Grafana address)."""
+    return f"{base}{_route(uid)}?{urlencode(params)}"
+
+
+def panel_url(base: str, uid: str, panel_id: int, **params: object) -> str:
+    """One panel alone (``/d-solo/``), for an iframe inside a portal page."""
+    route = _route(uid).replace("/d/", "/d-solo/", 1)
+    return f"{base}{route}?{urlencode({'orgId': 1, 'panelId': panel_id, **params})}"
 
 
 def _millis(moment) -> int:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta
 
 from portal.auth.models import User
+from portal.extensions import db
+from portal.incidents.models import Incident
+from portal.servers.ingest import StateChange, record_change
 from portal.servers.schemas import ServerSpec
 from portal.servers.service import create_server
 from portal.users.schemas import UserCreate
@@ -42,3 +46,22 @@ def login(client, user: User, password: str = PASSWORD) -> dict[str, str]:
     response = client.post("/api/auth/login", json={"username": user.username, "password": password})
     assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
+def make_incident(server, start: datetime, end: datetime | None = None, name: str = "ServerDown",
+                  severity: str = "critical", **fields: object) -> Incident:
+    """An incident as the webhook leaves it, without going through Alertmanager."""
+    incident = Incident(fingerprint=f"fp-{server.id}-{start.timestamp()}-{name}", alert_started_at=start,
+                        alertname=name, severity=severity, server_id=server.id, server_name=server.name,
+                        started_at=start, ended_at=end, labels={}, **fields)
+    db.session.add(incident)
+    db.session.commit()
+    return incident
+
+
+def record_state(server, status: str, at: datetime, reason: str | None = None) -> None:
+    """A state change as the exporter's stream delivers it, stored by the ingest code."""
+    record_change(StateChange(event_id=f"ev-{server.id}-{next(_seq):08d}", server_id=server.id,
+                              status=status, previous="up" if status == "down" else "down",
+                              reason=reason, latency_ms=12.5, at=at,
+                              last_ok_at=at - timedelta(seconds=30)))

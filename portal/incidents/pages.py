@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from portal.auth.guard import requires
 from portal.dbtypes import utcnow
 from portal.errors import APIError, validation_error
 from portal.extensions import db
+from portal.grafana import SERVER_UID, dashboard_url
 from portal.incidents.models import Incident, MaintenanceWindow
 from portal.incidents.routes import (
     AckIn,
@@ -46,7 +46,6 @@ PAST_PAGE_SIZE = 25
 OPEN_LIMIT = 200  # open incidents are listed whole; a storm beyond this is cut, and says so
 FAILED_LIMIT = 20
 WINDOW_PAGE_SIZE = 25
-GRAFANA_DASHBOARD = "/d/servermon-server/servermon-server"
 GRAFANA_LEAD = timedelta(hours=1)  # context before the outage on the linked graphs
 FILTER_FIELDS = ("server", "state", "severity", "alertname", "from", "to")
 FILTER_ALIASES = {"server_id": "server"}  # IncidentQuery's name -> the form's
@@ -126,8 +125,8 @@ def grafana_link(incident: Incident, base: str | None) -> str | None:
         return None
     start_ms = int((incident.started_at - GRAFANA_LEAD).timestamp() * 1000)
     end_ms = int((incident.ended_at or utcnow()).timestamp() * 1000)
-    query = urlencode({"var-server_id": incident.server_id, "from": start_ms, "to": end_ms})
-    return f"{base}{GRAFANA_DASHBOARD}?{query}"
+    return dashboard_url(base, SERVER_UID, **{"var-server_id": incident.server_id,
+                                              "from": start_ms, "to": end_ms})
 
 
 def delivery_counts(incident_ids: list[int]) -> dict[int, dict[str, int]]:

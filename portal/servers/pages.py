@@ -6,18 +6,32 @@ The forms build the same dict the JSON API takes and validate it with the API's 
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from pydantic import ValidationError
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import MultiDict
 
 from portal.auth.guard import current_user, requires
 from portal.auth.models import User
+from portal.charts.routes import RANGES
 from portal.errors import APIError, field_errors
 from portal.extensions import db
+from portal.grafana import OVERVIEW_UID, SERVER_UID, dashboard_url, panel_url
+from portal.incidents.models import Incident
+from portal.incidents.serialize import duration_s, serialize_incident
+from portal.notify.messages import human_duration
 from portal.pagination import paginate
 from portal.servers import page_cache
-from portal.servers.models import KINDS, STATUSES, Server, ServerStatus
+from portal.servers.models import KINDS, STATUSES, Server, ServerEvent, ServerStatus
 from portal.servers.probe_now import probe_once
 from portal.servers.routes import get_server_or_404, validate_spec, with_probe_defaults
 from portal.servers.schemas import DNS_RECORD_TYPES, ServerQuery, ServerSpec
@@ -34,12 +48,16 @@ from portal.servers.service import (
     stored_items,
     update_server,
 )
-from portal.web import form_errors
+from portal.web import can, content_security_policy, current_settings, form_errors
 
 bp = Blueprint("server_pages", __name__, template_folder="templates")
 
 DASHBOARD_PAGE_SIZE = 48  # tiles per page; divides evenly into 2, 3, 4 and 6 columns
 STATUS_ORDER = ("down", "unknown", "maintenance", "up")  # problems first
+RECENT_INCIDENTS = 10
+RECENT_EVENTS = 20
+SERVER_PANELS = ((5, "Latency"), (6, "Up / down"))  # panel ids in dashboards/server.json
+OVERVIEW_PANEL = 5  # "Status history" in dashboards/overview.json
 
 KIND_LABELS = {"http": "HTTP(S)", "tcp": "TCP port", "icmp": "Ping (ICMP)", "dns": "DNS lookup"}
 TARGET_HELP = {
@@ -142,13 +160,21 @@ def dashboard():
 
     view = page_cache.cached(("dashboard", args.model_dump_json()), stored)
     result = {**view["result"], "items": live_items(view["result"]["items"])}
-    return render_template(
+    base = current_settings().grafana_url
+    grafana = None
+    if base and view["total"]:
+        params = {"from": "now-24h", "to": "now"}
+        grafana = {"link": dashboard_url(base, OVERVIEW_UID, **params),
+                   "panel": panel_url(base, OVERVIEW_UID, OVERVIEW_PANEL, **params, theme="light")}
+    html = render_template(
         "servers/dashboard.html",
         args=args, result=result, counts=view["counts"], total=view["total"],
         paused=view["paused"], filter_error=filter_error, environments=view["environments"],
         groups=view["groups"], statuses=STATUS_ORDER, kind_labels=KIND_LABELS,
         filtered=bool(args.environment or args.group or args.status), page_url=_page_url,
+        grafana=grafana,
     )
+    return _framing(html, base)
 
 
 @bp.get("/servers")
@@ -165,12 +191,53 @@ def servers():
     )
 
 
+def _recent_incidents(server_id: int) -> list[dict]:
+    rows = db.session.scalars(select(Incident).where(Incident.server_id == server_id)
+                              .order_by(Incident.started_at.desc()).limit(RECENT_INCIDENTS))
+    return [{**serialize_incident(incident), "duration": human_duration(duration_s(incident))}
+            for incident in rows]
+
+
+def _recent_events(server_id: int) -> list[ServerEvent]:
+    return list(db.session.scalars(select(ServerEvent).where(ServerEvent.server_id == server_id)
+                                   .order_by(ServerEvent.at.desc(), ServerEvent.id.desc())
+                                   .limit(RECENT_EVENTS)))
+
+
+def _grafana_for(server: Server, base: str | None) -> dict | None:
+    """Panels of the per-server dashboard to embed, and a link to the whole of it."""
+    if not base:
+        return None
+    params = {"var-server_id": server.id, "from": "now-24h", "to": "now"}
+    return {
+        "link": dashboard_url(base, SERVER_UID, **params),
+        "panels": [(title, panel_url(base, SERVER_UID, panel_id, **params, theme="light"))
+                   for panel_id, title in SERVER_PANELS],
+    }
+
+
 @bp.get("/servers/<int:server_id>")
 @requires("status.view", page=True)
 def server_detail(server_id: int):
     server = get_server_or_404(server_id)
-    return render_template("servers/detail.html", server=server, live=serialize_server(server),
-                           kind_labels=KIND_LABELS, active_nav="server_pages.servers")
+    base = current_settings().grafana_url
+    html = render_template(
+        "servers/detail.html", server=server, live=serialize_server(server),
+        kind_labels=KIND_LABELS, active_nav="server_pages.servers", ranges=RANGES,
+        incidents=_recent_incidents(server.id) if can("alerts.view") else None,
+        events=_recent_events(server.id) if can("logs.view") else None,
+        grafana=_grafana_for(server, base),
+    )
+    return _framing(html, base)
+
+
+def _framing(html: str, grafana_base: str | None):
+    """A page that embeds Grafana lets its origin into frame-src; others keep the default."""
+    response = make_response(html)
+    if grafana_base:
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            current_app.config["SERVERMON"].grafana_url, grafana_base)
+    return response
 
 
 # --- the add/edit form ----------------------------------------------------------------

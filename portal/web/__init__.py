@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g
@@ -34,9 +35,29 @@ NAV_ITEMS = (
     NavItem("report_pages.reports", "Reports", "file-earmark-bar-graph", "reports.view"),
     NavItem("settings_pages.settings", "Settings", "gear", "settings.manage"),
     NavItem("admin_pages.admin", "Admin", "people", "admin.view"),
+    NavItem("chart_pages.promql", "Query", "graph-up", "api.access"),
     NavItem("system_pages.api_docs", "API", "braces", "api.access"),
     NavItem("system_pages.system", "System", "code-square", "codebase.view"),
 )
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-src 'self'{frames}; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy(*frame_sources: str | None) -> str:
+    """The policy for every response; pages that embed Grafana add its origin to frame-src
+    (an origin, because a source with a path matches that one path only)."""
+    origins = dict.fromkeys(filter(None, (_origin(url) for url in frame_sources if url)))
+    return CONTENT_SECURITY_POLICY.format(frames="".join(f" {origin}" for origin in origins))
 
 
 def csrf_token() -> str:
@@ -102,10 +123,17 @@ def localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return "never"
     zone = g.get("display_zone")
     if zone is None:
+        zone = g.display_zone = ZoneInfo(current_settings().timezone)
+    return value.astimezone(zone).strftime(fmt)
+
+
+def current_settings():
+    """The portal's settings, read once per request however many helpers ask."""
+    if "settings" not in g:
         from portal.settings.service import load_settings
 
-        zone = g.display_zone = ZoneInfo(load_settings().timezone)
-    return value.astimezone(zone).strftime(fmt)
+        g.settings = load_settings()
+    return g.settings
 
 
 def ago(value: datetime | str | None) -> str:

@@ -1,7 +1,7 @@
 """Live updates in Chromium: events published as the back end publishes them change the page
 without a reload: a dashboard tile goes down, the bell counts up, the Alerts page says so.
 
-The portal runs under gunicorn as in test_dashboard_flow (its fixture is reused); the test
+The portal runs under gunicorn (the ``portal`` fixture in conftest.py); the test
 publishes through Redis from its own app context, exactly as the exporter pipeline and the
 outbox do, so the whole path (Redis pub/sub, the hub, /ws, live.js) is the real one.
 """
@@ -18,8 +18,8 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.realtime.publish import publish
 from portal.servers.models import Server, ServerStatus
-from tests.browser.test_dashboard_flow import CHROMIUM, CHROMIUM_ARGS, portal  # noqa: F401 - fixture
-from tests.factories import PASSWORD, make_server, make_user
+from tests.factories import make_server, make_user
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def _cast() -> tuple[User, Server]:
     return db.session.get(User, user_id), db.session.get(Server, server_id)
 
 
-def test_a_status_change_and_a_notification_show_without_a_reload(portal):  # noqa: F811
+def test_a_status_change_and_a_notification_show_without_a_reload(portal):
     from playwright.sync_api import expect, sync_playwright
 
     base, _ = portal
@@ -57,15 +57,8 @@ def test_a_status_change_and_a_notification_show_without_a_reload(portal):  # no
             context = browser.new_context()
             context.set_default_timeout(5000)
             page = context.new_page()
-            page.on("console", lambda msg: problems.append(f"{msg.type}: {msg.text}")
-                    if msg.type in ("error", "warning") else None)
-            page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-
-            page.goto(base + "/login?next=/dashboard")
-            page.get_by_label("Username").fill(user.username)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            expect(page).to_have_url(base + "/dashboard")
+            watch_console(page, problems)
+            sign_in(page, base, user.username)
 
             tile = page.locator(f"article[data-server-id='{server.id}']")
             bell = page.get_by_test_id("bell")

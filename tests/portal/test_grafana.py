@@ -11,6 +11,8 @@ import requests
 from portal.extensions import db
 from portal.grafana import dashboard_path, push_annotation
 from portal.incidents.models import Incident
+from portal.redis_client import get_redis
+from portal.settings.service import update_settings
 from provisioning.render import ROOT
 from tests.conftest import fresh_app, make_config
 from tests.factories import PASSWORD, login, make_server, make_user
@@ -112,3 +114,21 @@ def test_grafana_is_reachable_only_through_the_portals_sign_in(grafana_app, graf
             through = session.get(f"{url}/grafana/d/x", timeout=5)
             assert through.status_code == 200 and through.json() == {"user": user.username}
             assert requests.get(f"{url}/metrics", timeout=5).status_code == 404
+
+
+def test_embedded_panels_use_the_dashboard_found_by_uid(grafana_app, grafana):
+    client = grafana_app.test_client()
+    client.post("/login", data={"username": make_user("it_staff").username, "password": PASSWORD})
+    update_settings({"grafana_url": "https://portal.bank.example/grafana"}, None)
+    server = make_server("cbs")
+    html = client.get(f"/servers/{server.id}").get_data(as_text=True)
+    assert "https://portal.bank.example/grafana/d-solo/servermon-server/servermon-server?orgId=1" in html
+    assert "https://portal.bank.example/grafana/d/servermon-server/servermon-server?var-server_id" in html
+
+
+def test_an_unreachable_grafana_is_asked_at_most_once_a_minute(migrated):
+    with fresh_app(make_config(migrated, GRAFANA_URL="http://127.0.0.1:1")):
+        assert dashboard_path("servermon-overview") is None
+        key = "servermon:grafana:dashboard:servermon-overview"
+        assert get_redis().get(key) == "" and 0 < get_redis().ttl(key) <= 60
+        assert dashboard_path("servermon-overview") is None  # answered from the cache

@@ -1,18 +1,11 @@
 """Charts and uptime through the real Prometheus, scraping a fixed metrics page."""
 
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
-import requests
-import yaml
 
 from portal.charts.uptime import refresh_uptime
-from provisioning.render import RULES_DIR
 from tests.conftest import fresh_app, make_config
-from tests.factories import login, make_server, make_user
-from tests.support.binaries import binary, free_port, running
+from tests.factories import PASSWORD, login, make_server, make_user
+from tests.support.prometheus import scraping_fixed_page
 
 METRICS = """# TYPE probe_success gauge
 probe_success{server_id="%(id)s",server="cbs",kind="http"} 1
@@ -26,45 +19,8 @@ probe_ssl_earliest_cert_expiry{server_id="%(id)s",server="cbs",kind="http"} 1900
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     """Real Prometheus scraping a page that says server 1 is up, rules every second."""
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = (METRICS % {"id": 1}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args) -> None:
-            pass
-
-    tmp_path = tmp_path_factory.mktemp("prometheus")
-    page = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=page.serve_forever, daemon=True).start()
-    rules = yaml.safe_load((RULES_DIR / "recording.rules.yml").read_text())
-    for group in rules["groups"]:
-        group["interval"] = "1s"
-    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-              "rule_files": [str(tmp_path / "rules.yml")],
-              "scrape_configs": [{"job_name": "page", "static_configs": [
-                  {"targets": [f"127.0.0.1:{page.server_port}"]}]}]}
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([binary("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
-                  f"--storage.tsdb.path={tmp_path / 'data'}",
-                  f"--web.listen-address=127.0.0.1:{port}"],
-                 f"{url}/-/ready", tmp_path / "prometheus.log"):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            data = requests.get(f"{url}/api/v1/query", timeout=5, params={
-                "query": "server:probe_success:avg_over_time_24h"}).json()["data"]
-            if data["result"]:
-                break
-            time.sleep(0.2)
+    with scraping_fixed_page(METRICS % {"id": 1}, tmp_path_factory.mktemp("prometheus")) as url:
         yield url
-    page.shutdown()
 
 
 @pytest.fixture
@@ -129,3 +85,64 @@ def test_charts_say_so_when_prometheus_is_away(client):
     headers = login(client, make_user("it_staff"))
     response = client.get("/api/charts/latency?server_id=1", headers=headers)
     assert response.status_code == 503
+    fleet = client.get("/api/charts/fleet?ids=1", headers=headers)
+    assert fleet.status_code == 200 and "unreachable" in fleet.get_json()["error"]
+    assert fleet.get_json()["servers"] == {"1": {"latency_ms": [], "uptime_24h": None}}
+
+
+def test_every_range_averages_each_step(chart_client):
+    make_server("cbs")
+    headers = login(chart_client, make_user("it_staff"))
+    for name in ("1h", "24h", "7d", "30d"):
+        body = chart_client.get(f"/api/charts/status?server_id=1&range={name}", headers=headers).get_json()
+        assert body["range"] == name and body["series"][0]["points"][-1][1] == 1.0
+
+
+def test_the_fleet_endpoint_gives_every_tile_its_sparkline_and_uptime(chart_client):
+    make_server("cbs")
+    make_server("idle")
+    assert refresh_uptime() == 1
+    headers = login(chart_client, make_user("customer_engagement"))
+    body = chart_client.get("/api/charts/fleet?ids=1,2,1", headers=headers).get_json()
+    assert list(body["servers"]) == ["1", "2"]
+    cbs = body["servers"]["1"]
+    assert cbs["uptime_24h"] == 100.0 and cbs["latency_ms"][-1][1] == 250.0
+    assert body["servers"]["2"] == {"latency_ms": [], "uptime_24h": None}
+
+
+@pytest.mark.parametrize("ids", ["", "1,x", ",".join(str(n) for n in range(1, 102)), "1;drop"])
+def test_the_fleet_endpoint_names_a_bad_ids_list(chart_client, ids):
+    headers = login(chart_client, make_user("it_staff"))
+    response = chart_client.get(f"/api/charts/fleet?ids={ids}", headers=headers)
+    assert response.status_code == 400 and "ids" in response.get_json()["details"]
+
+
+def test_the_query_page_runs_promql_for_api_access_only(chart_client):
+    viewer = make_user("it_staff")
+    chart_client.post("/login", data={"username": viewer.username, "password": PASSWORD})
+    assert chart_client.get("/query?query=up").status_code == 403
+    assert 'href="/query"' not in chart_client.get("/dashboard").get_data(as_text=True)
+    chart_client.post("/logout", data={"csrf_token": chart_client.get_cookie("csrf_access_token").value})
+
+    developer = make_user("developer")
+    chart_client.post("/login", data={"username": developer.username, "password": PASSWORD})
+    empty = chart_client.get("/query").get_data(as_text=True)
+    assert 'href="/query"' in empty and "Examples" in empty
+    instant = chart_client.get("/query?query=probe_success&range=instant").get_data(as_text=True)
+    assert 'data-result-type="vector"' in instant and 'server="cbs"' in instant
+    assert 'data-field="value">1</td>' in instant and 'id="promql-data"' not in instant
+    ranged = chart_client.get("/query?query=probe_duration_seconds&range=1h").get_data(as_text=True)
+    assert 'data-result-type="matrix"' in ranged and 'data-field="value">0.25</td>' in ranged
+    assert '<script type="application/json" id="promql-data">' in ranged
+
+
+def test_the_query_page_names_what_is_wrong(chart_client):
+    developer = make_user("developer")
+    chart_client.post("/login", data={"username": developer.username, "password": PASSWORD})
+    bad = chart_client.get("/query?query=sum(")
+    assert bad.status_code == 400
+    assert 'data-testid="query-error">Prometheus: ' in bad.get_data(as_text=True)
+    wrong_range = chart_client.get("/query?query=up&range=1y")
+    assert wrong_range.status_code == 400 and "one of instant, 1h" in wrong_range.get_data(as_text=True)
+    escaped = chart_client.get("/query?query=%3Cscript%3Ex%3C/script%3E").get_data(as_text=True)
+    assert "<script>x</script>" not in escaped

@@ -6,22 +6,11 @@ import pytest
 import requests
 
 from portal.dbtypes import utcnow
-from portal.extensions import db
-from portal.incidents.models import Incident
 from tests.conftest import fresh_app, make_config
-from tests.factories import login, make_server, make_user
+from tests.factories import login, make_incident, make_server, make_user
 from tests.support.binaries import alertmanager
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-
-def make_incident(server, start, end=None, name="ServerDown", severity="critical"):
-    incident = Incident(fingerprint=f"fp-{server.id}-{start.timestamp()}", alert_started_at=start,
-                        alertname=name, severity=severity, server_id=server.id,
-                        server_name=server.name, started_at=start, ended_at=end, labels={})
-    db.session.add(incident)
-    db.session.commit()
-    return incident
 
 
 def test_incidents_filter_by_server_state_and_overlap(client):

@@ -9,24 +9,15 @@ from sqlalchemy import func, select
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.incidents.models import Incident, MaintenanceWindow
+from portal.incidents.models import MaintenanceWindow
 from portal.incidents.pages import PAST_PAGE_SIZE
 from portal.notify.models import Notification
 from portal.rbac import ROLES
 from portal.settings.service import update_settings
-from tests.factories import make_server
+from tests.factories import make_incident, make_server
 from tests.portal.web import post_form, sign_in
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-
-def make_incident(server, start, end=None, name="ServerDown", severity="critical", **fields):
-    incident = Incident(fingerprint=f"fp-{server.id}-{start.timestamp()}-{name}", alert_started_at=start,
-                        alertname=name, severity=severity, server_id=server.id, server_name=server.name,
-                        started_at=start, ended_at=end, labels={}, **fields)
-    db.session.add(incident)
-    db.session.commit()
-    return incident
 
 
 def make_delivery(incident, status, channel="email", recipient="ops@bank.example", **fields):
@@ -258,7 +249,7 @@ def test_the_grafana_link_spans_an_hour_before_the_incident_to_its_end(client):
     html = client.get("/alerts").get_data(as_text=True)
     start_ms = int((T0 - timedelta(hours=1)).timestamp() * 1000)
     end_ms = int((T0 + timedelta(minutes=30)).timestamp() * 1000)
-    assert (f"https://grafana.bank.example/d/servermon-server/servermon-server?var-server_id={server.id}"
+    assert (f"https://grafana.bank.example/d/servermon-server?var-server_id={server.id}"
             f"&amp;from={start_ms}&amp;to={end_ms}") in html
 
 

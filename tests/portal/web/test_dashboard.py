@@ -2,14 +2,18 @@
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 
+from portal.charts.uptime import UPTIME_KEY
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import DOWNTIME_ALERT, Incident, MaintenanceWindow
 from portal.rbac import ROLES
+from portal.redis_client import get_redis
 from portal.servers.pages import DASHBOARD_PAGE_SIZE
+from portal.settings.service import update_settings
 from tests.factories import make_server
 from tests.portal.web import sign_in
 
@@ -164,3 +168,29 @@ def test_names_typed_by_users_are_escaped(client):
     html = client.get("/dashboard").get_data(as_text=True)
     assert "<img src=x>" not in html
     assert "&lt;img src=x&gt;" in html
+
+
+def test_tiles_carry_a_24h_uptime_gauge_and_a_sparkline_holder(client):
+    sign_in(client, "customer_engagement")
+    steady, shaky, new = make_server("steady"), make_server("shaky"), make_server("new")
+    get_redis().hset(UPTIME_KEY, mapping={steady.id: 100.0, shaky.id: 98.25})
+    html = client.get("/dashboard").get_data(as_text=True)
+    found = re.findall(r'<svg class="uptime-gauge (gauge-\w+)"[^>]*data-uptime-gauge="(\d+)"', html)
+    gauges = {server_id: grade for grade, server_id in found}
+    assert gauges == {str(steady.id): "gauge-good", str(shaky.id): "gauge-bad", str(new.id): "gauge-none"}
+    assert 'aria-label="Uptime over 24 hours: 98.250 %"' in html
+    assert 'stroke-dasharray="98.25 100"' in html and ">98.2%</text>" in html
+    for server in (steady, shaky, new):
+        assert f'data-sparkline="{server.id}"' in html
+    assert "/static/charts.js" in html
+
+
+def test_with_grafana_set_the_dashboard_embeds_the_status_history(client):
+    sign_in(client)
+    make_server()
+    update_settings({"grafana_url": "https://grafana.bank.example"}, None)
+    response = client.get("/dashboard")
+    html = unescape(response.get_data(as_text=True))
+    assert ('src="https://grafana.bank.example/d-solo/servermon-overview?orgId=1&panelId=5'
+            '&from=now-24h&to=now&theme=light"') in html
+    assert "frame-src 'self' https://grafana.bank.example;" in response.headers["Content-Security-Policy"]

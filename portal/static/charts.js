@@ -1,0 +1,272 @@
+/* servermon: charts drawn with uPlot (served by the portal from portal/static/vendor).
+   The server page's history (latency, status, availability, certificate), the dashboard
+   tiles' sparklines and 24 h uptime gauges, and the PromQL page's result chart. Data comes
+   from the portal's own /api/charts/* and /api/promql, never from Prometheus directly.
+   Text from the server goes into the page as text, never as HTML. */
+(function () {
+  "use strict";
+
+  if (typeof uPlot === "undefined") { return; }
+
+  var REFRESH_MS = 60000;
+  var zone = document.body.getAttribute("data-timezone") || undefined;
+  var COLOURS = ["#0d6efd", "#198754", "#d63384", "#fd7e14", "#6f42c1", "#20c997", "#6c757d"];
+
+  function each(selector, callback, root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll(selector), callback);
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok) {
+            var error = new Error(body.error || ("The portal answered " + response.status));
+            error.status = response.status;
+            throw error;
+          }
+          return body;
+        });
+      });
+  }
+
+  function visible() { return document.visibilityState !== "hidden"; }
+
+  /* Every 60 s while the tab is visible, and at once when it becomes visible again. */
+  function every(callback) {
+    setInterval(function () { if (visible()) { callback(); } }, REFRESH_MS);
+    document.addEventListener("visibilitychange", function () { if (visible()) { callback(); } });
+  }
+
+  function tzDate(seconds) {
+    var date = new Date(seconds * 1000);
+    if (!zone) { return date; }
+    try { return uPlot.tzDate(date, zone); } catch (error) { return date; }
+  }
+
+  function seriesName(labels, fallback) {
+    if (labels.server) { return labels.server; }
+    var keys = Object.keys(labels).filter(function (key) { return key !== "__name__"; });
+    if (!keys.length) { return labels.__name__ || fallback; }
+    return (labels.__name__ || "") + "{" + keys.map(function (key) {
+      return key + "=\"" + labels[key] + "\"";
+    }).join(", ") + "}";
+  }
+
+  /* Prometheus series ([ts, value] pairs) as uPlot's columns on one shared time axis. */
+  function columns(series, scale) {
+    var tables = series.map(function (item) {
+      return [item.points.map(function (p) { return p[0]; }),
+              item.points.map(function (p) { return p[1] * scale; })];
+    });
+    return tables.length === 1 ? tables[0] : uPlot.join(tables);
+  }
+
+  function showEmpty(holder, text) {
+    holder.textContent = "";
+    var note = document.createElement("p");
+    note.className = "chart-empty text-body-secondary small mb-0";
+    note.textContent = text;
+    holder.appendChild(note);
+  }
+
+  function draw(holder, series, options) {
+    if (holder.uplot) { holder.uplot.destroy(); holder.uplot = null; }
+    if (!series.length || !series.some(function (item) { return item.points.length; })) {
+      showEmpty(holder, options.empty || "No data for this period yet.");
+      return;
+    }
+    holder.textContent = "";
+    var defs = [{}].concat(series.map(function (item, index) {
+      var colour = options.colour || COLOURS[index % COLOURS.length];
+      return {
+        label: seriesName(item.labels, "series " + (index + 1)),
+        stroke: colour,
+        fill: options.fill ? colour + "33" : undefined,
+        width: options.width || 1.5,
+        paths: options.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
+        value: options.value,
+        /* A lone sample draws no line; show the dots until there are a few. */
+        points: { show: item.points.filter(function (p) { return p[1] !== null; }).length < 3 }
+      };
+    }));
+    holder.uplot = new uPlot({
+      width: Math.max(holder.clientWidth, 120),
+      height: options.height || 220,
+      tzDate: tzDate,
+      series: defs,
+      legend: { show: options.legend !== false },
+      cursor: options.cursor === false ? { show: false } : {},
+      /* The period asked for, not just the span of the data: a new server's few samples
+         sit at the right-hand end of the week instead of filling the whole chart. */
+      scales: { x: options.window ? { time: true, range: function () { return options.window; } } : { time: true },
+                y: options.range ? { range: options.range } : {} },
+      axes: options.axes === false ? [{ show: false }, { show: false }]
+        : [{}, { size: 56, values: options.ticks }]
+    }, columns(series, options.scale || 1), holder);
+  }
+
+  function resizeAll() {
+    each("[data-chart], [data-promql-chart]", function (holder) {
+      if (holder.uplot) { holder.uplot.setSize({ width: Math.max(holder.clientWidth, 120), height: holder.uplot.height }); }
+    });
+    each("[data-sparkline]", function (holder) {
+      if (holder.uplot) { holder.uplot.setSize({ width: Math.max(holder.clientWidth, 60), height: holder.uplot.height }); }
+    });
+  }
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(resizeAll, 150);
+  });
+
+  /* --- figures ------------------------------------------------------------------- */
+
+  function availabilityClass(pct) {
+    if (pct >= 99.9) { return "text-success"; }
+    return pct >= 99 ? "text-warning-emphasis" : "text-danger";
+  }
+
+  function formatPct(pct) {
+    return (pct >= 100 ? "100" : pct.toFixed(pct >= 99 ? 3 : 2)) + " %";
+  }
+
+  function setAvailability(cell, pct) {
+    cell.classList.remove("text-success", "text-warning-emphasis", "text-danger");
+    if (pct === null || pct === undefined) {
+      cell.textContent = "no data";
+      return;
+    }
+    cell.textContent = formatPct(pct);
+    cell.classList.add(availabilityClass(pct));
+  }
+
+  function setCertificate(cell, expiry) {
+    cell.classList.remove("text-danger", "text-warning-emphasis");
+    if (expiry === null || expiry === undefined) {
+      cell.textContent = "no certificate seen";
+      return;
+    }
+    var days = (expiry * 1000 - Date.now()) / 86400000;
+    var date = new Date(expiry * 1000).toISOString().slice(0, 10);
+    if (days < 0) {
+      cell.textContent = "expired " + Math.ceil(-days) + " d ago (" + date + ")";
+    } else {
+      cell.textContent = "expires in " + Math.floor(days) + " d (" + date + ")";
+    }
+    if (days < 3) { cell.classList.add("text-danger"); } else if (days < 14) { cell.classList.add("text-warning-emphasis"); }
+  }
+
+  /* --- the server page ------------------------------------------------------------ */
+
+  function serverPage(section) {
+    var id = section.getAttribute("data-charts");
+    var error = section.querySelector("[data-chart-error]");
+    var latency = section.querySelector("[data-chart='latency']");
+    var status = section.querySelector("[data-chart='status']");
+
+    function range() {
+      var checked = section.querySelector("input[name='chart-range']:checked");
+      return checked ? checked.value : "24h";
+    }
+
+    function fail(problem) {
+      error.textContent = "Charts are unavailable: " + problem.message;
+      error.hidden = false;
+    }
+
+    function load() {
+      var which = range();
+      var query = "?server_id=" + encodeURIComponent(id) + "&range=" + encodeURIComponent(which);
+      error.hidden = true;
+      section.setAttribute("data-charts-state", "loading");
+      var figures = getJSON("/api/charts/availability?server_id=" + encodeURIComponent(id))
+        .then(function (body) {
+          each("[data-availability]", function (cell) {
+            setAvailability(cell, body.availability_pct[cell.getAttribute("data-availability")]);
+          }, section);
+          each("[data-field='cert-expiry']", function (cell) { setCertificate(cell, body.cert_expiry); }, section);
+        });
+      var lines = getJSON("/api/charts/latency" + query).then(function (body) {
+        draw(latency, body.series, { scale: 1000, window: [body.start, body.end], value: function (u, v) { return v === null ? "—" : v.toFixed(1) + " ms"; } });
+      });
+      var states = getJSON("/api/charts/status" + query).then(function (body) {
+        draw(status, body.series, { stepped: true, fill: true, colour: "#198754", range: [0, 1],
+                                    window: [body.start, body.end],
+                                    height: 160, value: function (u, v) { return v === null ? "—" : formatPct(v * 100); } });
+      });
+      Promise.all([figures, lines, states]).then(function () {
+        section.setAttribute("data-charts-state", "ready");
+      }, function (problem) {
+        section.setAttribute("data-charts-state", "error");
+        fail(problem);
+      });
+    }
+
+    each("input[name='chart-range']", function (input) { input.addEventListener("change", load); }, section);
+    load();
+    every(load);
+  }
+
+  /* --- dashboard tiles ------------------------------------------------------------ */
+
+  function setGauge(gauge, pct) {
+    var arc = gauge.querySelector("[data-gauge-arc]");
+    var label = gauge.querySelector("[data-gauge-label]");
+    gauge.classList.remove("gauge-good", "gauge-warn", "gauge-bad", "gauge-none");
+    if (pct === null || pct === undefined) {
+      gauge.classList.add("gauge-none");
+      arc.setAttribute("stroke-dasharray", "0 100");
+      label.textContent = "—";
+      gauge.setAttribute("aria-label", "Uptime over 24 hours: no data yet");
+      return;
+    }
+    gauge.classList.add(pct >= 99.9 ? "gauge-good" : (pct >= 99 ? "gauge-warn" : "gauge-bad"));
+    arc.setAttribute("stroke-dasharray", pct.toFixed(2) + " 100");
+    label.textContent = pct >= 99.95 ? "100%" : pct.toFixed(1) + "%";
+    gauge.setAttribute("aria-label", "Uptime over 24 hours: " + formatPct(pct));
+  }
+
+  function dashboard(sparks) {
+    var ids = sparks.map(function (holder) { return holder.getAttribute("data-sparkline"); });
+
+    function load() {
+      getJSON("/api/charts/fleet?ids=" + ids.join(",")).then(function (body) {
+        sparks.forEach(function (holder) {
+          var id = holder.getAttribute("data-sparkline");
+          var entry = body.servers[id] || { latency_ms: [], uptime_24h: null };
+          draw(holder, [{ labels: {}, points: entry.latency_ms }], {
+            height: 36, axes: false, legend: false, cursor: false, width: 1.25, window: [body.start, body.end],
+            empty: body.error ? "latency unavailable" : "no latency data yet"
+          });
+          each("[data-uptime-gauge='" + id + "']", function (gauge) { setGauge(gauge, entry.uptime_24h); });
+        });
+        document.body.setAttribute("data-sparklines", "ready");
+      }, function () {
+        document.body.setAttribute("data-sparklines", "error");
+      });
+    }
+
+    load();
+    every(load);
+  }
+
+  /* --- the PromQL page -------------------------------------------------------------- */
+
+  function promqlPage(holder) {
+    var source = document.getElementById("promql-data");
+    if (!source) { return; }
+    var data = JSON.parse(source.textContent);
+    if (data.resultType !== "matrix") { return; }
+    draw(holder, data.result.map(function (item) {
+      return { labels: item.metric, points: item.values.map(function (p) { return [Number(p[0]), Number(p[1])]; }) };
+    }), { height: 320, window: [data.start, data.end], empty: "The query returned no series." });
+  }
+
+  /* --- start ---------------------------------------------------------------------- */
+
+  each("[data-charts]", serverPage);
+  var sparks = Array.prototype.slice.call(document.querySelectorAll("[data-sparkline]"));
+  if (sparks.length) { dashboard(sparks); }
+  each("[data-promql-chart]", promqlPage);
+}());

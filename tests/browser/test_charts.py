@@ -1,0 +1,88 @@
+"""Charts in Chromium, from the real Prometheus through the portal: tile sparklines and
+uptime gauges on the dashboard, the server page's history for each range, and the PromQL
+page's chart, all without console errors or CSP violations (uPlot is served locally)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.charts.uptime import refresh_uptime
+from tests.conftest import make_config
+from tests.factories import make_server, make_user
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
+from tests.support.prometheus import scraping_fixed_page
+
+pytestmark = pytest.mark.browser
+
+METRICS = """# TYPE probe_success gauge
+probe_success{server_id="1",server="cbs",kind="http"} 1
+# TYPE probe_duration_seconds gauge
+probe_duration_seconds{server_id="1",server="cbs",kind="http"} 0.25
+# TYPE probe_ssl_earliest_cert_expiry gauge
+probe_ssl_earliest_cert_expiry{server_id="1",server="cbs",kind="http"} 1900000000
+"""
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    with scraping_fixed_page(METRICS, tmp_path_factory.mktemp("prometheus")) as url:
+        yield url
+
+
+@pytest.fixture
+def config(migrated, prometheus):
+    """The portal (test app and gunicorn alike) reads this Prometheus."""
+    return make_config(migrated, PROMETHEUS_URL=prometheus)
+
+
+def test_dashboard_server_page_and_query_page_draw_their_charts(portal):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = portal
+    user = make_user("developer", username="chart.viewer")
+    server = make_server("cbs")
+    assert server.id == 1  # the id the metrics page speaks for
+    assert refresh_uptime() == 1  # as the worker does every minute
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context().new_page()
+            page.set_default_timeout(8000)
+            watch_console(page, problems)
+            sign_in(page, base, user.username)
+
+            tile = page.locator("article[data-server-id='1']")
+            expect(page.locator("body")).to_have_attribute("data-sparklines", "ready")
+            expect(tile.locator("[data-sparkline] canvas")).to_have_count(1)
+            expect(tile.locator("[data-uptime-gauge]")).to_have_attribute(
+                "aria-label", "Uptime over 24 hours: 100 %")
+            expect(tile.locator("[data-gauge-label]")).to_have_text("100%")
+
+            page.goto(f"{base}/servers/1")
+            history = page.locator("[data-charts]")
+            expect(history).to_have_attribute("data-charts-state", "ready")
+            expect(history.locator("[data-availability='24h']")).to_have_text("100 %")
+            expect(history.locator("[data-availability='30d']")).to_have_text("100 %")
+            expect(history.locator("[data-field='cert-expiry']")).to_contain_text("(2030-03-17)")
+            expect(history.locator("[data-chart='latency'] canvas")).to_have_count(1)
+            expect(history.locator("[data-chart='status'] canvas")).to_have_count(1)
+            expect(history.locator("[data-chart='latency'] .u-legend")).to_contain_text("cbs")
+            week = "/api/charts/latency?server_id=1&range=7d"
+            with page.expect_response(lambda response: response.url.endswith(week)) as seen:
+                history.get_by_text("7d", exact=True).click()
+            assert seen.value.status == 200
+            expect(history).to_have_attribute("data-charts-state", "ready")
+            expect(history.locator("[data-chart='latency'] canvas")).to_have_count(1)
+
+            page.goto(f"{base}/query")
+            page.get_by_label("Expression").fill("probe_duration_seconds * 1000")
+            page.get_by_label("Range").select_option("1h")
+            page.get_by_role("button", name="Run").click()
+            result = page.get_by_test_id("promql-result")
+            expect(result).to_have_attribute("data-result-type", "matrix")
+            expect(result.locator("[data-promql-chart] canvas")).to_have_count(1)
+            expect(result.locator("[data-field='value']")).to_have_text("250")
+            assert problems == [], problems
+        finally:
+            browser.close()

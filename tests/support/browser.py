@@ -1,0 +1,90 @@
+"""Debian's Chromium driven through Playwright, and the portal under gunicorn for it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from tests.conftest import TEST_REDIS_URL
+from tests.factories import PASSWORD
+from tests.support.binaries import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def portal_env(config, port: int, **overrides: str) -> dict[str, str]:
+    """The test app's own configuration, as the environment a real process reads."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "GRAFANA_"))}
+    env.update(
+        SECRET_KEY=config.secret_key,
+        DATABASE_URL=config.database_url,
+        REDIS_URL=TEST_REDIS_URL,
+        SD_TOKEN=config.sd_token,
+        ALERTMANAGER_WEBHOOK_TOKEN=config.alertmanager_webhook_token,
+        PROMETHEUS_URL=config.prometheus_url,
+        ALERTMANAGER_URL=config.alertmanager_url,
+        SERVERMON_TESTING="true",
+        PORTAL_URL=f"http://127.0.0.1:{port}",
+    )
+    env.update(overrides)
+    return env
+
+
+@contextmanager
+def gunicorn_portal(config, **overrides: str) -> Iterator[str]:
+    """The portal under gunicorn (one worker, threads for /ws) on the test database."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    process = subprocess.Popen(
+        [gunicorn, "-w", "1", "--threads", "4", "-b", f"127.0.0.1:{port}", "portal:create_app()"],
+        cwd=ROOT, env=portal_env(config, port, **overrides),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if requests.get(base + "/login", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("portal did not start: " + process.stderr.read().decode()[-2000:])
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stderr.close()
+
+
+def watch_console(page, problems: list[str]) -> None:
+    """Collect console errors and warnings (CSP violations among them) and page errors."""
+    page.on("console", lambda msg: problems.append(f"{msg.type}: {msg.text}")
+            if msg.type in ("error", "warning") else None)
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+
+
+def sign_in(page, base: str, username: str, path: str = "/dashboard") -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/login?next={path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(base + path)

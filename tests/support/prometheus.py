@@ -1,0 +1,71 @@
+"""The real Prometheus scraping a fixed metrics page, with the repo's recording rules."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+import yaml
+
+from provisioning.render import RULES_DIR
+from tests.support.binaries import binary, free_port, running
+
+
+@contextmanager
+def fixed_page(text: str) -> Iterator[str]:
+    """A metrics page that always says ``text``; yields its host:port."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    page = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=page.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{page.server_port}"
+    finally:
+        page.shutdown()
+
+
+@contextmanager
+def scraping_fixed_page(text: str, workdir: Path,
+                        ready_query: str = "server:probe_success:avg_over_time_24h") -> Iterator[str]:
+    """Prometheus scraping and evaluating rules every second; yields its URL once
+    ``ready_query`` returns data, so a test never reads an empty database."""
+    rules = yaml.safe_load((RULES_DIR / "recording.rules.yml").read_text())
+    for group in rules["groups"]:
+        group["interval"] = "1s"
+    (workdir / "rules.yml").write_text(yaml.safe_dump(rules))
+    with fixed_page(text) as target:
+        config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                  "rule_files": [str(workdir / "rules.yml")],
+                  "scrape_configs": [{"job_name": "page", "static_configs": [{"targets": [target]}]}]}
+        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with running([binary("prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
+                      f"--storage.tsdb.path={workdir / 'data'}",
+                      f"--web.listen-address=127.0.0.1:{port}"],
+                     f"{url}/-/ready", workdir / "prometheus.log"):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                data = requests.get(f"{url}/api/v1/query", timeout=5,
+                                    params={"query": ready_query}).json()["data"]
+                if data["result"]:
+                    break
+                time.sleep(0.2)
+            else:
+                raise TimeoutError(f"Prometheus never answered {ready_query}")
+            yield url
