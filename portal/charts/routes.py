@@ -99,7 +99,8 @@ def availability():
 FLEET_MAX = 100  # one dashboard page holds 48 tiles
 FLEET_RANGE_S = 3600
 FLEET_STEP_S = 60
-FLEET_LATENCY = 'probe_duration_seconds{{server_id=~"{ids}"}}'
+FLEET_LATENCY = 'avg_over_time(probe_duration_seconds{{server_id=~"{ids}"}}[1m])'
+FLEET_SUCCESS = 'avg_over_time(probe_success{{server_id=~"{ids}"}}[1m])'
 
 
 class FleetQuery(Strict):
@@ -119,35 +120,40 @@ class FleetQuery(Strict):
 @bp.get("/charts/fleet")
 @requires("status.view")
 def fleet():
-    """The last hour's latency and the 24 h uptime of many servers in one request, for the
-    dashboard's tiles: one range query for a whole page instead of one per tile.
+    """The last hour of many servers in one request, for the dashboard's tiles: latency per
+    minute, the share of probes that succeeded per minute, and the 24 h uptime.
 
-    The uptime comes from Redis, so when Prometheus is away the gauges still answer and
-    the sparklines are empty with the reason in ``error``; a dashboard left open for a
-    night does not fill the browser's console with failed requests.
+    Two range queries serve a whole page of tiles. The uptime comes from Redis, so when
+    Prometheus is away the gauges still answer and the charts are empty with the reason in
+    ``error``: a dashboard left open overnight does not fill the console with failures.
     """
-    args = parse_query(FleetQuery)
-    ids = args.ids.split(",")
+    ids = parse_query(FleetQuery).ids.split(",")
     end = time.time()
     error = None
     try:
-        data = query_range(FLEET_LATENCY.format(ids="|".join(ids)), end - FLEET_RANGE_S, end,
-                           FLEET_STEP_S)
+        latency = _by_server(FLEET_LATENCY, ids, end, scale=1000)
+        success = _by_server(FLEET_SUCCESS, ids, end, scale=1)
     except APIError as exc:
         if exc.status < 500:
             raise
-        data, error = {}, exc.message
-    latency: dict[str, list] = {}
+        latency, success, error = {}, {}, exc.message
+    uptime = uptimes([int(server_id) for server_id in ids])
+    return jsonify(range="1h", start=end - FLEET_RANGE_S, end=end, step=FLEET_STEP_S, error=error,
+                   servers={server_id: {"latency_ms": latency.get(server_id, []),
+                                        "up": success.get(server_id, []),
+                                        "uptime_24h": uptime.get(int(server_id))}
+                            for server_id in ids})
+
+
+def _by_server(template: str, ids: list[str], end: float, scale: float) -> dict[str, list]:
+    data = query_range(template.format(ids="|".join(ids)), end - FLEET_RANGE_S, end, FLEET_STEP_S)
+    found: dict[str, list] = {}
     for series in _series(data):
         server_id = series["labels"].get("server_id")
         if server_id in ids:
-            latency[server_id] = [[ts, None if value is None else round(value * 1000, 2)]
-                                  for ts, value in series["points"]]
-    uptime = uptimes([int(server_id) for server_id in ids])
-    return jsonify(range="1h", start=end - FLEET_RANGE_S, end=end, step=FLEET_STEP_S, error=error,
-                   servers={
-        server_id: {"latency_ms": latency.get(server_id, []),
-                    "uptime_24h": uptime.get(int(server_id))} for server_id in ids})
+            found[server_id] = [[ts, None if value is None else round(value * scale, 3)]
+                                for ts, value in series["points"]]
+    return found
 
 
 class PromQLQuery(Strict):

@@ -9,6 +9,7 @@
   if (typeof uPlot === "undefined") { return; }
 
   var REFRESH_MS = 60000;
+  var AFTER_CHANGE_MS = 5000;
   var zone = document.body.getAttribute("data-timezone") || undefined;
   var COLOURS = ["#0d6efd", "#198754", "#d63384", "#fd7e14", "#6f42c1", "#20c997", "#6c757d"];
 
@@ -36,6 +37,17 @@
   function every(callback) {
     setInterval(function () { if (visible()) { callback(); } }, REFRESH_MS);
     document.addEventListener("visibilitychange", function () { if (visible()) { callback(); } });
+  }
+
+  /* live.js announces every status change from the WebSocket; charts follow a few seconds
+     later (once Prometheus has scraped the new result), batched when many change at once. */
+  function soonAfterChanges(callback, serverId) {
+    var timer = null;
+    document.addEventListener("servermon:status", function (event) {
+      if (serverId && String(event.detail.server_id) !== String(serverId)) { return; }
+      clearTimeout(timer);
+      timer = setTimeout(callback, AFTER_CHANGE_MS);
+    });
   }
 
   function tzDate(seconds) {
@@ -195,17 +207,20 @@
                                     window: [body.start, body.end],
                                     height: 160, value: function (u, v) { return v === null ? "—" : formatPct(v * 100); } });
       });
-      Promise.all([figures, lines, states]).then(function () {
-        section.setAttribute("data-charts-state", "ready");
-      }, function (problem) {
-        section.setAttribute("data-charts-state", "error");
-        fail(problem);
+      /* Settle all three before saying ready or failed, so the state is final. */
+      var problems = [];
+      Promise.all([figures, lines, states].map(function (request) {
+        return request.catch(function (problem) { problems.push(problem); });
+      })).then(function () {
+        section.setAttribute("data-charts-state", problems.length ? "error" : "ready");
+        if (problems.length) { fail(problems[0]); }
       });
     }
 
     each("input[name='chart-range']", function (input) { input.addEventListener("change", load); }, section);
     load();
     every(load);
+    soonAfterChanges(load, id);
   }
 
   /* --- dashboard tiles ------------------------------------------------------------ */
@@ -227,6 +242,26 @@
     gauge.setAttribute("aria-label", "Uptime over 24 hours: " + formatPct(pct));
   }
 
+  /* One cell per minute of the hour: green when every probe succeeded, amber when some
+     did, red when none did, grey when there is no data for that minute. */
+  function setStrip(strip, points, start, end, step) {
+    var slots = Math.floor((end - start) / step) + 1;
+    var grades = [];
+    for (var i = 0; i < slots; i++) { grades.push("strip-none"); }
+    points.forEach(function (point) {
+      var slot = Math.round((point[0] - start) / step);
+      if (slot < 0 || slot >= slots || point[1] === null) { return; }
+      grades[slot] = point[1] >= 1 ? "strip-up" : (point[1] > 0 ? "strip-part" : "strip-down");
+    });
+    strip.textContent = "";
+    grades.forEach(function (grade) {
+      var cell = document.createElement("span");
+      cell.className = grade;
+      strip.appendChild(cell);
+    });
+    strip.setAttribute("data-down-minutes", String(grades.filter(function (g) { return g === "strip-down"; }).length));
+  }
+
   function dashboard(sparks) {
     var ids = sparks.map(function (holder) { return holder.getAttribute("data-sparkline"); });
 
@@ -240,6 +275,9 @@
             empty: body.error ? "latency unavailable" : "no latency data yet"
           });
           each("[data-uptime-gauge='" + id + "']", function (gauge) { setGauge(gauge, entry.uptime_24h); });
+          each("[data-status-strip='" + id + "']", function (strip) {
+            setStrip(strip, entry.up || [], body.start, body.end, body.step);
+          });
         });
         document.body.setAttribute("data-sparklines", "ready");
       }, function () {
@@ -249,6 +287,7 @@
 
     load();
     every(load);
+    soonAfterChanges(load);
   }
 
   /* --- the PromQL page -------------------------------------------------------------- */

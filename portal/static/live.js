@@ -303,6 +303,7 @@
     statuses[id] = status;
     applyServer({ id: id, status: status, reason: data.reason, last_checked: data.at });
     recount();
+    document.dispatchEvent(new CustomEvent("servermon:status", { detail: data }));
     if (status !== before) {
       var label = (STATUS[status] || STATUS.unknown)[2].toLowerCase();
       announce(serverName(id) + " is " + label + (status === "down" && data.reason ? ": " + data.reason : ""));

@@ -1,12 +1,15 @@
-"""Charts in Chromium, from the real Prometheus through the portal: tile sparklines and
-uptime gauges on the dashboard, the server page's history for each range, and the PromQL
-page's chart, all without console errors or CSP violations (uPlot is served locally)."""
+"""Charts in Chromium, from the real Prometheus through the portal: tile sparklines, status
+strips and uptime gauges on the dashboard (redrawn when the WebSocket reports a change),
+the server page's history for each range, and the PromQL page's chart, all without
+console errors or CSP violations (uPlot is served locally)."""
 
 from __future__ import annotations
 
 import pytest
 
 from portal.charts.uptime import refresh_uptime
+from portal.dbtypes import utcnow
+from portal.realtime.publish import publish
 from tests.conftest import make_config
 from tests.factories import make_server, make_user
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
@@ -58,6 +61,14 @@ def test_dashboard_server_page_and_query_page_draw_their_charts(portal):
             expect(tile.locator("[data-uptime-gauge]")).to_have_attribute(
                 "aria-label", "Uptime over 24 hours: 100 %")
             expect(tile.locator("[data-gauge-label]")).to_have_text("100%")
+            strip = tile.locator("[data-status-strip]")
+            expect(strip.locator(".strip-up").first).to_be_visible()
+            expect(strip).to_have_attribute("data-down-minutes", "0")
+            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+            with page.expect_request(lambda request: "/api/charts/fleet?ids=1" in request.url,
+                                     timeout=15000):  # a status change refreshes the tiles' charts
+                publish("status", {"server_id": 1, "status": "down", "previous": "up",
+                                   "reason": "connection refused", "at": utcnow().isoformat()})
 
             page.goto(f"{base}/servers/1")
             history = page.locator("[data-charts]")

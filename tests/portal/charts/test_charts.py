@@ -87,7 +87,7 @@ def test_charts_say_so_when_prometheus_is_away(client):
     assert response.status_code == 503
     fleet = client.get("/api/charts/fleet?ids=1", headers=headers)
     assert fleet.status_code == 200 and "unreachable" in fleet.get_json()["error"]
-    assert fleet.get_json()["servers"] == {"1": {"latency_ms": [], "uptime_24h": None}}
+    assert fleet.get_json()["servers"] == {"1": {"latency_ms": [], "up": [], "uptime_24h": None}}
 
 
 def test_every_range_averages_each_step(chart_client):
@@ -106,8 +106,9 @@ def test_the_fleet_endpoint_gives_every_tile_its_sparkline_and_uptime(chart_clie
     body = chart_client.get("/api/charts/fleet?ids=1,2,1", headers=headers).get_json()
     assert list(body["servers"]) == ["1", "2"]
     cbs = body["servers"]["1"]
-    assert cbs["uptime_24h"] == 100.0 and cbs["latency_ms"][-1][1] == 250.0
-    assert body["servers"]["2"] == {"latency_ms": [], "uptime_24h": None}
+    assert cbs["uptime_24h"] == 100.0 and cbs["latency_ms"][-1][1] == 250.0 and cbs["up"][-1][1] == 1.0
+    assert body["end"] - body["start"] == 3600 and body["step"] == 60
+    assert body["servers"]["2"] == {"latency_ms": [], "up": [], "uptime_24h": None}
 
 
 @pytest.mark.parametrize("ids", ["", "1,x", ",".join(str(n) for n in range(1, 102)), "1;drop"])
