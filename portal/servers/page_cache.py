@@ -48,7 +48,7 @@ def _generation() -> str | None:
         return None
 
 
-def cached(key: tuple, compute: Callable[[], Any]) -> Any:
+def cached(key: tuple, compute: Callable[[], Any], ttl_s: float = TTL_S) -> Any:
     generation = _generation()
     if generation is None:  # cannot tell whether it changed: do not reuse
         return compute()
@@ -60,7 +60,7 @@ def cached(key: tuple, compute: Callable[[], Any]) -> Any:
             return entry[2]
     value = compute()
     with _lock:
-        _entries[key] = (now + TTL_S, generation, value)
+        _entries[key] = (now + ttl_s, generation, value)
         _entries.move_to_end(key)
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)

@@ -194,3 +194,16 @@ def test_with_grafana_set_the_dashboard_embeds_the_status_history(client):
     assert ('src="https://grafana.bank.example/d-solo/servermon-overview?orgId=1&panelId=5'
             '&from=now-24h&to=now&theme=light"') in html
     assert "frame-src 'self' https://grafana.bank.example;" in response.headers["Content-Security-Policy"]
+
+
+def test_tiles_are_reused_for_seconds_but_registry_changes_show_at_once(client):
+    sign_in(client)
+    first = make_server("first")
+    assert 'gauge-none" viewBox' in client.get("/dashboard").get_data(as_text=True)
+    get_redis().hset(UPTIME_KEY, mapping={first.id: 100.0})
+    reused = client.get("/dashboard").get_data(as_text=True)
+    assert 'gauge-none" viewBox' in reused  # the same tiles, rendered under TILES_TTL_S ago
+    make_server("second")  # a registry change renders them again, with the new figure too
+    fresh = client.get("/dashboard").get_data(as_text=True)
+    assert _tile_ids(fresh) == sorted(_tile_ids(fresh)) and len(_tile_ids(fresh)) == 2
+    assert 'gauge-good" viewBox' in fresh
