@@ -1,5 +1,5 @@
-"""Every PromQL expression in dashboards/ and alert_rules/ runs against the real
-Prometheus scraping the real exporter (and the portal), and returns data.
+"""Every PromQL expression in dashboards/, alert_rules/ and the portal's charts runs against
+the real Prometheus scraping the real exporter (and the portal), and returns data.
 
 The targets are arranged so each expression has something to say: a slow site for
 ServerSlow, a refused port for ServerDown, certificates expiring in 10 and 2 days, a
@@ -19,6 +19,15 @@ import pytest
 import requests
 import yaml
 
+from portal.charts.routes import (
+    AVAILABILITY,
+    CERT,
+    CHARTS,
+    FLEET_LATENCY,
+    FLEET_SUCCESS,
+    RANGES,
+)
+from portal.charts.uptime import RECORDED
 from portal.extensions import db
 from provisioning.render import ROOT, render
 from tests.conftest import TEST_REDIS_URL, fresh_app, make_config
@@ -55,6 +64,19 @@ def rule_queries() -> list[tuple[str, str]]:
             for rule in group["rules"]:
                 found.append((f"{path.name}: {rule.get('alert') or rule.get('record')}",
                               rule["expr"]))
+    return found
+
+
+def portal_queries() -> list[tuple[str, str]]:
+    """The portal's own fixed queries (charts, tiles, uptime), with the server as a variable."""
+    found = [(f"portal chart {name}", template.format(id="$server_id", window="1m"))
+             for name, template in CHARTS.items()]
+    found += [(f"portal availability {window}", AVAILABILITY.format(id="$server_id", window=window))
+              for window in RANGES]
+    found += [("portal certificate expiry", CERT.format(id="$server_id")),
+              ("portal tile latency", FLEET_LATENCY.format(ids="$server_id")),
+              ("portal tile status", FLEET_SUCCESS.format(ids="$server_id")),
+              ("portal uptime 24 h", RECORDED)]
     return found
 
 
@@ -113,6 +135,8 @@ def test_every_dashboard_and_rule_expression_returns_data(migrated, tmp_path):
             if job["job_name"] == "servermon-exporter":
                 job["static_configs"][0]["targets"] = [f"127.0.0.1:{p}" for p in
                                                        (shard, down_shard, lost)]
+            if job["job_name"] == "servermon-portal":  # else its first scrape may take 15 s
+                job["scrape_interval"] = job["scrape_timeout"] = "1s"
         rendered.prometheus.write_text(yaml.safe_dump(prometheus_yml))
         for rules in rendered.rules:
             data = yaml.safe_load(rules.read_text())
@@ -141,13 +165,14 @@ def test_every_dashboard_and_rule_expression_returns_data(migrated, tmp_path):
                 wait_for(lambda: probed("probe_success", 7) and probed(
                     "probe_ssl_earliest_cert_expiry", 2) and probed(
                     'probe_duration_seconds{server=~"slow.*"} > 2', 1) and probed(
-                    "rate(servermon_probes_total[1m]) > 0", 1), timeout=60,
+                    "rate(servermon_probes_total[1m]) > 0", 1) and probed(
+                    "servermon_server_registered", 7), timeout=60,
                     what="first probes scraped",
                     context=lambda: (tmp_path / "exporters.log").read_text()[-3000:])
                 time.sleep(3)  # a few rule evaluations on the scraped data
                 ids = [item["metric"]["server_id"] for item in result("probe_success")]
-                queries = dashboard_queries() + rule_queries()
-                assert len(queries) >= 30
+                queries = dashboard_queries() + rule_queries() + portal_queries()
+                assert len(queries) >= 40
                 empty = []
                 for where, expr in queries:
                     if "$server_id" in expr:
