@@ -10,16 +10,11 @@ from tests.support.browser import CHROMIUM, gunicorn_portal
 
 
 @pytest.fixture
-def portal_overrides() -> dict[str, str]:
-    """Environment the portal process gets on top of the test config; tests override it."""
-    return {}
-
-
-@pytest.fixture
-def portal(app, config, portal_overrides) -> Iterator[tuple[str, object]]:
-    """A user made through the factories, then gunicorn serving the same database."""
+def portal(app, config, tmp_path) -> Iterator[tuple[str, object]]:
+    """A user made through the factories, then gunicorn serving the same database with the
+    same config (a test module may override ``config``); its output in tmp_path/portal.log."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     user = make_user("it_staff", username="browser.user")
-    with gunicorn_portal(config, **portal_overrides) as base:
+    with gunicorn_portal(config, tmp_path / "portal.log") as base:
         yield base, user

@@ -13,22 +13,14 @@ from portal.realtime.publish import publish
 from tests.conftest import make_config
 from tests.factories import make_server, make_user
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
-from tests.support.prometheus import scraping_fixed_page
+from tests.support.prometheus import ONE_SERVER_UP, scraping_fixed_page
 
 pytestmark = pytest.mark.browser
-
-METRICS = """# TYPE probe_success gauge
-probe_success{server_id="1",server="cbs",kind="http"} 1
-# TYPE probe_duration_seconds gauge
-probe_duration_seconds{server_id="1",server="cbs",kind="http"} 0.25
-# TYPE probe_ssl_earliest_cert_expiry gauge
-probe_ssl_earliest_cert_expiry{server_id="1",server="cbs",kind="http"} 1900000000
-"""
 
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
-    with scraping_fixed_page(METRICS, tmp_path_factory.mktemp("prometheus")) as url:
+    with scraping_fixed_page(ONE_SERVER_UP, tmp_path_factory.mktemp("prometheus")) as url:
         yield url
 
 

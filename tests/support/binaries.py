@@ -45,9 +45,10 @@ def wait_http(url: str, process: subprocess.Popen, deadline_s: float = 20) -> No
 
 
 @contextmanager
-def running(args: list[str], ready_url: str, log: Path) -> Iterator[subprocess.Popen]:
+def running(args: list[str], ready_url: str, log: Path, *, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         try:
             wait_http(ready_url, process)
             yield process

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
-
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import PASSWORD
-from tests.support.binaries import free_port
+from tests.support.binaries import free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -22,7 +18,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def portal_env(config, port: int, **overrides: str) -> dict[str, str]:
+def portal_env(config, port: int) -> dict[str, str]:
     """The test app's own configuration, as the environment a real process reads."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "GRAFANA_"))}
     env.update(
@@ -36,41 +32,18 @@ def portal_env(config, port: int, **overrides: str) -> dict[str, str]:
         SERVERMON_TESTING="true",
         PORTAL_URL=f"http://127.0.0.1:{port}",
     )
-    env.update(overrides)
     return env
 
 
 @contextmanager
-def gunicorn_portal(config, **overrides: str) -> Iterator[str]:
+def gunicorn_portal(config, log: Path) -> Iterator[str]:
     """The portal under gunicorn (one worker, threads for /ws) on the test database."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    process = subprocess.Popen(
-        [gunicorn, "-w", "1", "--threads", "4", "-b", f"127.0.0.1:{port}", "portal:create_app()"],
-        cwd=ROOT, env=portal_env(config, port, **overrides),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if requests.get(base + "/login", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("portal did not start: " + process.stderr.read().decode()[-2000:])
-            time.sleep(0.1)
+    with running([gunicorn, "-w", "1", "--threads", "4", "-b", f"127.0.0.1:{port}", "portal:create_app()"],
+                 f"{base}/login", log, env=portal_env(config, port), cwd=ROOT):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stderr.close()
 
 
 def watch_console(page, problems: list[str]) -> None:

@@ -15,6 +15,15 @@ import yaml
 from provisioning.render import RULES_DIR
 from tests.support.binaries import binary, free_port, running
 
+# Server 1 ("cbs") up, answering in 250 ms, its certificate expiring 2030-03-17.
+ONE_SERVER_UP = """# TYPE probe_success gauge
+probe_success{server_id="1",server="cbs",kind="http"} 1
+# TYPE probe_duration_seconds gauge
+probe_duration_seconds{server_id="1",server="cbs",kind="http"} 0.25
+# TYPE probe_ssl_earliest_cert_expiry gauge
+probe_ssl_earliest_cert_expiry{server_id="1",server="cbs",kind="http"} 1900000000
+"""
+
 
 @contextmanager
 def fixed_page(text: str) -> Iterator[str]:

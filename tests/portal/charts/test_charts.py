@@ -5,21 +5,13 @@ import pytest
 from portal.charts.uptime import refresh_uptime
 from tests.conftest import fresh_app, make_config
 from tests.factories import PASSWORD, login, make_server, make_user
-from tests.support.prometheus import scraping_fixed_page
-
-METRICS = """# TYPE probe_success gauge
-probe_success{server_id="%(id)s",server="cbs",kind="http"} 1
-# TYPE probe_duration_seconds gauge
-probe_duration_seconds{server_id="%(id)s",server="cbs",kind="http"} 0.25
-# TYPE probe_ssl_earliest_cert_expiry gauge
-probe_ssl_earliest_cert_expiry{server_id="%(id)s",server="cbs",kind="http"} 1900000000
-"""
+from tests.support.prometheus import ONE_SERVER_UP, scraping_fixed_page
 
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     """Real Prometheus scraping a page that says server 1 is up, rules every second."""
-    with scraping_fixed_page(METRICS % {"id": 1}, tmp_path_factory.mktemp("prometheus")) as url:
+    with scraping_fixed_page(ONE_SERVER_UP, tmp_path_factory.mktemp("prometheus")) as url:
         yield url
 
 
