@@ -55,10 +55,11 @@ bp = Blueprint("server_pages", __name__, template_folder="templates")
 
 DASHBOARD_PAGE_SIZE = 48  # tiles per page; divides evenly into 2, 3, 4 and 6 columns
 # The tiles are the costly part of the page (two thirds of its time); each process renders
-# a given page of them at most this often. Registry changes still show at once (the cache
-# follows the same generation token), and a page's first WebSocket frame is a snapshot
-# that brings every tile up to the second anyway.
-TILES_TTL_S = 2.0
+# a given page of them at most this often. Registry and state changes still show at once
+# (the cache follows the same generation token, which they bump), and a page's first
+# WebSocket frame, a second after it loads, is a snapshot that brings every tile's latency
+# and last check up to the second anyway.
+TILES_TTL_S = 5.0
 STATUS_ORDER = ("down", "unknown", "maintenance", "up")  # problems first
 RECENT_INCIDENTS = 10
 RECENT_EVENTS = 20
