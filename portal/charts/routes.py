@@ -65,6 +65,7 @@ def _series(data: dict) -> list[dict]:
 @bp.get("/charts/<chart>")
 @requires("status.view")
 def chart(chart: str):
+    """One fixed chart (latency, status, dns, http_status) of one server over 1h/24h/7d/30d."""
     if chart not in CHARTS:
         raise APIError(404, f"no chart named {chart}", {"chart": f"one of {', '.join(CHARTS)}"})
     args = parse_query(ChartQuery)
@@ -86,6 +87,7 @@ def _scalar(data: dict) -> float | None:
 @bp.get("/charts/availability")
 @requires("status.view")
 def availability():
+    """A server's availability over 1 h, 24 h, 7 d and 30 d, and its certificate's expiry."""
     args = parse_query(ChartQuery)
     server_id = _server(args.server_id)
     figures = {}
@@ -180,6 +182,7 @@ class PromQLQuery(Strict):
 @bp.get("/promql")
 @requires("api.access")
 def promql():
+    """Any PromQL, instant or range (at most 31 days), for roles with API access."""
     args = parse_query(PromQLQuery)
     if args.start is None:
         return jsonify(query(args.query))
