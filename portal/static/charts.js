@@ -298,7 +298,10 @@
     var data = JSON.parse(source.textContent);
     if (data.resultType !== "matrix") { return; }
     draw(holder, data.result.map(function (item) {
-      return { labels: item.metric, points: item.values.map(function (p) { return [Number(p[0]), Number(p[1])]; }) };
+      return { labels: item.metric, points: item.values.map(function (p) {
+        var value = Number(p[1]);  /* "NaN" and "+Inf" are gaps, not points */
+        return [Number(p[0]), isFinite(value) ? value : null];
+      }) };
     }), { height: 320, window: [data.start, data.end], empty: "The query returned no series." });
   }
 
