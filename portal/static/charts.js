@@ -40,13 +40,15 @@
   }
 
   /* live.js announces every status change from the WebSocket; charts follow a few seconds
-     later (once Prometheus has scraped the new result), batched when many change at once. */
+     later (once Prometheus has scraped the new result). Changes that arrive meanwhile join
+     the pending reload, so a storm of them costs one reload per few seconds, not one each,
+     and never postpones it indefinitely. */
   function soonAfterChanges(callback, serverId) {
     var timer = null;
     document.addEventListener("servermon:status", function (event) {
       if (serverId && String(event.detail.server_id) !== String(serverId)) { return; }
-      clearTimeout(timer);
-      timer = setTimeout(callback, AFTER_CHANGE_MS);
+      if (timer) { return; }
+      timer = setTimeout(function () { timer = null; callback(); }, AFTER_CHANGE_MS);
     });
   }
 
