@@ -26,6 +26,7 @@ TTL_S = 5.0
 MAX_ENTRIES = 256
 
 _entries: OrderedDict[tuple, tuple[float, str, Any]] = OrderedDict()
+_refreshing: set[tuple] = set()  # keys whose successor is being computed in the background
 _lock = threading.Lock()
 
 
@@ -48,20 +49,48 @@ def _generation() -> str | None:
         return None
 
 
-def cached(key: tuple, compute: Callable[[], Any], ttl_s: float = TTL_S) -> Any:
+def cached(key: tuple, compute: Callable[[], Any], ttl_s: float = TTL_S,
+           background: Callable[[Callable[[], None]], None] | None = None) -> Any:
+    """The value for ``key``, computed again when the registry changed or it is older than
+    ``ttl_s``. With ``background`` (a function that runs a job elsewhere), an entry that is
+    merely old is served once more while the job computes its successor, so no request
+    waits for it; a registry change is always computed in the request."""
     generation = _generation()
     if generation is None:  # cannot tell whether it changed: do not reuse
         return compute()
-    now = time.monotonic()
+    refresh = False
     with _lock:
         entry = _entries.get(key)
-        if entry and entry[0] > now and entry[1] == generation:
+        if entry and entry[1] == generation:
             _entries.move_to_end(key)
+            if entry[0] > time.monotonic() or key in _refreshing:
+                return entry[2]
+            if background is not None:
+                _refreshing.add(key)
+                refresh = True
+    if refresh:
+        try:
+            background(lambda: _refresh(key, generation, compute, ttl_s))
             return entry[2]
+        except Exception:  # could not hand it off (no thread left): compute it here
+            with _lock:
+                _refreshing.discard(key)
     value = compute()
+    _store(key, generation, value, ttl_s)
+    return value
+
+
+def _refresh(key: tuple, generation: str, compute: Callable[[], Any], ttl_s: float) -> None:
+    try:
+        _store(key, generation, compute(), ttl_s)
+    finally:
+        with _lock:
+            _refreshing.discard(key)
+
+
+def _store(key: tuple, generation: str, value: Any, ttl_s: float) -> None:
     with _lock:
-        _entries[key] = (now + ttl_s, generation, value)
+        _entries[key] = (time.monotonic() + ttl_s, generation, value)
         _entries.move_to_end(key)
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
-    return value

@@ -6,6 +6,9 @@ The forms build the same dict the JSON API takes and validate it with the API's 
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from flask import (
     Blueprint,
     current_app,
@@ -52,6 +55,7 @@ from portal.servers.service import (
 from portal.web import can, content_security_policy, current_settings, form_errors
 
 bp = Blueprint("server_pages", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
 
 DASHBOARD_PAGE_SIZE = 48  # tiles per page; divides evenly into 2, 3, 4 and 6 columns
 # The tiles are the costly part of the page (two thirds of its time); each process renders
@@ -166,7 +170,7 @@ def dashboard():
         }
 
     key = args.model_dump_json()
-    view = page_cache.cached(("dashboard", key), stored)
+    view = page_cache.cached(("dashboard", key), stored, background=_in_background)
 
     def tiles() -> Markup:
         html = render_template("servers/_tiles.html", items=live_items(view["result"]["items"]),
@@ -181,14 +185,31 @@ def dashboard():
                    "panel": panel_url(base, OVERVIEW_UID, OVERVIEW_PANEL, **params, theme="light")}
     html = render_template(
         "servers/dashboard.html",
-        args=args, result=view["result"], tiles=page_cache.cached(("tiles", key), tiles, TILES_TTL_S),
-        counts=view["counts"], total=view["total"],
+        args=args, result=view["result"], counts=view["counts"], total=view["total"],
+        tiles=page_cache.cached(("tiles", key), tiles, TILES_TTL_S, _in_background),
         paused=view["paused"], filter_error=filter_error, environments=view["environments"],
         groups=view["groups"], statuses=STATUS_ORDER, kind_labels=KIND_LABELS,
         filtered=bool(args.environment or args.group or args.status), page_url=_page_url,
         grafana=grafana,
     )
     return _framing(html, base)
+
+
+def _in_background(job) -> None:
+    """Run a page-cache refresh on a thread of its own, in a request context like this one
+    (same path and script root, so its links are the same); its app context gives it a
+    database session of its own, closed when the context ends."""
+    app = current_app._get_current_object()
+    path, overrides = request.full_path, {"SCRIPT_NAME": request.script_root}
+
+    def run() -> None:
+        with app.test_request_context(path, environ_overrides=overrides):
+            try:
+                job()
+            except Exception:
+                log.exception("dashboard refresh failed; the next request computes it")
+
+    threading.Thread(target=run, name="servermon-page-refresh", daemon=True).start()
 
 
 @bp.get("/servers")

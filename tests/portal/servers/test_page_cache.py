@@ -3,6 +3,7 @@
 from sqlalchemy import event
 
 from portal.extensions import db
+from portal.servers import page_cache
 from tests.factories import login, make_server, make_user
 
 
@@ -28,3 +29,35 @@ def test_a_change_is_listed_at_once(client):
     client.post("/api/servers", headers=headers,
                 json={"name": "new", "kind": "icmp", "target": "10.0.0.9"})
     assert client.get("/api/servers", headers=headers).get_json()["total"] == 1
+
+
+def test_an_old_entry_is_served_once_more_while_its_successor_is_computed_aside(app):
+    jobs, values = [], iter(["first", "second", "third"])
+    key = ("test", "swr")
+    assert page_cache.cached(key, lambda: next(values), ttl_s=0, background=jobs.append) == "first"
+    assert jobs == []  # nothing to refresh yet: computed in the request
+    assert page_cache.cached(key, lambda: next(values), ttl_s=0, background=jobs.append) == "first"
+    assert len(jobs) == 1  # served stale, its successor handed off...
+    assert page_cache.cached(key, lambda: next(values), ttl_s=0, background=jobs.append) == "first"
+    assert len(jobs) == 1  # ...once, however many requests come meanwhile
+    jobs.pop()()
+    assert page_cache.cached(key, lambda: "unused", ttl_s=60, background=jobs.append) == "second"
+
+
+def test_after_a_registry_change_the_request_computes_it_even_with_a_background(app):
+    jobs = []
+    key = ("test", "swr-change")
+    page_cache.cached(key, lambda: "before", ttl_s=0, background=jobs.append)
+    page_cache.bump()
+    assert page_cache.cached(key, lambda: "after", ttl_s=0, background=jobs.append) == "after"
+    assert jobs == []
+
+
+def test_when_nothing_can_run_aside_the_request_computes_it(app):
+    key = ("test", "swr-refused")
+
+    def refuse(_job) -> None:
+        raise RuntimeError("can't start new thread")
+
+    page_cache.cached(key, lambda: "old", ttl_s=0, background=refuse)
+    assert page_cache.cached(key, lambda: "new", ttl_s=0, background=refuse) == "new"

@@ -12,10 +12,12 @@ from portal.extensions import db
 from portal.incidents.models import DOWNTIME_ALERT, Incident, MaintenanceWindow
 from portal.rbac import ROLES
 from portal.redis_client import get_redis
+from portal.servers import pages
 from portal.servers.pages import DASHBOARD_PAGE_SIZE
 from portal.settings.service import update_settings
 from tests.factories import make_server
 from tests.portal.web import sign_in
+from tests.support.waiting import wait_for
 
 
 def _set_status(server, status, reason=None, latency_ms=None):
@@ -207,3 +209,16 @@ def test_tiles_are_reused_for_seconds_but_registry_changes_show_at_once(client):
     fresh = client.get("/dashboard").get_data(as_text=True)
     assert _tile_ids(fresh) == sorted(_tile_ids(fresh)) and len(_tile_ids(fresh)) == 2
     assert 'gauge-good" viewBox' in fresh
+
+
+def test_old_tiles_are_rendered_again_on_a_thread_of_their_own(client, monkeypatch):
+    monkeypatch.setattr(pages, "TILES_TTL_S", 0.0)  # always old
+    sign_in(client)
+    server = make_server("steady")
+    assert 'gauge-none" viewBox' in client.get("/dashboard").get_data(as_text=True)
+    get_redis().hset(UPTIME_KEY, mapping={server.id: 100.0})
+    assert 'gauge-none" viewBox' in client.get("/dashboard").get_data(as_text=True)  # stale, once
+    wait_for(lambda: 'gauge-good" viewBox' in client.get("/dashboard").get_data(as_text=True),
+             timeout=5, what="the tiles rendered again in the background")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert f'href="/servers/{server.id}"' in html  # links built in the background context
