@@ -30,14 +30,19 @@ from portal.charts.routes import RANGES
 from portal.errors import APIError, field_errors
 from portal.extensions import db
 from portal.grafana import OVERVIEW_UID, SERVER_UID, dashboard_url, panel_url
-from portal.incidents.models import Incident
-from portal.incidents.serialize import duration_s, serialize_incident
-from portal.notify.messages import human_duration
+from portal.incidents.pages import incident_rows
+from portal.incidents.routes import IncidentQuery, incident_query
 from portal.pagination import paginate
 from portal.servers import page_cache
 from portal.servers.models import KINDS, STATUSES, Server, ServerEvent, ServerStatus
 from portal.servers.probe_now import probe_once
-from portal.servers.routes import get_server_or_404, validate_spec, with_probe_defaults
+from portal.servers.routes import (
+    LogQuery,
+    event_query,
+    get_server_or_404,
+    validate_spec,
+    with_probe_defaults,
+)
 from portal.servers.schemas import DNS_RECORD_TYPES, ServerQuery, ServerSpec
 from portal.servers.service import (
     as_rows,
@@ -227,16 +232,14 @@ def servers():
 
 
 def _recent_incidents(server_id: int) -> list[dict]:
-    rows = db.session.scalars(select(Incident).where(Incident.server_id == server_id)
-                              .order_by(Incident.started_at.desc()).limit(RECENT_INCIDENTS))
-    return [{**serialize_incident(incident), "duration": human_duration(duration_s(incident))}
-            for incident in rows]
+    """The newest incidents, as the Alerts page lists them (durations, deliveries)."""
+    query = incident_query(IncidentQuery(server_id=server_id)).limit(RECENT_INCIDENTS)
+    return incident_rows(list(db.session.scalars(query)), None)
 
 
 def _recent_events(server_id: int) -> list[ServerEvent]:
-    return list(db.session.scalars(select(ServerEvent).where(ServerEvent.server_id == server_id)
-                                   .order_by(ServerEvent.at.desc(), ServerEvent.id.desc())
-                                   .limit(RECENT_EVENTS)))
+    """The newest state changes, as the log API returns them."""
+    return list(db.session.scalars(event_query(server_id, LogQuery()).limit(RECENT_EVENTS)))
 
 
 def _grafana_for(server: Server, base: str | None) -> dict | None:
