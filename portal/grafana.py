@@ -9,7 +9,7 @@ import logging
 from urllib.parse import urlencode
 
 import redis
-from flask import current_app
+from flask import current_app, g
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaException
 
@@ -75,10 +75,14 @@ def dashboard_path(uid: str) -> str | None:
 def _route(uid: str) -> str:
     """``/d/<uid>/<slug>`` as Grafana names it, without Grafana's own sub-path (the
     browser-facing address in the settings already carries it); ``/d/<uid>`` when the
-    look-up is not possible, which Grafana redirects to the same place."""
-    path = dashboard_path(uid) or ""
-    start = path.find("/d/")
-    return path[start:] if start >= 0 else f"/d/{uid}"
+    look-up is not possible, which Grafana redirects to the same place. Looked up once
+    per request: the Alerts page links every incident row to the same dashboard."""
+    routes = g.setdefault("grafana_routes", {})
+    if uid not in routes:
+        path = dashboard_path(uid) or ""
+        start = path.find("/d/")
+        routes[uid] = path[start:] if start >= 0 else f"/d/{uid}"
+    return routes[uid]
 
 
 def dashboard_url(base: str, uid: str, **params: object) -> str:
