@@ -71,7 +71,7 @@
   function columns(series, scale) {
     var tables = series.map(function (item) {
       return [item.points.map(function (p) { return p[0]; }),
-              item.points.map(function (p) { return p[1] * scale; })];
+              item.points.map(function (p) { return p[1] === null ? null : p[1] * scale; })];
     });
     return tables.length === 1 ? tables[0] : uPlot.join(tables);
   }
