@@ -10,6 +10,7 @@
 
   var REFRESH_MS = 60000;
   var AFTER_CHANGE_MS = 5000;
+  var MIN_WIDTH = 60;  /* px; a sparkline in a narrow tile */
   var zone = document.body.getAttribute("data-timezone") || undefined;
   var COLOURS = ["#0d6efd", "#198754", "#d63384", "#fd7e14", "#6f42c1", "#20c997", "#6c757d"];
 
@@ -105,7 +106,7 @@
       };
     }));
     holder.uplot = new uPlot({
-      width: Math.max(holder.clientWidth, 120),
+      width: chartWidth(holder),
       height: options.height || 220,
       tzDate: tzDate,
       series: defs,
@@ -120,12 +121,11 @@
     }, columns(series, options.scale || 1), holder);
   }
 
+  function chartWidth(holder) { return Math.max(holder.clientWidth, MIN_WIDTH); }
+
   function resizeAll() {
-    each("[data-chart], [data-promql-chart]", function (holder) {
-      if (holder.uplot) { holder.uplot.setSize({ width: Math.max(holder.clientWidth, 120), height: holder.uplot.height }); }
-    });
-    each("[data-sparkline]", function (holder) {
-      if (holder.uplot) { holder.uplot.setSize({ width: Math.max(holder.clientWidth, 60), height: holder.uplot.height }); }
+    each("[data-chart], [data-promql-chart], [data-sparkline]", function (holder) {
+      if (holder.uplot) { holder.uplot.setSize({ width: chartWidth(holder), height: holder.uplot.height }); }
     });
   }
   var resizeTimer = null;
@@ -136,10 +136,12 @@
 
   /* --- figures ------------------------------------------------------------------- */
 
-  function availabilityClass(pct) {
-    if (pct >= 99.9) { return "text-success"; }
-    return pct >= 99 ? "text-warning-emphasis" : "text-danger";
+  /* The same bands as the uptime_gauge macro in servers/_tiles.html. */
+  function grade(pct) {
+    if (pct >= 99.9) { return "good"; }
+    return pct >= 99 ? "warn" : "bad";
   }
+  var TEXT_CLASS = { good: "text-success", warn: "text-warning-emphasis", bad: "text-danger" };
 
   function formatPct(pct) {
     return (pct >= 100 ? "100" : pct.toFixed(pct >= 99 ? 3 : 2)) + " %";
@@ -152,7 +154,7 @@
       return;
     }
     cell.textContent = formatPct(pct);
-    cell.classList.add(availabilityClass(pct));
+    cell.classList.add(TEXT_CLASS[grade(pct)]);
   }
 
   function setCertificate(cell, expiry) {
@@ -238,7 +240,7 @@
       gauge.setAttribute("aria-label", "Uptime over 24 hours: no data yet");
       return;
     }
-    gauge.classList.add(pct >= 99.9 ? "gauge-good" : (pct >= 99 ? "gauge-warn" : "gauge-bad"));
+    gauge.classList.add("gauge-" + grade(pct));
     arc.setAttribute("stroke-dasharray", pct.toFixed(2) + " 100");
     label.textContent = pct >= 99.95 ? "100%" : pct.toFixed(1) + "%";
     gauge.setAttribute("aria-label", "Uptime over 24 hours: " + formatPct(pct));
