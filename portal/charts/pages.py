@@ -12,7 +12,7 @@ from flask import Blueprint, render_template, request
 
 from portal.auth.guard import requires
 from portal.charts.prometheus import query, query_range
-from portal.charts.routes import POINTS, RANGES
+from portal.charts.routes import RANGES, step_for
 from portal.errors import APIError
 
 bp = Blueprint("chart_pages", __name__, template_folder="templates")
@@ -46,7 +46,7 @@ def _run(expr: str, span_name: str) -> dict:
     if not span:
         return query(expr)
     end = time.time()
-    return {**query_range(expr, end - span, end, max(span / POINTS, 5)), "start": end - span, "end": end}
+    return {**query_range(expr, end - span, end, step_for(span)), "start": end - span, "end": end}
 
 
 @bp.get("/query")

@@ -50,6 +50,11 @@ def _server(server_id: int) -> int:
     return get_or_404(Server, server_id, "server", field="server_id").id
 
 
+def step_for(span: float) -> float:
+    """Seconds between points: POINTS across the span, never finer than 5 s."""
+    return max(span / POINTS, 5)
+
+
 def _number(value: str) -> float | None:
     """Prometheus sends NaN and ±Inf as strings; JSON has no such numbers, so they become null."""
     number = float(value)
@@ -72,7 +77,7 @@ def chart(chart: str):
     server_id = _server(args.server_id)
     end = time.time()
     span = RANGES[args.range]
-    step = max(span / POINTS, 5)
+    step = step_for(span)
     window = f"{max(int(step), MIN_WINDOW_S)}s"
     data = query_range(CHARTS[chart].format(id=server_id, window=window), end - span, end, step)
     return jsonify(chart=chart, range=args.range, start=end - span, end=end, step=step,
