@@ -1,6 +1,6 @@
 """Targets from the portal's HTTP service discovery, refreshed on a timer and on notice.
 
-The portal publishes a notice on the Redis channel ``servermon:targets`` when a server
+The portal publishes a notice on the Redis channel ``servermon:targets:db<N>`` when a server
 is added, edited or removed; the exporter refetches within a second. Notices only speed
 things up: the timer (SD_REFRESH_S) still catches anything missed, so Redis being away
 costs freshness, never probing. If the portal is unreachable the last good list stays in
@@ -30,6 +30,12 @@ NOTICE_CHANNEL = "servermon:targets"
 DEBOUNCE_S = 0.1  # one fetch for a burst of edits
 FETCH_TIMEOUT_S = 10.0
 MAX_BACKOFF_S = 10.0
+
+
+def notice_channel(client: aioredis.Redis) -> str:
+    """Named as the portal names it (``portal.redis_client.channel``): pub/sub ignores the
+    database number, so it is part of the name, and deployments sharing a Redis stay apart."""
+    return f"{NOTICE_CHANNEL}:db{client.get_connection_kwargs().get('db', 0)}"
 
 
 class SDError(Exception):
@@ -139,7 +145,7 @@ class Discovery:
                                              health_check_interval=30)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(NOTICE_CHANNEL)
+                    await pubsub.subscribe(notice_channel(client))
                     backoff = 0.5
                     self.refresh.set()  # changes may have been missed while unsubscribed
                     async for message in pubsub.listen():

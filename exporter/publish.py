@@ -5,7 +5,8 @@
   few round trips a second, not one per probe. A removed server's field is deleted.
 * Every state change (first result, up to down, down to up) is added to the stream
   ``servermon:events``, which the portal consumes exactly once (``event_id`` makes a
-  re-sent change harmless), and published on ``servermon:live`` for browsers.
+  re-sent change harmless). Browsers hear of a change from the portal once it has stored
+  it, never from here, so what they show is always what the history holds.
 
 While Redis is away, probing goes on: changes wait in a bounded queue and are sent in
 order when it returns; if it stays away very long only the oldest are dropped, and
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 LATEST_KEY = "servermon:latest"
 EVENTS_STREAM = "servermon:events"
-LIVE_CHANNEL = "servermon:live"
 STREAM_MAXLEN = 100_000
 QUEUE_LIMIT = 10_000
 BATCH = 2_000  # state changes per pipeline
@@ -128,7 +128,6 @@ class Publisher:
                 pipe.hdel(LATEST_KEY, *removed)
             for fields in changes:
                 pipe.xadd(EVENTS_STREAM, fields, maxlen=STREAM_MAXLEN, approximate=True)
-                pipe.publish(LIVE_CHANNEL, json.dumps(fields))
             await pipe.execute()
         except BaseException:
             for key, value in latest.items():

@@ -18,3 +18,12 @@ def init_redis(app) -> None:
 
 def get_redis() -> redis.Redis:
     return current_app.extensions["redis"]
+
+
+def channel(name: str, client: redis.Redis | None = None) -> str:
+    """The pub/sub channel ``name`` for this deployment. Pub/sub ignores the database number,
+    so two deployments sharing one Redis on different databases (staging and production, or
+    two test runs) would hear each other's events; the number goes into the name instead.
+    The exporter names its channel the same way (``exporter.discovery.notice_channel``)."""
+    client = client if client is not None else get_redis()
+    return f"{name}:db{client.get_connection_kwargs().get('db', 0)}"

@@ -18,6 +18,7 @@ import redis
 
 from portal.rbac import has_permission
 from portal.realtime.publish import CHANNEL
+from portal.redis_client import channel
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Hub:
                                                   socket_connect_timeout=3,
                                                   health_check_interval=15)
                 pubsub = connection.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(CHANNEL)
+                pubsub.subscribe(channel(CHANNEL, connection))
                 pubsub.get_message(timeout=2, ignore_subscribe_messages=False)  # confirmed
                 backoff = 0.5
                 if reconnecting:  # events may have been missed while away: reload

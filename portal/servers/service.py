@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.incidents.maintenance import active_windows, in_maintenance, server_label_view
 from portal.incidents.models import DOWNTIME_ALERT, Incident
 from portal.pagination import paginate
-from portal.redis_client import get_redis
+from portal.redis_client import channel, get_redis
 from portal.servers import page_cache
 from portal.servers.latest import latest_results
 from portal.servers.models import Server, ServerLabel, ServerStatus
@@ -216,7 +216,7 @@ def announce_change(server_id: int, action: str) -> None:
     """Best effort: the exporter also polls service discovery, so a lost notice only delays."""
     page_cache.bump()
     try:
-        get_redis().publish(TARGETS_CHANNEL, json.dumps({"server_id": server_id, "action": action}))
+        get_redis().publish(channel(TARGETS_CHANNEL), json.dumps({"server_id": server_id, "action": action}))
     except redis.RedisError as exc:
         log.warning("could not announce server %s %s: %s", server_id, action, exc)
 

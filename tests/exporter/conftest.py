@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from exporter.config import ExporterConfig
+from exporter.discovery import notice_channel
 from exporter.probes.http import CLIENT
 from exporter.service import Exporter
 from exporter.targets import Target, label_text
@@ -406,7 +407,7 @@ def load(exporter: RunningExporter, sd_server: SDServer, groups: list[dict],
          redis_db: redis.Redis, timeout: float = 10) -> dict:
     """Serve ``groups``, announce the change as the portal does, wait for every result."""
     sd_server.groups = groups
-    redis_db.publish("servermon:targets", json.dumps({"server_id": 0, "action": "updated"}))
+    redis_db.publish(notice_channel(redis_db), json.dumps({"server_id": 0, "action": "updated"}))
     wanted = {int(g["labels"]["server_id"]) for g in groups}
 
     def probed():

@@ -10,7 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from exporter import health
 from exporter.probes.result import ProbeResult
-from exporter.publish import EVENTS_STREAM, LATEST_KEY, LIVE_CHANNEL, Publisher
+from exporter.publish import EVENTS_STREAM, LATEST_KEY, Publisher
 from exporter.scheduler import TargetState
 from tests.exporter.conftest import EXPORTER_REDIS_URL, target
 
@@ -74,27 +74,6 @@ def test_state_changes_go_to_the_stream_with_the_outage_window(redis_db):
     assert len({e["event_id"] for e in stream}) == 3
     assert all(len(e["event_id"]) == 32 for e in stream)
     assert json.loads(redis_db.hget(LATEST_KEY, "9"))["status_code"] is None
-
-
-def test_changes_are_also_published_live(redis_db):
-    async def scenario():
-        listener = aioredis.Redis.from_url(EXPORTER_REDIS_URL, decode_responses=True)
-        async with listener.pubsub() as pubsub:
-            await pubsub.subscribe(LIVE_CHANNEL)
-            await pubsub.get_message(timeout=1)  # the subscription confirmation
-            publisher = Publisher(EXPORTER_REDIS_URL)
-            state = TargetState(target=target("icmp", "db1", server_id=2))
-            probed(state, publisher, False, T0, "no echo reply (3 sent)", None)
-            await flushed(publisher)
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
-        await listener.aclose()
-        return message
-
-    message = asyncio.run(scenario())
-    live = json.loads(message["data"])
-    assert live == events(redis_db)[0]
-    assert (live["status"], live["previous"], live["reason"]) == (
-        "down", "unknown", "no echo reply (3 sent)")
 
 
 def test_a_removed_server_leaves_the_latest_hash(redis_db):

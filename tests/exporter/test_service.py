@@ -3,6 +3,7 @@
 import json
 import re
 
+from exporter.discovery import notice_channel
 from exporter.publish import EVENTS_STREAM, LATEST_KEY
 from tests.exporter.conftest import group, load, promtool_check, wait_for
 
@@ -88,7 +89,7 @@ def test_it_keeps_the_last_list_when_the_portal_is_away(running, sd_server, redi
                                                         http_base):
     load(running, sd_server, [group(1, "http", f"{http_base}/ok")], redis_db)
     sd_server.failing = True
-    redis_db.publish("servermon:targets", "{}")
+    redis_db.publish(notice_channel(redis_db), "{}")
     wait_for(lambda: "servermon_sd_up 0.0" in running.scrape(), timeout=3)
     text = running.scrape()
     assert sample(text, "probe_success", 1) == "1" and "servermon_targets 1.0" in text

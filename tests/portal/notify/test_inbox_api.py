@@ -5,7 +5,7 @@ import json
 import pytest
 
 from portal.realtime.publish import CHANNEL
-from portal.redis_client import get_redis
+from portal.redis_client import channel, get_redis
 from tests.factories import login, make_server, make_user
 from tests.portal.notify.helpers import fire
 from tests.support.waiting import wait_for
@@ -83,9 +83,9 @@ def test_it_needs_a_signed_in_user(notify_client):
 
 def test_each_new_entry_is_pushed_live_to_its_user(notify_client, viewer):
     listener = get_redis().pubsub(ignore_subscribe_messages=True)
-    listener.subscribe(CHANNEL)
+    listener.subscribe(channel(CHANNEL))
     try:
-        wait_for(lambda: get_redis().pubsub_numsub(CHANNEL)[0][1], what="subscribed")
+        wait_for(lambda: get_redis().pubsub_numsub(channel(CHANNEL))[0][1], what="subscribed")
         fire(notify_client, make_server("atm-switch"))
         events = []
 

@@ -9,7 +9,7 @@ import simple_websocket
 
 from portal import create_app
 from portal.realtime.publish import publish
-from tests.conftest import make_config
+from tests.conftest import TEST_REDIS_URL, make_config
 from tests.factories import PASSWORD, make_server, make_user
 from tests.support.live_server import serving
 
@@ -113,3 +113,18 @@ def test_events_reach_clients_of_every_portal_process(migrated, live):
         assert receive(second, "incident")["data"]["id"] == 7
         first.close()
         second.close()
+
+
+def test_a_deployment_on_another_redis_database_is_not_heard(migrated, live):
+    """Pub/sub ignores database numbers: staging on db N+1 of the same Redis must not
+    reach production's browsers."""
+    database = int(TEST_REDIS_URL.rsplit("/", 1)[1])
+    other_url = f"{TEST_REDIS_URL.rsplit('/', 1)[0]}/{(database + 1) % 16}"
+    staging = create_app(make_config(migrated, REDIS_URL=other_url))
+    ws = connect(live, cookies_for(live, make_user("it_staff")))
+    receive(ws, "snapshot")
+    with staging.app_context():
+        publish("incident", {"id": 1, "state": "open"})
+    publish("incident", {"id": 2, "state": "open"})
+    assert receive(ws, "incident")["data"]["id"] == 2
+    ws.close()

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
-from portal.redis_client import get_redis
+from portal.realtime.publish import CHANNEL
+from portal.redis_client import channel, get_redis
 from portal.servers import ingest
 from portal.servers.ingest import DEAD_LETTER, GROUP, STREAM, StreamConsumer
 from portal.servers.models import ServerEvent, ServerStatus
@@ -104,7 +105,7 @@ def test_a_database_failure_leaves_the_entry_pending_for_a_retry(consumer, monke
 def test_a_stored_change_is_pushed_to_live_clients(consumer):
     server = make_server()
     pubsub = get_redis().pubsub()
-    pubsub.subscribe("servermon:ws")
+    pubsub.subscribe(channel(CHANNEL))
     pubsub.get_message(timeout=1)
     change(server, "down")
     consumer.run_once()

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from exporter.discovery import notice_channel
 from portal.extensions import db
 from portal.redis_client import get_redis
 from portal.servers.models import Server
@@ -115,8 +116,9 @@ def test_delete_removes_the_server(client, headers):
 
 
 def test_changes_are_announced_to_the_exporter(client, headers):
+    """On the channel the exporter itself listens to (its own name for it, not ours)."""
     pubsub = get_redis().pubsub()
-    pubsub.subscribe("servermon:targets")
+    pubsub.subscribe(notice_channel(get_redis()))
     pubsub.get_message(timeout=1)
     created = client.post("/api/servers", json=HTTP, headers=headers).get_json()
     message = pubsub.get_message(timeout=2)
