@@ -115,3 +115,13 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real Prometheus scraping a page that says server 1 ("cbs") is up, rules every
+    second; its URL. Module-scoped: starting it costs a few seconds."""
+    from tests.support.prometheus import ONE_SERVER_UP, scraping_fixed_page
+
+    with scraping_fixed_page(ONE_SERVER_UP, tmp_path_factory.mktemp("prometheus")) as url:
+        yield url

@@ -13,15 +13,8 @@ from portal.realtime.publish import publish
 from tests.conftest import make_config
 from tests.factories import make_server, make_user
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
-from tests.support.prometheus import ONE_SERVER_UP, scraping_fixed_page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory):
-    with scraping_fixed_page(ONE_SERVER_UP, tmp_path_factory.mktemp("prometheus")) as url:
-        yield url
 
 
 @pytest.fixture

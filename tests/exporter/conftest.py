@@ -15,7 +15,6 @@ import socket
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from exporter.probes.http import CLIENT
 from exporter.service import Exporter
 from exporter.targets import Target, label_text
 from tests.support.targets import DnsProtocol
+from tests.support.waiting import wait_for
 
 EXPORTER_REDIS_URL = "redis://127.0.0.1:6379/13"
 SD_TOKEN = "sd-token-for-exporter-tests-0123"
@@ -68,17 +68,6 @@ def run(coro):
             await CLIENT.close()
 
     return asyncio.run(runner())
-
-
-def wait_for(check: Callable, timeout: float = 10, every: float = 0.05):
-    """Poll until ``check()`` is truthy; its value, or AssertionError at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def promtool_check(text: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,8 @@ import re
 
 from exporter.discovery import notice_channel
 from exporter.publish import EVENTS_STREAM, LATEST_KEY
-from tests.exporter.conftest import group, load, promtool_check, wait_for
+from tests.exporter.conftest import group, load, promtool_check
+from tests.support.waiting import wait_for
 
 
 def sample(text: str, name: str, server_id: int, extra: str = "") -> str | None:

@@ -5,14 +5,6 @@ import pytest
 from portal.charts.uptime import refresh_uptime
 from tests.conftest import fresh_app, make_config
 from tests.factories import PASSWORD, login, make_server, make_user
-from tests.support.prometheus import ONE_SERVER_UP, scraping_fixed_page
-
-
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory):
-    """Real Prometheus scraping a page that says server 1 is up, rules every second."""
-    with scraping_fixed_page(ONE_SERVER_UP, tmp_path_factory.mktemp("prometheus")) as url:
-        yield url
 
 
 @pytest.fixture
