@@ -4,7 +4,7 @@
 FROM node:20-bookworm-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --silent \
+RUN npm ci --omit=dev --no-audit --no-fund --silent \
  && mkdir -p vendor/fonts \
  && cp node_modules/bootstrap/dist/css/bootstrap.min.css vendor/ \
  && cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js vendor/ \
