@@ -87,16 +87,6 @@ def revoke(claims: dict) -> None:
     pipe.execute()
 
 
-def revoke_encoded(token: str | None) -> None:
-    if not token:
-        return
-    try:
-        claims = decode_token(token, allow_expired=True)
-    except Exception:
-        return
-    revoke(claims)
-
-
 def schedule_cookie_refresh(access_token: str) -> None:
     """Ask after_request to replace the access cookie (implicit refresh)."""
     g.refreshed_access_token = access_token
