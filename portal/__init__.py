@@ -8,12 +8,25 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal.config import Config, ConfigError
+from portal.schemas import MAX_ID
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route. An id past a 64-bit integer cannot exist, so such a URL
+    matches no route (404) instead of reaching a database driver that cannot bind it
+    (SQLite's raises OverflowError)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)  # as the API's ids (portal.schemas.DbId)
+        super().__init__(map, *args, **kwargs)
+
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the app. Without a config, read the environment and exit with one clear line if bad."""
@@ -25,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
             raise SystemExit(2) from None
 
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config["SERVERMON"] = config
     app.config.update(
         SECRET_KEY=config.secret_key,

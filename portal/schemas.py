@@ -26,6 +26,12 @@ def _no_control_chars(value: str) -> str:
 # A single line of user text: trimmed, without control characters.
 Line = Annotated[str, AfterValidator(lambda v: _no_control_chars(v.strip()))]
 
+MAX_ID = 2**63 - 1  # the largest 64-bit database integer
+# A row's id as a client sends it. A larger number cannot be an id, and a database driver
+# cannot even bind it (SQLite's raises OverflowError): it is a 400 naming the field.
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+MAX_PAGE = 1_000_000  # far past the end of any list; keeps the row offset a database integer
+
 
 class Strict(BaseModel):
     """Unknown fields are refused, so a typo is an error rather than silently ignored."""
@@ -64,7 +70,7 @@ def parse_query(model: type[M], *, lists: tuple[str, ...] = ()) -> M:
 
 
 class PageQuery(Strict):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(50, ge=1, le=200)
 
 

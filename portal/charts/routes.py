@@ -20,7 +20,7 @@ from portal.charts.prometheus import query, query_range
 from portal.charts.uptime import uptimes
 from portal.errors import APIError
 from portal.lookups import get_or_404
-from portal.schemas import Strict, parse_query
+from portal.schemas import DbId, Strict, parse_query
 from portal.servers.models import Server
 
 bp = Blueprint("charts_api", __name__, url_prefix="/api")
@@ -42,7 +42,7 @@ MAX_PROMQL_RANGE = 31 * 86400
 
 
 class ChartQuery(Strict):
-    server_id: int
+    server_id: DbId
     range: Literal[tuple(RANGES)] = "24h"  # type: ignore[valid-type]
 
 

@@ -19,7 +19,7 @@ from portal.incidents.serialize import serialize_incident, serialize_window
 from portal.lookups import get_or_404
 from portal.pagination import paginate
 from portal.realtime.publish import publish
-from portal.schemas import Line, PageQuery, Strict, aware, parse_json, parse_query
+from portal.schemas import DbId, Line, PageQuery, Strict, aware, parse_json, parse_query
 from portal.servers import page_cache
 from portal.servers.models import Server
 from portal.servers.schemas import LABEL_NAME
@@ -30,7 +30,7 @@ MAX_WINDOW = timedelta(days=31)
 
 
 class IncidentQuery(PageQuery):
-    server_id: int | None = None
+    server_id: DbId | None = None
     from_: datetime | None = Field(None, alias="from")
     to: datetime | None = None
     state: Literal["open", "resolved"] | None = None
@@ -102,7 +102,7 @@ def ack_incident(incident_id: int):
 
 
 class WindowIn(Strict):
-    server_id: int | None = None
+    server_id: DbId | None = None
     label: Line | None = Field(None, max_length=300, description="key=value")
     starts_at: datetime
     ends_at: datetime
@@ -148,7 +148,7 @@ def create_window(data: WindowIn) -> MaintenanceWindow:
 
 class WindowQuery(PageQuery):
     active: bool | None = None
-    server_id: int | None = None
+    server_id: DbId | None = None
 
 
 @bp.get("/maintenance")

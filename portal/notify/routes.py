@@ -17,7 +17,7 @@ from portal.notify.models import Notification, ServerContact, UserNotification
 from portal.notify.outbox import serialize_user_notification
 from portal.pagination import paginate
 from portal.rbac import AUTHENTICATED
-from portal.schemas import Line, PageQuery, Strict, parse_json, parse_query
+from portal.schemas import DbId, Line, PageQuery, Strict, parse_json, parse_query
 from portal.servers.models import Server
 from portal.users.schemas import Email, Phone
 
@@ -48,7 +48,7 @@ def inbox():
 
 
 class ReadIn(Strict):
-    ids: list[int] = Field(default_factory=list, max_length=1000)
+    ids: list[DbId] = Field(default_factory=list, max_length=1000)
     all: bool = False
 
     @model_validator(mode="after")
@@ -74,7 +74,7 @@ def mark_read():
 
 class OutboxQuery(PageQuery):
     status: Literal["pending", "sending", "sent", "failed"] | None = None
-    incident_id: int | None = None
+    incident_id: DbId | None = None
 
 
 def serialize_delivery(row: Notification) -> dict:

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from portal.auth.guard import requires
 from portal.reports.downtime import Period, Scope, preset_period, server_reports
 from portal.reports.formats import incidents_csv, summary_csv, summary_json, xlsx_file
-from portal.schemas import Strict, parse_query
+from portal.schemas import DbId, Strict, parse_query
 from portal.servers.schemas import LABEL_NAME
 from portal.settings.service import load_settings
 
@@ -26,7 +26,7 @@ class ReportQuery(Strict):
     from_: datetime | None = Field(None, alias="from")
     to: datetime | None = None
     preset: Literal[PRESETS] | None = None  # type: ignore[valid-type]
-    server_id: int | None = None
+    server_id: DbId | None = None
     label: str | None = Field(None, max_length=300)
     format: Literal["json", "csv", "xlsx"] = "json"
     table: Literal["summary", "incidents"] = "summary"

@@ -319,7 +319,7 @@ def read_form(form: MultiDict) -> tuple[dict, dict, dict[str, str]]:
         elif text.isdigit() and len(text) < 10:
             data[name] = int(text)
         else:
-            errors[name] = "must be a whole number"
+            errors[name] = "must be a whole number of at most 9 digits"
     for name in OPTIONAL_FIELDS:
         if data.get(name) == "":
             data[name] = None

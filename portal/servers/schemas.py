@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from portal.schemas import Line, PageQuery, Strict
+from portal.schemas import DbId, Line, PageQuery, Strict
 from portal.servers.models import KINDS, STATUSES
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -151,7 +151,7 @@ class ServerSpec(Strict):
     group: Annotated[Line | None, AfterValidator(_label_value)] = None
     description: str | None = Field(None, max_length=1000)
     labels: Annotated[dict[str, Line], AfterValidator(_labels)] = Field(default_factory=dict)
-    owner_id: int | None = None
+    owner_id: DbId | None = None
 
     http_method: Literal["GET", "HEAD", "POST"] = "GET"
     http_accepted_statuses: Annotated[str, AfterValidator(normalize_statuses)] = "200-399"
