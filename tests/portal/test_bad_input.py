@@ -3,7 +3,8 @@
 Each API route is called, as an administrator, with ids that do not exist or do not fit a
 database integer, with query parameters of the wrong type, and with bodies that are not
 JSON, not an object, or an object of wrong types. Pages get the same query parameters and
-form fields. Only an upstream that is away (Prometheus, Alertmanager) may answer 502-504.
+form fields. Only an upstream that is away (Prometheus, Alertmanager) may answer 502-504,
+and every 400 from the API must say which field is wrong.
 """
 
 from __future__ import annotations
@@ -79,25 +80,42 @@ def sweep(app, client):
     return client, headers, rules, server.id, admin.id
 
 
+def calls(rule, server_id: int, user_id: int):
+    """(method, path, query, body) for every bad input this rule should refuse cleanly."""
+    for path in paths(rule, server_id, user_id):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for query in (WRONG_TYPES, *TOO_LARGE):
+                yield method, path, query, None
+            if method in ("POST", "PUT", "PATCH"):
+                for body in (*BODIES, FORM):
+                    yield method, path, "", body
+
+
+def fault(path: str, response) -> str | None:
+    """What is wrong with the answer to bad input, if anything."""
+    status = response.status_code
+    if status >= 500 and status not in UPSTREAM_AWAY:
+        return f"answered {status}"
+    if b"Traceback" in response.data:
+        return "a traceback in the answer"
+    if status == 400 and path.startswith("/api/"):
+        answer = response.get_json(silent=True) or {}
+        if not (answer.get("error") and answer.get("details")):
+            return f"a 400 that names no field: {answer}"
+    return None
+
+
 def test_no_route_answers_bad_input_with_a_500(sweep):
+    """And every 400 from the API says which field is wrong."""
     client, headers, rules, server_id, user_id = sweep
     failures = []
     for rule in rules:
-        for path in paths(rule, server_id, user_id):
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                requests = [(query, None) for query in (WRONG_TYPES, *TOO_LARGE)]
-                if method in ("POST", "PUT", "PATCH"):
-                    requests += [("", body) for body in (*BODIES, FORM)]
-                for query, body in requests:
-                    response = client.open(
-                        f"{path}?{query}", method=method, data=body, headers=headers,
-                        content_type="application/json" if isinstance(body, bytes) else None)
-                    status = response.status_code
-                    if status >= 500 and status not in UPSTREAM_AWAY:
-                        failures.append(f"{method} {path}?{query[:20]} {str(body)[:50] if body else ''}"
-                                        f" -> {status}")
-                    if b"Traceback" in response.data:
-                        failures.append(f"{method} {path}: a traceback in the answer")
+        for method, path, query, body in calls(rule, server_id, user_id):
+            response = client.open(f"{path}?{query}", method=method, data=body, headers=headers,
+                                   content_type="application/json" if isinstance(body, bytes) else None)
+            problem = fault(path, response)
+            if problem:
+                failures.append(f"{method} {path}?{query[:20]} {str(body or '')[:50]}: {problem}")
     assert failures == [], "\n".join(failures)
 
 
