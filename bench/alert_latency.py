@@ -63,44 +63,43 @@ def main() -> None:
             server = make_server("bench-target", target=f"http://127.0.0.1:{target.port}/",
                                  interval_s=INTERVAL_S, timeout_s=5)
             stack.wait_exporter()
-            feed = LiveFeed(stack, user)
-            token = requests.post(f"{stack.portal_url}/api/auth/login", timeout=10, json={
-                "username": user.username, "password": PASSWORD}).json()["access_token"]
-            api = requests.Session()
-            api.headers["Authorization"] = f"Bearer {token}"
+            with LiveFeed(stack, user) as feed:
+                token = requests.post(f"{stack.portal_url}/api/auth/login", timeout=10, json={
+                    "username": user.username, "password": PASSWORD}).json()["access_token"]
+                api = requests.Session()
+                api.headers["Authorization"] = f"Bearer {token}"
 
-            def open_incidents() -> list:
-                return api.get(f"{stack.portal_url}/api/incidents?state=open",
-                               timeout=5).json()["items"]
+                def open_incidents() -> list:
+                    return api.get(f"{stack.portal_url}/api/incidents?state=open",
+                                   timeout=5).json()["items"]
 
-            print(f"probe interval {INTERVAL_S} s, production timings {PRODUCTION}")
-            print("run   (a) live status   (b) incident   (c) e-mail   (c) SMS")
-            for run in range(1, args.runs + 1):
-                seconds_until(lambda: feed.find("status", server_id=server.id, status="up"),
-                              time.monotonic(), 2 * INTERVAL_S + 10)
-                feed.events.clear()
-                mails, texts = len(stack.mail), len(stack.twilio.sent)
-                time.sleep(random.uniform(0, INTERVAL_S))
-                target.stop()
-                stopped = time.monotonic()
-                live = seconds_until(
-                    lambda: feed.find("status", server_id=server.id, status="down"),
-                    stopped, 120)
-                incident = seconds_until(lambda: open_incidents(), stopped, 120)
-                mail = seconds_until(lambda mails=mails: len(stack.mail) > mails, stopped, 120)
-                sms = seconds_until(lambda texts=texts: len(stack.twilio.sent) > texts, stopped, 120)
+                print(f"probe interval {INTERVAL_S} s, production timings {PRODUCTION}")
+                print("run   (a) live status   (b) incident   (c) e-mail   (c) SMS")
+                for run in range(1, args.runs + 1):
+                    seconds_until(lambda: feed.find("status", server_id=server.id, status="up"),
+                                  time.monotonic(), 2 * INTERVAL_S + 10)
+                    feed.events.clear()
+                    mails, texts = len(stack.mail), len(stack.twilio.sent)
+                    time.sleep(random.uniform(0, INTERVAL_S))
+                    target.stop()
+                    stopped = time.monotonic()
+                    live = seconds_until(
+                        lambda: feed.find("status", server_id=server.id, status="down"),
+                        stopped, 120)
+                    incident = seconds_until(lambda: open_incidents(), stopped, 120)
+                    mail = seconds_until(lambda mails=mails: len(stack.mail) > mails, stopped, 120)
+                    sms = seconds_until(lambda texts=texts: len(stack.twilio.sent) > texts, stopped, 120)
 
-                def shown(value: float | None) -> str:
-                    return "   timeout" if value is None else f"{value:10.1f}"
+                    def shown(value: float | None) -> str:
+                        return "   timeout" if value is None else f"{value:10.1f}"
 
-                print(f"#{run:<3} {shown(live)}        {shown(incident)}   {shown(mail)}"
-                      f"   {shown(sms)}")
-                target.start()
-                seconds_until(lambda: not open_incidents(), time.monotonic(), 150)
-                mails_resolved = len(stack.mail)
-                seconds_until(lambda seen=mails_resolved: len(stack.mail) > seen, time.monotonic(), 10)
-            print(f"targets: (a) <= {INTERVAL_S + 1} s, (c) < 60 s")
-            feed.ws.close()
+                    print(f"#{run:<3} {shown(live)}        {shown(incident)}   {shown(mail)}"
+                          f"   {shown(sms)}")
+                    target.start()
+                    seconds_until(lambda: not open_incidents(), time.monotonic(), 150)
+                    mails_resolved = len(stack.mail)
+                    seconds_until(lambda seen=mails_resolved: len(stack.mail) > seen, time.monotonic(), 10)
+                print(f"targets: (a) <= {INTERVAL_S + 1} s, (c) < 60 s")
             db.session.remove()
         target.stop()
 

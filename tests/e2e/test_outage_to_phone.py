@@ -48,8 +48,10 @@ class Target:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
 
 def wait_for(check, timeout, what, stack):
@@ -84,6 +86,12 @@ class LiveFeed:
         except simple_websocket.ConnectionClosed:
             pass
 
+    def __enter__(self) -> LiveFeed:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.ws.close()  # its thread is not a daemon: left open, the process never exits
+
     def find(self, kind: str, **data) -> tuple[float, dict] | None:
         for at, event in self.events:
             if event["type"] == kind and all(event["data"].get(k) == v for k, v in data.items()):
@@ -91,10 +99,26 @@ class LiveFeed:
         return None
 
 
-def test_an_outage_reaches_people_live_and_resolves(migrated, tmp_path):
+@pytest.fixture
+def target():
+    service = Target()
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def feeds():
+    """A WebSocket client runs a non-daemon thread: close each one even when the test
+    fails, or pytest waits for it for ever after printing its summary."""
+    opened: list[LiveFeed] = []
+    yield opened
+    for feed in opened:
+        feed.__exit__()
+
+
+def test_an_outage_reaches_people_live_and_resolves(migrated, tmp_path, target, feeds):
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    target = Target()
-    target.start()
     with Stack(base_env(migrated), tmp_path, SHORT) as stack, stack.app.app_context():
         _empty_tables()
         on_call = make_user("it_staff", phone="+256700000001", notify_sms=True)
@@ -102,6 +126,7 @@ def test_an_outage_reaches_people_live_and_resolves(migrated, tmp_path):
                              interval_s=INTERVAL_S, timeout_s=2)
         stack.wait_exporter()
         feed = LiveFeed(stack, on_call)
+        feeds.append(feed)
         api = requests.Session()
         api.headers["Authorization"] = "Bearer " + requests.post(
             f"{stack.portal_url}/api/auth/login", timeout=10,
@@ -155,6 +180,4 @@ def test_an_outage_reaches_people_live_and_resolves(migrated, tmp_path):
         assert "RESOLVED: core-banking is back up after" in stack.mail[1]["Subject"]
         assert stack.twilio.sent[1]["Body"].startswith("RESOLVED core-banking")
         assert len(stack.mail) == 2 and len(stack.twilio.sent) == 2  # once each
-        feed.ws.close()
         db.session.remove()
-    target.stop()
