@@ -14,6 +14,7 @@ from portal.errors import validation_error
 from portal.lookups import get_or_404
 from portal.pagination import paginate
 from portal.schemas import PageQuery, aware, json_object, parse_query
+from portal.servers.latest import latest_results
 from portal.servers.models import Server, ServerEvent
 from portal.servers.probe_now import probe_once
 from portal.servers.schemas import ServerQuery, ServerSpec
@@ -121,7 +122,10 @@ def event_query(server_id: int, args: LogQuery):
 @bp.get("/<int:server_id>/logs")
 @requires("logs.view")
 def logs(server_id: int):
+    """State changes from the history, newest first, and the exporter's latest probe result
+    (``latest``: null before the first probe or with Redis away). Every probe's figures
+    over time are in Prometheus: the chart endpoints serve them."""
     get_server_or_404(server_id)
     args = parse_query(LogQuery)
-    return jsonify(paginate(event_query(server_id, args), args.page, args.per_page,
-                            serialize_event))
+    page = paginate(event_query(server_id, args), args.page, args.per_page, serialize_event)
+    return jsonify(**page, latest=latest_results([server_id]).get(server_id))

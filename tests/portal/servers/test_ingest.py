@@ -124,6 +124,7 @@ def test_logs_list_changes_newest_first_with_filters(client, consumer):
     body = client.get(f"/api/servers/{server.id}/logs", headers=headers).get_json()
     assert [item["status"] for item in body["items"]] == ["up", "down"]
     assert body["items"][1]["reason"] == "connection refused"
+    assert body["latest"] is None  # not probed since (no result in Redis)
     since = (T0 + timedelta(minutes=1)).isoformat().replace("+", "%2B")
     later = client.get(f"/api/servers/{server.id}/logs?from={since}", headers=headers).get_json()
     assert [item["status"] for item in later["items"]] == ["up"]
@@ -137,12 +138,14 @@ def test_logs_need_the_logs_permission(client):
     assert client.get(f"/api/servers/{server.id}/logs", headers=headers).status_code == 403
 
 
-def test_the_listing_shows_the_exporters_latest_result(client):
+def test_the_listing_and_the_log_show_the_exporters_latest_result(client):
     server = make_server()
-    get_redis().hset("servermon:latest", str(server.id), json.dumps(
-        {"server_id": server.id, "status": "up", "reason": None, "latency_ms": 42.0,
-         "checked_at": T0.isoformat(), "status_code": 200}))
+    latest = {"server_id": server.id, "status": "up", "reason": None, "latency_ms": 42.0,
+              "checked_at": T0.isoformat(), "status_code": 200}
+    get_redis().hset("servermon:latest", str(server.id), json.dumps(latest))
     headers = login(client, make_user("customer_engagement"))
     item = client.get("/api/servers", headers=headers).get_json()["items"][0]
     assert (item["status"], item["latency_ms"], item["last_checked"]) == ("up", 42.0,
                                                                           T0.isoformat())
+    headers = login(client, make_user("ebanking_support"))  # logs.view
+    assert client.get(f"/api/servers/{server.id}/logs", headers=headers).get_json()["latest"] == latest
