@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 UPTIME_KEY = "servermon:uptime24h"
 TTL_S = 300
 RECORDED = "server:probe_success:avg_over_time_24h"
+# Availability at or above GOOD shows green, at or above WARN amber, below it red. Tiles are
+# graded here on the server; charts.js grades live updates with the same figures, which
+# base.html hands it (data-uptime-bands).
+GOOD_PCT = 99.9
+WARN_PCT = 99.0
+BANDS = f"{GOOD_PCT} {WARN_PCT}"
+
+
+def uptime_grade(pct: float) -> str:
+    return "good" if pct >= GOOD_PCT else ("warn" if pct >= WARN_PCT else "bad")
 
 
 def refresh_uptime() -> int:

@@ -136,10 +136,11 @@
 
   /* --- figures ------------------------------------------------------------------- */
 
-  /* The same bands as the uptime_gauge macro in servers/_tiles.html. */
+  /* The portal's availability bands (portal.charts.uptime), as the page gives them. */
+  var BANDS = document.body.dataset.uptimeBands.split(" ").map(Number);
   function grade(pct) {
-    if (pct >= 99.9) { return "good"; }
-    return pct >= 99 ? "warn" : "bad";
+    if (pct >= BANDS[0]) { return "good"; }
+    return pct >= BANDS[1] ? "warn" : "bad";
   }
   var TEXT_CLASS = { good: "text-success", warn: "text-warning-emphasis", bad: "text-danger" };
 

@@ -12,6 +12,8 @@ from flask import Flask, g
 from flask_jwt_extended import decode_token, get_jwt
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.charts.uptime import BANDS as UPTIME_BANDS
+from portal.charts.uptime import uptime_grade
 from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
@@ -178,6 +180,8 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(ago, "ago")
     app.add_template_global(csrf_token, "csrf_token")  # also for macros imported without context
+    app.add_template_global(uptime_grade, "uptime_grade")
+    app.add_template_global(UPTIME_BANDS, "uptime_bands")
 
     @app.context_processor
     def _helpers() -> dict:

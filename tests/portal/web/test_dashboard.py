@@ -175,11 +175,14 @@ def test_names_typed_by_users_are_escaped(client):
 def test_tiles_carry_a_24h_uptime_gauge_and_a_sparkline_holder(client):
     sign_in(client, "customer_engagement")
     steady, shaky, new = make_server("steady"), make_server("shaky"), make_server("new")
-    get_redis().hset(UPTIME_KEY, mapping={steady.id: 100.0, shaky.id: 98.25})
+    fair = make_server("fair")
+    get_redis().hset(UPTIME_KEY, mapping={steady.id: 99.9, shaky.id: 98.25, fair.id: 99.0})
     html = client.get("/dashboard").get_data(as_text=True)
     found = re.findall(r'<svg class="uptime-gauge (gauge-\w+)"[^>]*data-uptime-gauge="(\d+)"', html)
     gauges = {server_id: grade for grade, server_id in found}
-    assert gauges == {str(steady.id): "gauge-good", str(shaky.id): "gauge-bad", str(new.id): "gauge-none"}
+    assert gauges == {str(steady.id): "gauge-good", str(shaky.id): "gauge-bad",
+                      str(fair.id): "gauge-warn", str(new.id): "gauge-none"}
+    assert 'data-uptime-bands="99.9 99.0"' in html  # the same bands for charts.js
     assert 'aria-label="Uptime over 24 hours: 98.250 %"' in html
     assert 'stroke-dasharray="98.25 100"' in html and ">98.2%</text>" in html
     for server in (steady, shaky, new):
