@@ -121,7 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.realtime import routes as realtime_routes
     from portal.reports import pages as report_pages
     from portal.reports import routes as report_routes
-    from portal.servers import discovery
+    from portal.servers import discovery, log_pages
     from portal.servers import pages as server_pages
     from portal.servers import routes as server_routes
     from portal.settings import pages as settings_pages
@@ -133,7 +133,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_routes, auth_pages, server_pages, settings_pages, admin_pages, incident_pages,
         report_pages, incident_routes, webhook, realtime_routes,
         report_routes, notify_routes, notify_pages, chart_routes, chart_pages, auth_proxy,
-        system_pages,
+        system_pages, log_pages,
     ):
         app.register_blueprint(module.bp)
     register_cli(app)

@@ -8,7 +8,7 @@ pages are read in the configured time zone; the database keeps UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -38,7 +38,7 @@ from portal.notify.models import Notification
 from portal.pagination import paginate
 from portal.servers.models import Server
 from portal.settings.service import load_settings
-from portal.web import form_errors
+from portal.web import day_range, form_errors, page_number
 
 bp = Blueprint("incident_pages", __name__, template_folder="templates")
 
@@ -72,16 +72,6 @@ class AlertFilters:
         return any(self.values.get(name) for name in FILTER_FIELDS)
 
 
-def _local_day(text: str, zone: ZoneInfo, name: str, errors: dict[str, str]) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.combine(date.fromisoformat(text), time(), zone)
-    except ValueError:
-        errors[name] = "enter a date as YYYY-MM-DD"
-        return None
-
-
 def read_filters(args, zone: ZoneInfo) -> AlertFilters:
     """Filters from the query string; a bad one is reported next to its field and ignored."""
     values = {name: args.get(name, "").strip() for name in FILTER_FIELDS}
@@ -95,15 +85,11 @@ def read_filters(args, zone: ZoneInfo) -> AlertFilters:
     for name in ("state", "severity", "alertname"):
         if values[name]:
             data[name] = values[name]
-    start = _local_day(values["from"], zone, "from", errors)
-    end = _local_day(values["to"], zone, "to", errors)
+    start, end = day_range(values, zone, errors)
     if start:
         data["from"] = start
     if end:
-        data["to"] = end + timedelta(days=1)  # the "to" day is included
-    if start and end and end < start:
-        errors["to"] = "must not be before the start date"
-        data.pop("to")
+        data["to"] = end
     try:
         query = IncidentQuery.model_validate(data)
     except ValidationError as exc:
@@ -112,11 +98,6 @@ def read_filters(args, zone: ZoneInfo) -> AlertFilters:
         query = IncidentQuery.model_validate(
             {key: value for key, value in data.items() if FILTER_ALIASES.get(key, key) not in errors})
     return AlertFilters(values=values, query=query, errors=errors)
-
-
-def _page_number() -> int:
-    text = request.args.get("page", "")
-    return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
 def grafana_link(incident: Incident, base: str | None) -> str | None:
@@ -192,7 +173,7 @@ def _render_alerts(ack_error: dict | None = None, status: int = 200):
     past = None
     if show_past:
         past_query = incident_query(query.model_copy(update={"state": "resolved"}))
-        past = paginate(past_query, _page_number(), PAST_PAGE_SIZE, lambda row: row)
+        past = paginate(past_query, page_number(), PAST_PAGE_SIZE, lambda row: row)
         if past["page"] > past["pages"]:
             past = paginate(past_query, past["pages"], PAST_PAGE_SIZE, lambda row: row)
     shown = open_items + (past["items"] if past else [])
@@ -325,7 +306,7 @@ def _render_maintenance(values: dict, errors: dict[str, str], status: int = 200)
                                   .order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)).all()
     past = paginate(select(MaintenanceWindow).where(~current)
                     .order_by(MaintenanceWindow.ends_at.desc(), MaintenanceWindow.id.desc()),
-                    _page_number(), WINDOW_PAGE_SIZE, lambda row: row)
+                    page_number(), WINDOW_PAGE_SIZE, lambda row: row)
     past["items"] = _window_rows(past["items"])
     servers = db.session.execute(select(Server.id, Server.name).order_by(Server.name)).all()
 

@@ -17,15 +17,11 @@ from portal.notify.models import UserNotification
 from portal.notify.routes import unread_count
 from portal.pagination import paginate
 from portal.rbac import AUTHENTICATED
+from portal.web import page_number
 
 bp = Blueprint("notify_pages", __name__, template_folder="templates")
 
 PAGE_SIZE = 25
-
-
-def _page_number() -> int:
-    text = request.args.get("page", "")
-    return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
 def _mark_read(user_id: int, notification_id: int | None = None) -> int:
@@ -50,7 +46,7 @@ def notifications():
     user = current_user()
     query = (select(UserNotification).where(UserNotification.user_id == user.id)
              .order_by(UserNotification.created_at.desc(), UserNotification.id.desc()))
-    result = paginate(query, _page_number(), PAGE_SIZE, lambda row: row)
+    result = paginate(query, page_number(), PAGE_SIZE, lambda row: row)
 
     def page_url(number: int) -> str:
         return url_for("notify_pages.notifications", page=number)

@@ -101,7 +101,10 @@ class ServerEvent(db.Model):
     """
 
     __tablename__ = "server_events"
-    __table_args__ = (Index("ix_server_events_server_id_at", "server_id", "at"),)
+    __table_args__ = (
+        Index("ix_server_events_server_id_at", "server_id", "at"),
+        Index("ix_server_events_at", "at"),  # the Logs page: every server's, newest first
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -108,8 +108,11 @@ def serialize_event(event: ServerEvent) -> dict:
     }
 
 
-def event_query(server_id: int, args: LogQuery):
-    query = select(ServerEvent).where(ServerEvent.server_id == server_id)
+def event_query(server_id: int | None, args: LogQuery):
+    """State changes newest first: one server's, or (without ``server_id``) every server's."""
+    query = select(ServerEvent)
+    if server_id is not None:
+        query = query.where(ServerEvent.server_id == server_id)
     if args.from_:
         query = query.where(ServerEvent.at >= aware(args.from_, "from"))
     if args.to:

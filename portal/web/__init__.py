@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g
+from flask import Flask, g, request
 from flask_jwt_extended import decode_token, get_jwt
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,6 +33,7 @@ NAV_ITEMS = (
     NavItem("server_pages.dashboard", "Dashboard", "speedometer2", "status.view"),
     NavItem("server_pages.servers", "Servers", "hdd-stack", "status.view"),
     NavItem("incident_pages.alerts", "Alerts", "bell", "alerts.view"),
+    NavItem("log_pages.logs", "Logs", "journal-text", "logs.view"),
     NavItem("incident_pages.maintenance", "Maintenance", "tools", "status.view"),
     NavItem("report_pages.reports", "Reports", "file-earmark-bar-graph", "reports.view"),
     NavItem("settings_pages.settings", "Settings", "gear", "settings.manage"),
@@ -127,6 +128,40 @@ def localtime(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if zone is None:
         zone = g.display_zone = ZoneInfo(current_settings().timezone)
     return value.astimezone(zone).strftime(fmt)
+
+
+def page_number() -> int:
+    """The ``page`` query argument of a page; anything odd means the first page."""
+    text = request.args.get("page", "")
+    return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
+
+
+def day_range(values: dict[str, str], zone: ZoneInfo,
+              errors: dict[str, str]) -> tuple[datetime | None, datetime | None]:
+    """The days of a filter form's "from" and "to" (inclusive) as the instants
+    [start of "from", end of "to") in ``zone``. Bad input is reported in ``errors`` under
+    its field and left out; it is also blanked in ``values``, since a date input cannot show
+    it (browsers drop it with a console warning): the message beside it says what it was."""
+    start = _local_day(values, zone, "from", errors)
+    end = _local_day(values, zone, "to", errors)
+    if end is not None:
+        end += timedelta(days=1)  # the "to" day is included
+    if start and end and end <= start:
+        errors["to"] = "must not be before the start date"
+        end = None
+    return start, end
+
+
+def _local_day(values: dict[str, str], zone: ZoneInfo, name: str,
+               errors: dict[str, str]) -> datetime | None:
+    if not values[name]:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(values[name]), time(), zone)
+    except ValueError:
+        errors[name] = f"enter a date as YYYY-MM-DD, not “{values[name][:40]}”"
+        values[name] = ""
+        return None
 
 
 def current_settings():

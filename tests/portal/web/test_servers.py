@@ -242,7 +242,7 @@ def test_the_detail_page_lists_recent_incidents_and_the_state_log(client):
     log = html.split('data-testid="server-log"', 1)[1].split("</section>", 1)[0]
     assert log.count("<tr>") == 3  # the header and two changes
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in log and "<script>alert" not in html
-    assert f"/api/servers/{server.id}/logs" in log
+    assert f'href="/logs?server={server.id}"' in log
 
 
 def test_viewers_without_log_access_see_incidents_but_not_the_log(client):

@@ -1,0 +1,88 @@
+"""The Logs page: every server's state changes, newest first, for those with Server Logs.
+
+It reads through the log API's own query (``event_query``), across servers or for one,
+and takes its dates as the Alerts page does: days in the configured time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template, request, url_for
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from portal.auth.guard import requires
+from portal.errors import validation_error
+from portal.extensions import db
+from portal.pagination import paginate
+from portal.servers.models import Server, ServerEvent
+from portal.servers.routes import LogQuery, event_query
+from portal.web import current_settings, day_range, page_number
+
+bp = Blueprint("log_pages", __name__, template_folder="templates")
+
+PAGE_SIZE = 50
+FILTER_FIELDS = ("server", "status", "from", "to")
+STATUS_CHOICES = (("", "Any change"), ("down", "Went down"), ("up", "Came back up"))
+
+
+@dataclass
+class LogFilters:
+    values: dict[str, str]  # as typed, to fill the form again
+    server_id: int | None
+    query: LogQuery
+    errors: dict[str, str]
+
+    @property
+    def active(self) -> bool:
+        return any(self.values.values())
+
+
+def read_filters(args, zone: ZoneInfo) -> LogFilters:
+    """Filters from the query string; a bad one is reported beside its field and ignored."""
+    values = {name: args.get(name, "").strip() for name in FILTER_FIELDS}
+    errors: dict[str, str] = {}
+    server_id = None
+    if values["server"]:
+        if values["server"].isdigit() and len(values["server"]) < 10:
+            server_id = int(values["server"])
+        else:
+            errors["server"] = "choose a server from the list"
+    data: dict[str, object] = {}
+    start, end = day_range(values, zone, errors)
+    if start:
+        data["from"] = start
+    if end:
+        data["to"] = end
+    if values["status"]:
+        data["status"] = values["status"]
+    try:
+        query = LogQuery.model_validate(data)
+    except ValidationError as exc:
+        errors.update(validation_error(exc).details)
+        query = LogQuery.model_validate({k: v for k, v in data.items() if k not in errors})
+    return LogFilters(values=values, server_id=server_id, query=query, errors=errors)
+
+
+@bp.get("/logs")
+@requires("logs.view", page=True)
+def logs():
+    zone = ZoneInfo(current_settings().timezone)
+    filters = read_filters(request.args, zone)
+    result = paginate(event_query(filters.server_id, filters.query), page_number(), PAGE_SIZE,
+                      lambda event: event)
+    servers = db.session.execute(select(Server.id, Server.name).order_by(Server.name)).all()
+    names = dict(servers)
+    any_events = bool(result["total"]) or db.session.scalar(select(ServerEvent.id).limit(1)) is not None
+
+    def page_url(number: int) -> str:
+        kept = {name: value for name, value in filters.values.items() if value}
+        return url_for("log_pages.logs", **kept, page=number)
+
+    return render_template(
+        "servers/log.html", filters=filters, result=result, names=names, zone=zone,
+        server_choices=[("", "Any server")] + [(str(i), name) for i, name in servers],
+        status_choices=STATUS_CHOICES, any_events=any_events, page_url=page_url,
+    )
