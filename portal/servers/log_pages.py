@@ -71,8 +71,10 @@ def read_filters(args, zone: ZoneInfo) -> LogFilters:
 def logs():
     zone = ZoneInfo(current_settings().timezone)
     filters = read_filters(request.args, zone)
-    result = paginate(event_query(filters.server_id, filters.query), page_number(), PAGE_SIZE,
-                      lambda event: event)
+    query = event_query(filters.server_id, filters.query)
+    result = paginate(query, page_number(), PAGE_SIZE, lambda event: event)
+    if result["page"] > result["pages"]:  # an old link past the end: its last page
+        result = paginate(query, result["pages"], PAGE_SIZE, lambda event: event)
     servers = db.session.execute(select(Server.id, Server.name).order_by(Server.name)).all()
     names = dict(servers)
     any_events = bool(result["total"]) or db.session.scalar(select(ServerEvent.id).limit(1)) is not None
