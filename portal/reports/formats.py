@@ -97,7 +97,8 @@ def _incident_row(line: IncidentLine, period: Period) -> list:
             neutralise(line.reason), neutralise(line.summary), neutralise(line.acknowledged_by)]
 
 
-def _csv_lines(header: Iterable[str], rows: Iterable[list]) -> Iterator[str]:
+def csv_lines(header: Iterable[str], rows: Iterable[list]) -> Iterator[str]:
+    """CSV text in chunks of about 64 KiB, for a streamed download; None is an empty cell."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -114,14 +115,14 @@ def summary_csv(reports: Iterable[ServerReport]) -> Iterator[str]:
     header = [name if name in ("server_id", "server", "kind", "environment", "group",
                                "availability_pct", "incidents") else f"{name}_s"
               for name, _ in SUMMARY_COLUMNS]
-    return _csv_lines(header, (_summary_row(report) for report in reports))
+    return csv_lines(header, (_summary_row(report) for report in reports))
 
 
 def incidents_csv(reports: Iterable[ServerReport], period: Period) -> Iterator[str]:
     header = [f"{name}_s" if name in ("downtime", "in_maintenance") else name
               for name, _ in INCIDENT_COLUMNS]
     rows = (_incident_row(line, period) for report in reports for line in report.lines)
-    return _csv_lines(header, rows)
+    return csv_lines(header, rows)
 
 
 def _local(value: datetime | None, period: Period) -> datetime | None:

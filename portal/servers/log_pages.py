@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from portal.auth.guard import requires
 from portal.errors import validation_error
 from portal.extensions import db
 from portal.pagination import paginate
+from portal.reports.formats import csv_lines, neutralise
 from portal.servers.models import Server, ServerEvent
 from portal.servers.routes import LogQuery, event_query
 from portal.web import current_settings, day_range, page_number
@@ -26,6 +27,8 @@ bp = Blueprint("log_pages", __name__, template_folder="templates")
 PAGE_SIZE = 50
 FILTER_FIELDS = ("server", "status", "from", "to")
 STATUS_CHOICES = (("", "Any change"), ("down", "Went down"), ("up", "Came back up"))
+CSV_HEADER = ("at", "server_id", "server", "previous", "status", "reason", "latency_ms",
+              "last_ok_at")
 
 
 @dataclass
@@ -80,11 +83,36 @@ def logs():
     any_events = bool(result["total"]) or db.session.scalar(select(ServerEvent.id).limit(1)) is not None
 
     def page_url(number: int) -> str:
-        kept = {name: value for name, value in filters.values.items() if value}
-        return url_for("log_pages.logs", **kept, page=number)
+        return url_for("log_pages.logs", **_kept(filters), page=number)
 
     return render_template(
         "servers/log.html", filters=filters, result=result, names=names, zone=zone,
         server_choices=[("", "Any server")] + [(str(i), name) for i, name in servers],
         status_choices=STATUS_CHOICES, any_events=any_events, page_url=page_url,
+        csv_url=url_for("log_pages.logs_csv", **_kept(filters)),
     )
+
+
+def _kept(filters: LogFilters) -> dict[str, str]:
+    return {name: value for name, value in filters.values.items() if value}
+
+
+@bp.get("/logs.csv")
+@requires("logs.view", page=True)
+def logs_csv():
+    """The whole filtered log, oldest first as a ticket or an audit reads it, streamed in
+    chunks so a long log costs no memory; times in the configured zone, with their offset."""
+    zone = ZoneInfo(current_settings().timezone)
+    filters = read_filters(request.args, zone)
+    names = dict(db.session.execute(select(Server.id, Server.name)).all())
+    query = (event_query(filters.server_id, filters.query).order_by(None)
+             .order_by(ServerEvent.at, ServerEvent.id).execution_options(yield_per=1000))
+
+    def local(value) -> str:
+        return value.astimezone(zone).isoformat() if value else ""
+
+    rows = ([local(e.at), e.server_id, neutralise(names.get(e.server_id)), e.previous, e.status,
+             neutralise(e.reason), e.latency_ms, local(e.last_ok_at)]
+            for e in db.session.scalars(query))
+    return Response(stream_with_context(csv_lines(CSV_HEADER, rows)), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="servermon-log.csv"'})

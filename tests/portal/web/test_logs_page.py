@@ -1,5 +1,7 @@
 """The Logs page: every server's state changes, filtered and paged, for Server Logs only."""
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -100,3 +102,29 @@ def test_empty_states_say_what_to_do(client):
     record_state(make_server("core-banking"), "down", T0)
     assert "No state changes match these filters" in client.get(
         "/logs?status=up").get_data(as_text=True)
+
+
+def test_the_filtered_log_downloads_as_csv_oldest_first_and_neutralised(client):
+    sign_in(client, "it_staff")
+    cbs = make_server("core-banking")
+    atm = make_server("=HYPERLINK(1)", target="https://atm.bank.example/")
+    record_state(cbs, "down", T0, reason="=cmd|' /C calc'!A0")
+    record_state(atm, "down", T0 + timedelta(minutes=1))
+    record_state(cbs, "up", T0 + timedelta(minutes=5))
+    page = client.get("/logs?status=down").get_data(as_text=True)
+    assert 'href="/logs.csv?status=down"' in page
+    response = client.get("/logs.csv?status=down")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="servermon-log.csv"'
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert lines[0] == ["at", "server_id", "server", "previous", "status", "reason", "latency_ms",
+                        "last_ok_at"]
+    assert lines[1] == ["2026-11-02T00:30:00+03:00", str(cbs.id), "core-banking", "up", "down",
+                        "'=cmd|' /C calc'!A0", "12.5", "2026-11-02T00:29:30+03:00"]
+    assert lines[2][1:3] == [str(atm.id), "'=HYPERLINK(1)"]
+    assert len(lines) == 3
+
+
+def test_the_csv_needs_server_logs(client):
+    sign_in(client, "customer_engagement")
+    assert client.get("/logs.csv").status_code == 403
