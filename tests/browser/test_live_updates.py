@@ -18,15 +18,16 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.realtime.publish import publish
 from portal.servers.models import Server, ServerStatus
-from tests.factories import make_server, make_user
+from tests.factories import make_server, make_user, record_state
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
 
 pytestmark = pytest.mark.browser
 
 
 def _far_id() -> int:
-    """Redis pub/sub ignores the database number, so other test runs' events reach this
-    portal too; they name small ids (tables restart at 1), so ours must not be small."""
+    """Another test run on the same Redis database would hear these events, and its own
+    name small ids (tables restart at 1): ours must not be small. (Runs on other databases
+    cannot: channel names carry the database number.)"""
     return random.randint(10**6, 10**8)
 
 
@@ -108,6 +109,35 @@ def test_a_status_change_and_a_notification_show_without_a_reload(portal):
             expect(banner.get_by_role("link", name="Reload the page")).to_be_visible()
             banner.get_by_role("button", name="Dismiss").click()
             expect(banner).to_have_count(0)
+            assert problems == [], problems
+        finally:
+            browser.close()
+
+
+def test_the_logs_page_says_when_a_change_is_logged(portal):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, user = portal  # it_staff: Server Logs
+    _, server = _cast()
+    record_state(server, "up", utcnow())
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(5000)
+            problems: list[str] = []
+            watch_console(page, problems)
+            sign_in(page, base, user.username, "/logs")
+            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+            publish("status", {"server_id": server.id, "status": "down", "previous": "up",
+                               "reason": "disk full", "at": utcnow().isoformat()})
+            banner = page.locator("[data-live-log] [data-live-banner]")
+            expect(banner).to_contain_text("ledger-db went down: disk full")
+            publish("status", {"server_id": server.id, "status": "up", "previous": "down",
+                               "reason": None, "at": utcnow().isoformat()})
+            expect(banner.locator("li").first).to_have_text("ledger-db came back up")
+            banner.get_by_role("link", name="Reload the page").click()
+            expect(page).to_have_url(base + "/logs")
             assert problems == [], problems
         finally:
             browser.close()
