@@ -38,7 +38,7 @@ from portal.notify.models import Notification
 from portal.pagination import paginate
 from portal.servers.models import Server
 from portal.settings.service import load_settings
-from portal.web import day_range, form_errors, page_number
+from portal.web import chosen_server, day_range, form_errors, page_number
 
 bp = Blueprint("incident_pages", __name__, template_folder="templates")
 
@@ -77,11 +77,9 @@ def read_filters(args, zone: ZoneInfo) -> AlertFilters:
     values = {name: args.get(name, "").strip() for name in FILTER_FIELDS}
     errors: dict[str, str] = {}
     data: dict[str, object] = {}
-    if values["server"]:
-        if values["server"].isdigit() and len(values["server"]) < 10:
-            data["server_id"] = int(values["server"])
-        else:
-            errors["server"] = "choose a server from the list"
+    server_id = chosen_server(values, errors)
+    if server_id is not None:
+        data["server_id"] = server_id
     for name in ("state", "severity", "alertname"):
         if values[name]:
             data[name] = values[name]

@@ -20,7 +20,7 @@ from portal.pagination import paginate
 from portal.reports.formats import csv_lines, neutralise
 from portal.servers.models import Server, ServerEvent
 from portal.servers.routes import LogQuery, event_query
-from portal.web import current_settings, day_range, page_number
+from portal.web import chosen_server, current_settings, day_range, page_number
 
 bp = Blueprint("log_pages", __name__, template_folder="templates")
 
@@ -47,12 +47,7 @@ def read_filters(args, zone: ZoneInfo) -> LogFilters:
     """Filters from the query string; a bad one is reported beside its field and ignored."""
     values = {name: args.get(name, "").strip() for name in FILTER_FIELDS}
     errors: dict[str, str] = {}
-    server_id = None
-    if values["server"]:
-        if values["server"].isdigit() and len(values["server"]) < 10:
-            server_id = int(values["server"])
-        else:
-            errors["server"] = "choose a server from the list"
+    server_id = chosen_server(values, errors)
     data: dict[str, object] = {}
     start, end = day_range(values, zone, errors)
     if start:

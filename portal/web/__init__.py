@@ -136,6 +136,17 @@ def page_number() -> int:
     return int(text) if text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
+def chosen_server(values: dict[str, str], errors: dict[str, str]) -> int | None:
+    """The id picked in a filter form's "server" list; anything else is reported under it."""
+    text = values["server"]
+    if not text:
+        return None
+    if text.isdigit() and len(text) < 10:
+        return int(text)
+    errors["server"] = "choose a server from the list"
+    return None
+
+
 def day_range(values: dict[str, str], zone: ZoneInfo,
               errors: dict[str, str]) -> tuple[datetime | None, datetime | None]:
     """The days of a filter form's "from" and "to" (inclusive) as the instants
