@@ -308,9 +308,11 @@
       var label = (STATUS[status] || STATUS.unknown)[2].toLowerCase();
       announce(serverName(id) + " is " + label + (status === "down" && data.reason ? ": " + data.reason : ""));
     }
-    /* Every status event is a change the log has just stored. */
-    banner("[data-live-log]", "State changes since this page was loaded:", serverName(id) +
-      (data.status === "down" ? " went down" + (data.reason ? ": " + data.reason : "") : " came back up"));
+    /* Every status event is a change the log has just stored; only the Logs page lists them. */
+    if (document.querySelector("[data-live-log]")) {
+      banner("[data-live-log]", "State changes since this page was loaded:", serverName(id) +
+        (data.status === "down" ? " went down" + (data.reason ? ": " + data.reason : "") : " came back up"));
+    }
   }
 
   function describeIncident(data) {
