@@ -19,6 +19,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY portal ./portal
 COPY exporter ./exporter
+COPY wire ./wire
 COPY provisioning ./provisioning
 COPY alert_rules ./alert_rules
 COPY dashboards ./dashboards

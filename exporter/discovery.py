@@ -23,19 +23,13 @@ from redis.exceptions import RedisError
 from exporter import health
 from exporter.config import ExporterConfig
 from exporter.targets import Target
+from wire import TARGETS_CHANNEL, channel
 
 log = logging.getLogger(__name__)
 
-NOTICE_CHANNEL = "servermon:targets"
 DEBOUNCE_S = 0.1  # one fetch for a burst of edits
 FETCH_TIMEOUT_S = 10.0
 MAX_BACKOFF_S = 10.0
-
-
-def notice_channel(client: aioredis.Redis) -> str:
-    """Named as the portal names it (``portal.redis_client.channel``): pub/sub ignores the
-    database number, so it is part of the name, and deployments sharing a Redis stay apart."""
-    return f"{NOTICE_CHANNEL}:db{client.get_connection_kwargs().get('db', 0)}"
 
 
 class SDError(Exception):
@@ -145,7 +139,7 @@ class Discovery:
                                              health_check_interval=30)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(notice_channel(client))
+                    await pubsub.subscribe(channel(TARGETS_CHANNEL, client))
                     backoff = 0.5
                     self.refresh.set()  # changes may have been missed while unsubscribed
                     async for message in pubsub.listen():

@@ -15,14 +15,9 @@ from aiohttp import web
 from exporter.metrics import CONTENT_TYPE, Exposition, probe_text
 from exporter.probes import run_probe
 from exporter.scheduler import Scheduler
-from exporter.targets import KINDS, Target
+from exporter.targets import Target
+from wire import KINDS, PROBE_SETTINGS
 
-# Query parameters of /probe, named as the ``__meta_servermon_*`` settings of SD.
-PROBE_SETTINGS = (
-    "timeout_s", "http_method", "http_accepted_statuses", "http_keyword", "http_keyword_mode",
-    "http_keyword_regex", "http_max_latency_ms", "http_follow_redirects", "tls_verify",
-    "tcp_tls", "dns_record_type", "dns_expected", "dns_resolver",
-)
 DEFAULT_TIMEOUT_S = 10.0
 
 

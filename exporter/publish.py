@@ -29,11 +29,10 @@ from redis.exceptions import RedisError
 
 from exporter import health
 from exporter.scheduler import TargetState
+from wire import EVENTS_STREAM, LATEST_HASH
 
 log = logging.getLogger(__name__)
 
-LATEST_KEY = "servermon:latest"
-EVENTS_STREAM = "servermon:events"
 STREAM_MAXLEN = 100_000
 QUEUE_LIMIT = 10_000
 BATCH = 2_000  # state changes per pipeline
@@ -123,9 +122,9 @@ class Publisher:
         try:
             pipe = self.redis.pipeline(transaction=False)
             if latest:
-                pipe.hset(LATEST_KEY, mapping=latest)
+                pipe.hset(LATEST_HASH, mapping=latest)
             if removed:
-                pipe.hdel(LATEST_KEY, *removed)
+                pipe.hdel(LATEST_HASH, *removed)
             for fields in changes:
                 pipe.xadd(EVENTS_STREAM, fields, maxlen=STREAM_MAXLEN, approximate=True)
             await pipe.execute()

@@ -32,7 +32,8 @@ from datetime import UTC, datetime
 from exporter import health
 from exporter.probes import run_probe
 from exporter.probes.result import ProbeResult
-from exporter.targets import KINDS, Target
+from exporter.targets import Target
+from wire import KINDS
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-KINDS = ("http", "tcp", "icmp", "dns")
-DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "PTR", "SRV", "CAA")
-HTTP_METHODS = ("GET", "HEAD", "POST")
-META_PREFIX = "__meta_servermon_"
-# Public labels first, in this order; free labels follow sorted by name.
-PUBLIC_FIRST = ("server_id", "server", "kind", "environment", "group")
+from wire import (
+    DNS_RECORD_TYPES,
+    HTTP_METHODS,
+    KEYWORD_MODES,
+    KINDS,
+    META_PREFIX,
+    TARGET_LABELS,
+    split_host_port,
+)
+
 # Label names the exporter adds to some series itself; a free label of the same name is
 # kept as ``exported_<name>``, as Prometheus does on a collision.
 EXPORTER_LABELS = frozenset({"phase", "reason"})
@@ -49,19 +53,6 @@ def parse_statuses(spec: str) -> tuple[tuple[int, int], ...]:
     return tuple(ranges)
 
 
-def split_host_port(address: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port``; ValueError when it is neither."""
-    if address.startswith("["):
-        host, sep, port = address[1:].partition("]:")
-    else:
-        host, sep, port = address.rpartition(":")
-        if ":" in host:
-            sep = ""  # a bare IPv6 address needs brackets before its port
-    if not (sep and host and port.isdigit() and 1 <= int(port) <= 65535):
-        raise ValueError(f"target must be host:port or [v6]:port, got {address!r}")
-    return host, int(port)
-
-
 def check_address(kind: str, address: str) -> None:
     """Enough of a check that a probe can start; the portal validates in full."""
     if not address or any(char.isspace() for char in address):
@@ -69,7 +60,10 @@ def check_address(kind: str, address: str) -> None:
     if kind == "http" and not address.startswith(("http://", "https://")):
         raise ValueError(f"target must be an http:// or https:// URL, got {address!r}")
     if kind == "tcp":
-        split_host_port(address)
+        try:
+            split_host_port(address)
+        except ValueError as exc:
+            raise ValueError(f"target {exc}, got {address!r}") from None
 
 
 def _bool(meta: Mapping[str, str], name: str, default: bool) -> bool:
@@ -112,7 +106,7 @@ def _public_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
         if name.startswith("__") or not _LABEL_NAME.match(name):
             continue
         public[f"exported_{name}" if name in EXPORTER_LABELS else name] = str(value)
-    first = tuple((name, public.pop(name)) for name in PUBLIC_FIRST)
+    first = tuple((name, public.pop(name)) for name in TARGET_LABELS)
     return first + tuple(sorted(public.items()))
 
 
@@ -182,7 +176,7 @@ class Target:
             except re.error as exc:
                 raise ValueError(f"http_keyword is not a valid regular expression ({exc})") \
                     from None
-        mode = _choice(meta, "http_keyword_mode", "contains", ("contains", "absent"))
+        mode = _choice(meta, "http_keyword_mode", "contains", KEYWORD_MODES)
         return cls(
             server_id=server_id, name=name, kind=kind, address=address, labels_text=labels_text,
             interval_s=interval, timeout_s=timeout,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import redis
 from flask import current_app
 
+import wire
+
 
 def init_redis(app) -> None:
     app.extensions["redis"] = redis.Redis.from_url(
@@ -21,9 +23,6 @@ def get_redis() -> redis.Redis:
 
 
 def channel(name: str, client: redis.Redis | None = None) -> str:
-    """The pub/sub channel ``name`` for this deployment. Pub/sub ignores the database number,
-    so two deployments sharing one Redis on different databases (staging and production, or
-    two test runs) would hear each other's events; the number goes into the name instead.
-    The exporter names its channel the same way (``exporter.discovery.notice_channel``)."""
-    client = client if client is not None else get_redis()
-    return f"{name}:db{client.get_connection_kwargs().get('db', 0)}"
+    """The pub/sub channel ``name`` of this deployment, named as the exporter names its
+    own (``wire.channel``: the database number is part of the name)."""
+    return wire.channel(name, client if client is not None else get_redis())

@@ -22,21 +22,11 @@ import dns.reversename
 
 from exporter.probes.result import ProbeResult, failure
 from exporter.targets import Target
+from wire import split_host_port
 
 _FAMILIES = {"A": socket.AF_INET, "AAAA": socket.AF_INET6}
 _LOOKUP_THREADS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dns-probe")
 _RCODES = ("SERVFAIL", "REFUSED", "NOTIMP", "FORMERR")
-
-
-def split_resolver(value: str) -> tuple[str, int]:
-    """``host``, ``host:port``, a bare IPv6 address or ``[v6]:port``."""
-    if value.startswith("["):
-        host, _, port = value[1:].partition("]")
-        return host, int(port.lstrip(":") or 53)
-    if value.count(":") == 1:
-        host, port = value.split(":")
-        return host, int(port)
-    return value, 53
 
 
 @lru_cache(maxsize=1)
@@ -53,7 +43,7 @@ def _resolver_at(address: str, port: int) -> dns.asyncresolver.Resolver:
 
 
 async def _named_resolver(value: str) -> dns.asyncresolver.Resolver:
-    host, port = split_resolver(value)
+    host, port = split_host_port(value, default_port=53)
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     return _resolver_at(infos[0][4][0], port)
 

@@ -13,7 +13,8 @@ import time
 from exporter.probes.reasons import connection_reason
 from exporter.probes.result import ProbeResult, failure
 from exporter.probes.tls import client_context, peer_cert_expiry, verify_reason
-from exporter.targets import Target, split_host_port
+from exporter.targets import Target
+from wire import split_host_port
 
 
 async def probe_tcp(target: Target) -> ProbeResult:

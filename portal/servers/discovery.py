@@ -17,15 +17,9 @@ from portal.auth.guard import public
 from portal.errors import APIError
 from portal.extensions import db
 from portal.servers.models import Server
+from wire import META_PREFIX, SD_SETTINGS
 
 bp = Blueprint("sd_api", __name__, url_prefix="/api/sd")
-
-META_FIELDS = (
-    "interval_s", "timeout_s", "confirm_down", "http_method", "http_accepted_statuses",
-    "http_keyword", "http_keyword_mode", "http_keyword_regex", "http_max_latency_ms",
-    "http_follow_redirects", "tls_verify", "tcp_tls", "dns_record_type", "dns_expected",
-    "dns_resolver",
-)
 
 
 def _meta_value(value: object) -> str:
@@ -41,8 +35,8 @@ def target_group(server: Server) -> dict:
         labels["environment"] = server.environment
     if server.group_name:
         labels["group"] = server.group_name
-    for name in META_FIELDS:
-        labels[f"__meta_servermon_{name}"] = _meta_value(getattr(server, name))
+    for name in SD_SETTINGS:
+        labels[f"{META_PREFIX}{name}"] = _meta_value(getattr(server, name))
     return {"targets": [server.target], "labels": labels}
 
 

@@ -24,13 +24,11 @@ from portal.extensions import db
 from portal.realtime.publish import publish
 from portal.servers import page_cache
 from portal.servers.models import Server, ServerEvent, ServerStatus
+from wire import EVENTS_GROUP, EVENTS_STREAM, STATES
 
 log = logging.getLogger(__name__)
 
-STREAM = "servermon:events"
-GROUP = "portal"
-DEAD_LETTER = "servermon:events:dead"
-STATES = ("up", "down")
+DEAD_LETTER = f"{EVENTS_STREAM}:dead"  # the portal's own: entries it could not read
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ class StreamConsumer:
 
     def ensure_group(self) -> None:
         try:
-            self.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+            self.redis.xgroup_create(EVENTS_STREAM, EVENTS_GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -130,7 +128,7 @@ class StreamConsumer:
         stored = 0
         for message_id, fields in entries:
             if not fields:  # trimmed from the stream while pending: nothing left to store
-                self.redis.xack(STREAM, GROUP, message_id)
+                self.redis.xack(EVENTS_STREAM, EVENTS_GROUP, message_id)
                 continue
             try:
                 change = StateChange.from_fields(fields)
@@ -138,7 +136,7 @@ class StreamConsumer:
                 log.error("dead-lettering stream entry %s: %s", message_id, exc)
                 self.redis.xadd(DEAD_LETTER, {**fields, "error": str(exc)[:200]},
                                 maxlen=10000, approximate=True)
-                self.redis.xack(STREAM, GROUP, message_id)
+                self.redis.xack(EVENTS_STREAM, EVENTS_GROUP, message_id)
                 continue
             with self.app.app_context():
                 try:
@@ -149,24 +147,24 @@ class StreamConsumer:
                     continue
                 finally:
                     db.session.remove()
-            self.redis.xack(STREAM, GROUP, message_id)
+            self.redis.xack(EVENTS_STREAM, EVENTS_GROUP, message_id)
         return stored
 
     def run_once(self) -> int:
         """Own pending entries first (a crash or DB error left them), then new ones."""
         if not self._group_ready:
             self.ensure_group()
-        pending = self.redis.xreadgroup(GROUP, self.name, {STREAM: "0"}, count=self.batch)
+        pending = self.redis.xreadgroup(EVENTS_GROUP, self.name, {EVENTS_STREAM: "0"}, count=self.batch)
         stored = sum(self._handle(entries) for _stream, entries in pending)
-        claimed = self.redis.xautoclaim(STREAM, GROUP, self.name, min_idle_time=60_000,
+        claimed = self.redis.xautoclaim(EVENTS_STREAM, EVENTS_GROUP, self.name, min_idle_time=60_000,
                                         count=self.batch)
         stored += self._handle(claimed[1])
-        fresh = self.redis.xreadgroup(GROUP, self.name, {STREAM: ">"}, count=self.batch,
+        fresh = self.redis.xreadgroup(EVENTS_GROUP, self.name, {EVENTS_STREAM: ">"}, count=self.batch,
                                       block=self.block_ms)
         return stored + sum(self._handle(entries) for _stream, entries in fresh)
 
     def run_forever(self) -> None:
-        log.info("ingesting %s as %s/%s", STREAM, GROUP, self.name)
+        log.info("ingesting %s as %s/%s", EVENTS_STREAM, EVENTS_GROUP, self.name)
         while not self.stopping.is_set():
             try:
                 self.run_once()

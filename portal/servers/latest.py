@@ -12,17 +12,16 @@ import logging
 import redis
 
 from portal.redis_client import get_redis
+from wire import LATEST_HASH
 
 log = logging.getLogger(__name__)
-
-LATEST_KEY = "servermon:latest"
 
 
 def latest_results(server_ids: list[int]) -> dict[int, dict]:
     if not server_ids:
         return {}
     try:
-        raw = get_redis().hmget(LATEST_KEY, [str(server_id) for server_id in server_ids])
+        raw = get_redis().hmget(LATEST_HASH, [str(server_id) for server_id in server_ids])
     except redis.RedisError as exc:
         log.warning("latest results unavailable, showing stored status: %s", exc)
         return {}

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.dbtypes import UTCDateTime, utcnow
 from portal.extensions import db
 
-KINDS = ("http", "tcp", "icmp", "dns")
 STATUSES = ("up", "down", "unknown", "maintenance")
 
 

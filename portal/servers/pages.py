@@ -34,7 +34,7 @@ from portal.incidents.pages import incident_rows
 from portal.incidents.routes import IncidentQuery, incident_query
 from portal.pagination import paginate
 from portal.servers import page_cache
-from portal.servers.models import KINDS, STATUSES, Server, ServerEvent, ServerStatus
+from portal.servers.models import STATUSES, Server, ServerEvent, ServerStatus
 from portal.servers.probe_now import probe_once
 from portal.servers.routes import (
     LogQuery,
@@ -43,7 +43,7 @@ from portal.servers.routes import (
     validate_spec,
     with_probe_defaults,
 )
-from portal.servers.schemas import DNS_RECORD_TYPES, ServerQuery, ServerSpec
+from portal.servers.schemas import ServerQuery, ServerSpec
 from portal.servers.service import (
     as_rows,
     create_server,
@@ -58,6 +58,7 @@ from portal.servers.service import (
     update_server,
 )
 from portal.web import can, content_security_policy, current_settings, form_errors
+from wire import DNS_RECORD_TYPES, KINDS
 
 bp = Blueprint("server_pages", __name__, template_folder="templates")
 log = logging.getLogger(__name__)

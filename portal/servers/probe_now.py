@@ -12,12 +12,7 @@ from flask import current_app
 
 from portal.errors import APIError
 from portal.servers.schemas import ServerSpec
-
-PROBE_FIELDS = (
-    "timeout_s", "http_method", "http_accepted_statuses", "http_keyword", "http_keyword_mode",
-    "http_keyword_regex", "http_max_latency_ms", "http_follow_redirects", "tls_verify",
-    "tcp_tls", "dns_record_type", "dns_expected", "dns_resolver",
-)
+from wire import PROBE_SETTINGS
 
 
 def _param(value: object) -> str:
@@ -29,7 +24,7 @@ def _param(value: object) -> str:
 def probe_once(spec: ServerSpec) -> dict:
     config = current_app.config["SERVERMON"]
     params = {"target": spec.target, "module": spec.kind, "format": "json"}
-    params.update({name: _param(getattr(spec, name)) for name in PROBE_FIELDS
+    params.update({name: _param(getattr(spec, name)) for name in PROBE_SETTINGS
                    if getattr(spec, name) is not None})
     try:
         response = requests.get(f"{config.exporter_url}/probe", params=params,

@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
+import wire
 from portal.schemas import DbId, Line, PageQuery, Strict
-from portal.servers.models import KINDS, STATUSES
+from portal.servers.models import STATUSES
+from wire import DNS_RECORD_TYPES, HTTP_METHODS, KEYWORD_MODES, KINDS
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,62}$")
@@ -23,7 +25,6 @@ RESERVED_LABELS = frozenset(
     {"server_id", "server", "kind", "environment", "group", "job", "instance", "target", "module"}
 )
 STATUS_RANGE = re.compile(r"^([1-5]\d\d)(?:-([1-5]\d\d))?$")
-DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "PTR", "SRV", "CAA")
 MAX_LABELS = 20
 
 
@@ -42,18 +43,12 @@ def is_host(value: str) -> bool:
         return is_hostname(value)
 
 
-def split_host_port(value: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port``; ValueError naming what is wrong."""
-    match = re.match(r"^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$", value) or re.match(
-        r"^([^:\s\[\]]+):(\d{1,5})$", value
-    )
-    if not match:
-        raise ValueError("must be host:port, e.g. db1.bank.local:5432 or [2001:db8::1]:443")
-    host, port = match.group(1), int(match.group(2))
+def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
+    """As the exporter reads it (``wire.split_host_port``), with a host that is a valid name
+    or address; ValueError naming what is wrong."""
+    host, port = wire.split_host_port(value, default_port)
     if not is_host(host):
         raise ValueError(f"{host!r} is not a valid host name or IP address")
-    if not 1 <= port <= 65535:
-        raise ValueError("port must be between 1 and 65535")
     return host, port
 
 
@@ -129,9 +124,7 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
 def _resolver(value: str | None) -> str | None:
     if not value:
         return None
-    if is_host(value):
-        return value
-    split_host_port(value)
+    split_host_port(value, default_port=53)
     return value
 
 
@@ -153,10 +146,10 @@ class ServerSpec(Strict):
     labels: Annotated[dict[str, Line], AfterValidator(_labels)] = Field(default_factory=dict)
     owner_id: DbId | None = None
 
-    http_method: Literal["GET", "HEAD", "POST"] = "GET"
+    http_method: Literal[HTTP_METHODS] = "GET"  # type: ignore[valid-type]
     http_accepted_statuses: Annotated[str, AfterValidator(normalize_statuses)] = "200-399"
     http_keyword: Annotated[str | None, AfterValidator(_blank_to_none)] = Field(None, max_length=500)
-    http_keyword_mode: Literal["contains", "absent"] = "contains"
+    http_keyword_mode: Literal[KEYWORD_MODES] = "contains"  # type: ignore[valid-type]
     http_keyword_regex: bool = False
     http_max_latency_ms: int | None = Field(None, ge=1, le=60000)
     http_follow_redirects: bool = True

@@ -28,12 +28,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from exporter.config import ExporterConfig
-from exporter.discovery import notice_channel
 from exporter.probes.http import CLIENT
 from exporter.service import Exporter
 from exporter.targets import Target, label_text
 from tests.support.targets import DnsProtocol
 from tests.support.waiting import wait_for
+from wire import TARGETS_CHANNEL, channel
 
 EXPORTER_REDIS_URL = "redis://127.0.0.1:6379/13"
 SD_TOKEN = "sd-token-for-exporter-tests-0123"
@@ -396,7 +396,7 @@ def load(exporter: RunningExporter, sd_server: SDServer, groups: list[dict],
          redis_db: redis.Redis, timeout: float = 10) -> dict:
     """Serve ``groups``, announce the change as the portal does, wait for every result."""
     sd_server.groups = groups
-    redis_db.publish(notice_channel(redis_db), json.dumps({"server_id": 0, "action": "updated"}))
+    redis_db.publish(channel(TARGETS_CHANNEL, redis_db), json.dumps({"server_id": 0, "action": "updated"}))
     wanted = {int(g["labels"]["server_id"]) for g in groups}
 
     def probed():

@@ -7,8 +7,9 @@ import aiohttp
 import redis
 
 from exporter import health
-from exporter.discovery import Discovery, notice_channel
+from exporter.discovery import Discovery
 from tests.exporter.conftest import exporter_config, group
+from wire import TARGETS_CHANNEL, channel
 
 
 class Loaded:
@@ -112,7 +113,7 @@ def test_a_change_notice_brings_a_refetch_within_a_second(sd_server, redis_db):
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.2)
         sd_server.groups = [group(1, "icmp", "h1"), group(2, "icmp", "h2")]
-        notices.publish(notice_channel(notices), '{"server_id": 2, "action": "created"}')
+        notices.publish(channel(TARGETS_CHANNEL, notices), '{"server_id": 2, "action": "created"}')
         noticed = time.monotonic()
         while loaded.ids != [1, 2]:
             assert time.monotonic() - noticed < 1.0, "no refetch within a second"

@@ -10,9 +10,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from exporter import health
 from exporter.probes.result import ProbeResult
-from exporter.publish import EVENTS_STREAM, LATEST_KEY, Publisher
+from exporter.publish import Publisher
 from exporter.scheduler import TargetState
 from tests.exporter.conftest import EXPORTER_REDIS_URL, target
+from wire import EVENTS_STREAM, LATEST_HASH
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -48,7 +49,7 @@ def test_every_result_overwrites_the_servers_latest_entry(redis_db):
     probed(state, publisher, True, T0)
     probed(state, publisher, False, T0 + timedelta(seconds=30), "status 503", 503)
     asyncio.run(flushed(publisher))
-    assert json.loads(redis_db.hget(LATEST_KEY, "4")) == {
+    assert json.loads(redis_db.hget(LATEST_HASH, "4")) == {
         "server_id": 4, "status": "down", "reason": "status 503", "latency_ms": 12.5,
         "checked_at": "2026-11-28T12:00:30+00:00", "status_code": 503}
 
@@ -73,7 +74,7 @@ def test_state_changes_go_to_the_stream_with_the_outage_window(redis_db):
     assert stream[2]["reason"] == ""
     assert len({e["event_id"] for e in stream}) == 3
     assert all(len(e["event_id"]) == 32 for e in stream)
-    assert json.loads(redis_db.hget(LATEST_KEY, "9"))["status_code"] is None
+    assert json.loads(redis_db.hget(LATEST_HASH, "9"))["status_code"] is None
 
 
 def test_a_removed_server_leaves_the_latest_hash(redis_db):
@@ -87,7 +88,7 @@ def test_a_removed_server_leaves_the_latest_hash(redis_db):
         await flushed(publisher)
 
     asyncio.run(scenario())
-    assert redis_db.hget(LATEST_KEY, "6") is None
+    assert redis_db.hget(LATEST_HASH, "6") is None
 
 
 def test_while_redis_is_away_changes_queue_in_order_and_the_oldest_are_dropped(
@@ -111,8 +112,8 @@ def test_while_redis_is_away_changes_queue_in_order_and_the_oldest_are_dropped(
     assert health.EVENTS_DROPPED._value.get() == dropped + 3
     assert [(e["server_id"], e["status"]) for e in events(redis_db)] == [
         ("4", "up"), ("5", "up"), ("1", "down")]
-    assert len(redis_db.hgetall(LATEST_KEY)) == 5
-    assert json.loads(redis_db.hget(LATEST_KEY, "1"))["status"] == "down"
+    assert len(redis_db.hgetall(LATEST_HASH)) == 5
+    assert json.loads(redis_db.hget(LATEST_HASH, "1"))["status"] == "down"
 
 
 def test_the_publisher_reports_redis_down_and_keeps_going(closed_port):

@@ -3,10 +3,9 @@
 import json
 import re
 
-from exporter.discovery import notice_channel
-from exporter.publish import EVENTS_STREAM, LATEST_KEY
 from tests.exporter.conftest import group, load, promtool_check
 from tests.support.waiting import wait_for
+from wire import EVENTS_STREAM, LATEST_HASH, TARGETS_CHANNEL, channel
 
 
 def sample(text: str, name: str, server_id: int, extra: str = "") -> str | None:
@@ -62,7 +61,7 @@ def test_results_and_first_states_reach_redis(running, sd_server, redis_db, http
                               group(2, "tcp", f"127.0.0.1:{closed_port}")], redis_db)
 
     def published():
-        latest = redis_db.hgetall(LATEST_KEY)
+        latest = redis_db.hgetall(LATEST_HASH)
         stream = [fields for _id, fields in redis_db.xrange(EVENTS_STREAM)]
         return (latest, stream) if len(latest) == 2 and len(stream) == 2 else None
 
@@ -79,18 +78,18 @@ def test_a_removed_server_disappears_from_metrics_and_redis(running, sd_server, 
                                                             http_base):
     load(running, sd_server, [group(1, "http", f"{http_base}/ok"),
                               group(2, "http", f"{http_base}/ok")], redis_db)
-    wait_for(lambda: redis_db.hlen(LATEST_KEY) == 2, timeout=3)
+    wait_for(lambda: redis_db.hlen(LATEST_HASH) == 2, timeout=3)
     load(running, sd_server, [group(2, "http", f"{http_base}/ok")], redis_db)
     text = running.scrape()
     assert 'server_id="1"' not in text and 'server_id="2"' in text
-    wait_for(lambda: redis_db.hkeys(LATEST_KEY) == ["2"], timeout=3)
+    wait_for(lambda: redis_db.hkeys(LATEST_HASH) == ["2"], timeout=3)
 
 
 def test_it_keeps_the_last_list_when_the_portal_is_away(running, sd_server, redis_db,
                                                         http_base):
     load(running, sd_server, [group(1, "http", f"{http_base}/ok")], redis_db)
     sd_server.failing = True
-    redis_db.publish(notice_channel(redis_db), "{}")
+    redis_db.publish(channel(TARGETS_CHANNEL, redis_db), "{}")
     wait_for(lambda: "servermon_sd_up 0.0" in running.scrape(), timeout=3)
     text = running.scrape()
     assert sample(text, "probe_success", 1) == "1" and "servermon_targets 1.0" in text

@@ -8,8 +8,9 @@ import pytest
 from portal.extensions import db
 from portal.incidents.models import Incident, MaintenanceWindow
 from portal.redis_client import get_redis
-from portal.servers.ingest import STREAM, StreamConsumer
+from portal.servers.ingest import StreamConsumer
 from tests.factories import make_server
+from wire import EVENTS_STREAM
 
 TOKEN = {"Authorization": "Bearer am-token-for-tests-0123456789"}
 T0 = datetime(2026, 11, 28, 8, 0, 0, tzinfo=UTC)
@@ -41,7 +42,7 @@ def post(client, body, headers=TOKEN):
 
 
 def probe_change(app, server, status, at, reason="connection refused"):
-    get_redis().xadd(STREAM, {"event_id": uuid.uuid4().hex, "server_id": str(server.id),
+    get_redis().xadd(EVENTS_STREAM, {"event_id": uuid.uuid4().hex, "server_id": str(server.id),
                               "status": status, "previous": "up", "reason": reason,
                               "latency_ms": "", "at": at.isoformat(),
                               "last_ok_at": (at - timedelta(seconds=30)).isoformat()})

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from portal.extensions import db
 from portal.redis_client import get_redis
-from portal.servers.ingest import STREAM
 from portal.servers.models import ServerEvent
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import make_server
 from tests.portal.notify.helpers import fire, on_call
 from tests.support.waiting import wait_for
+from wire import EVENTS_STREAM
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -40,7 +40,7 @@ def test_the_worker_process_delivers_ingests_and_stops_on_sigterm(notify_client,
         fire(notify_client, server)
         wait_for(lambda: smtp[1], timeout=30, what="the e-mail from the worker process",
                  context=log.read_text)
-        get_redis().xadd(STREAM, {"event_id": uuid.uuid4().hex, "server_id": str(server.id),
+        get_redis().xadd(EVENTS_STREAM, {"event_id": uuid.uuid4().hex, "server_id": str(server.id),
                                   "status": "down", "previous": "up", "reason": "timeout",
                                   "latency_ms": "", "at": "2026-11-28T08:00:00+00:00",
                                   "last_ok_at": ""})

@@ -11,9 +11,10 @@ from portal.extensions import db
 from portal.realtime.publish import CHANNEL
 from portal.redis_client import channel, get_redis
 from portal.servers import ingest
-from portal.servers.ingest import DEAD_LETTER, GROUP, STREAM, StreamConsumer
+from portal.servers.ingest import DEAD_LETTER, StreamConsumer
 from portal.servers.models import ServerEvent, ServerStatus
 from tests.factories import login, make_server, make_user
+from wire import EVENTS_GROUP, EVENTS_STREAM
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ def change(server, status="down", at=T0, event_id=None, **extra):
               "reason": "connection refused" if status == "down" else "", "latency_ms": "12.5",
               "at": at.isoformat(), "last_ok_at": (at - timedelta(seconds=30)).isoformat()}
     fields.update(extra)
-    get_redis().xadd(STREAM, fields)
+    get_redis().xadd(EVENTS_STREAM, fields)
     return fields
 
 
@@ -53,7 +54,7 @@ def test_a_redelivered_change_is_stored_once(consumer):
     change(server, event_id=fields["event_id"])
     consumer.run_once()
     assert len(events()) == 1
-    assert get_redis().xpending(STREAM, GROUP)["pending"] == 0
+    assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
 
 
 def test_an_older_change_arriving_late_does_not_overwrite_a_newer_status(consumer):
@@ -82,7 +83,7 @@ def test_changes_for_a_removed_server_are_acknowledged_and_dropped(consumer):
     db.session.commit()
     consumer.run_once()
     assert events() == []
-    assert get_redis().xpending(STREAM, GROUP)["pending"] == 0
+    assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
 
 
 def test_a_database_failure_leaves_the_entry_pending_for_a_retry(consumer, monkeypatch):
@@ -95,11 +96,11 @@ def test_a_database_failure_leaves_the_entry_pending_for_a_retry(consumer, monke
 
     monkeypatch.setattr(ingest, "record_change", broken)
     consumer.run_once()
-    assert get_redis().xpending(STREAM, GROUP)["pending"] == 1
+    assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 1
     monkeypatch.setattr(ingest, "record_change", real)
     consumer.run_once()
     assert len(events()) == 1
-    assert get_redis().xpending(STREAM, GROUP)["pending"] == 0
+    assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
 
 
 def test_a_stored_change_is_pushed_to_live_clients(consumer):

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from exporter.discovery import notice_channel
 from portal.extensions import db
 from portal.redis_client import get_redis
 from portal.servers.models import Server
 from tests.factories import login, make_server, make_user
+from wire import TARGETS_CHANNEL, channel
 
 HTTP = {"name": "core-banking", "kind": "http", "target": "https://cbs.bank.example/health"}
 
@@ -118,7 +118,7 @@ def test_delete_removes_the_server(client, headers):
 def test_changes_are_announced_to_the_exporter(client, headers):
     """On the channel the exporter itself listens to (its own name for it, not ours)."""
     pubsub = get_redis().pubsub()
-    pubsub.subscribe(notice_channel(get_redis()))
+    pubsub.subscribe(channel(TARGETS_CHANNEL, get_redis()))
     pubsub.get_message(timeout=1)
     created = client.post("/api/servers", json=HTTP, headers=headers).get_json()
     message = pubsub.get_message(timeout=2)

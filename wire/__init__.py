@@ -1,0 +1,78 @@
+"""The contract between the exporter and the portal: what one writes and the other reads.
+
+They are separate processes, often on separate machines, that agree on Redis names,
+on the fields of what they send each other, and on what a target may be. Written once
+here, a rename cannot leave one side behind. This module imports neither side (the
+exporter does not load Flask, the portal does not load the probes); both import it.
+
+Redis (docs/design.md, "The Redis contract", lists every key, including the portal's own):
+
+* ``EVENTS_STREAM``: the exporter adds each state change (``STATE_CHANGE_FIELDS``); the
+  portal's workers read it as the consumer group ``EVENTS_GROUP``, each entry once.
+* ``LATEST_HASH``: server id to the JSON of the exporter's newest result
+  (``LATEST_FIELDS``), overwritten at every probe.
+* ``TARGETS_CHANNEL``: the portal publishes a notice when a server is added, edited or
+  removed; the exporter then fetches service discovery again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+EVENTS_STREAM = "servermon:events"
+EVENTS_GROUP = "portal"
+LATEST_HASH = "servermon:latest"
+TARGETS_CHANNEL = "servermon:targets"
+
+STATES = ("up", "down")  # what a probe can say; "unknown" is only ever the lack of one
+STATE_CHANGE_FIELDS = ("event_id", "server_id", "status", "previous", "reason", "latency_ms",
+                       "at", "last_ok_at")
+LATEST_FIELDS = ("server_id", "status", "reason", "latency_ms", "checked_at", "status_code")
+
+KINDS = ("http", "tcp", "icmp", "dns")
+DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "PTR", "SRV", "CAA")
+HTTP_METHODS = ("GET", "HEAD", "POST")
+KEYWORD_MODES = ("contains", "absent")
+
+# Labels every probe series of a server carries, in this order; the server's own labels
+# follow. Service discovery sends them, and the exporter puts them on each series.
+TARGET_LABELS = ("server_id", "server", "kind", "environment", "group")
+# A server's probe settings: ``__meta_servermon_<name>`` labels in service discovery, and
+# (all but the schedule) query parameters of the exporter's one-off ``/probe``.
+META_PREFIX = "__meta_servermon_"
+PROBE_SETTINGS = (
+    "timeout_s", "http_method", "http_accepted_statuses", "http_keyword", "http_keyword_mode",
+    "http_keyword_regex", "http_max_latency_ms", "http_follow_redirects", "tls_verify",
+    "tcp_tls", "dns_record_type", "dns_expected", "dns_resolver",
+)
+SD_SETTINGS = ("interval_s", "confirm_down", *PROBE_SETTINGS)
+
+HOST_PORT = "must be host:port, e.g. db1.bank.local:5432 or [2001:db8::1]:443"
+_BRACKETED = re.compile(r"^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$")
+_PLAIN = re.compile(r"^([^:\s\[\]]+)(?::(\d{1,5}))?$")
+_BARE_V6 = re.compile(r"^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*$")
+
+
+def channel(name: str, client: Any) -> str:
+    """The pub/sub channel ``name`` of the deployment that ``client`` (a redis-py client,
+    plain or asyncio) talks to. Pub/sub ignores the database number, so two deployments
+    sharing one Redis on different databases (staging and production, or two test runs)
+    would hear each other; the number goes into the name instead: ``<name>:db<N>``."""
+    return f"{name}:db{client.get_connection_kwargs().get('db', 0)}"
+
+
+def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port``; with ``default_port``, also a bare host or IPv6
+    address (a DNS resolver). ValueError says what is wrong; the host is not checked
+    further (the portal checks it is a valid name or address, the probe resolves it)."""
+    match = _BRACKETED.match(value) or _PLAIN.match(value)
+    if match and (match.group(2) or default_port is not None):
+        host, port = match.group(1), int(match.group(2) or default_port)
+    elif default_port is not None and value.count(":") > 1 and _BARE_V6.match(value):
+        host, port = value, default_port
+    else:
+        raise ValueError(HOST_PORT)
+    if not 1 <= port <= 65535:
+        raise ValueError("must have a port between 1 and 65535")
+    return host, port
