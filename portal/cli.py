@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 
 import click
 from flask import Flask
@@ -24,14 +25,39 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _read_password(password: str | None, from_stdin: bool) -> str:
+    """The password from the flag, the first line of stdin, or a hidden prompt asked twice.
+
+    Stdin and the prompt keep it out of shell history and ``ps``. Only the line ending is
+    taken off stdin's line, as ``docker login --password-stdin`` does.
+    """
+    if password is not None and from_stdin:
+        raise click.UsageError("--password and --password-stdin cannot be used together")
+    if password is not None:
+        return password
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.removesuffix("\n").removesuffix("\r")
+    first = click.prompt("Password", hide_input=True)
+    if click.prompt("Repeat the password", hide_input=True) != first:
+        _fail("password: the two entries do not match")
+    return first
+
+
 @users_cli.command("create")
 @click.option("--username", required=True)
-@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--password", default=None,
+              help="At least 10 characters. Visible in shell history and ps: prefer the prompt "
+                   "(no password option) or --password-stdin.")
+@click.option("--password-stdin", "password_stdin", is_flag=True,
+              help="Read the password from the first line of stdin.")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--email", required=True)
 @click.option("--phone", default=None, help="International format, e.g. +256700123456.")
-def create_command(username: str, password: str, role: str, email: str, phone: str | None) -> None:
+def create_command(username: str, password: str | None, password_stdin: bool, role: str,
+                   email: str, phone: str | None) -> None:
     """Create an account with any role (the operator is trusted)."""
+    password = _read_password(password, password_stdin)
     try:
         data = UserCreate(username=username, password=password, role=role, email=email, phone=phone)
         user = create_user(None, data)

@@ -2,7 +2,9 @@
 
 A missing or malformed value raises ConfigError naming the variable, so the process
 stops with one clear line instead of failing later with a traceback. Secrets may also
-come from a file (``SECRET_KEY_FILE``), as Docker and Kubernetes secrets do.
+come from a file (``SECRET_KEY_FILE``), as Docker and Kubernetes secrets do, or, for the
+process's own environment, from the secrets folder ``script/server`` generates them into
+(``var/secrets/secret_key``), so operator commands run from the checkout find them too.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+DEFAULT_SECRETS_DIR = Path("var/secrets")
+
+
 class _Env:
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], secrets_dir: Path | None = None) -> None:
         self.environ = environ
+        self.secrets_dir = secrets_dir
 
     def raw(self, name: str) -> str | None:
         file_name = self.environ.get(f"{name}_FILE")
@@ -40,8 +46,26 @@ class _Env:
             return default
         return value
 
+    def from_secrets_dir(self, name: str) -> str | None:
+        """The last resort for a secret, below the variable and ``_FILE``: an operator who
+        set either meant it, and script/server only fills the folder when both are unset."""
+        if self.secrets_dir is None:
+            return None
+        path = self.secrets_dir / name.lower()
+        try:
+            value = path.read_text().strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+        return value or None
+
     def secret(self, name: str, *, min_length: int = 16) -> str:
-        value = self.text(name, required=True)
+        value = self.raw(name) or self.from_secrets_dir(name)
+        if value is None:
+            # Where it looked, for an operator who ran a command from another directory.
+            hint = "" if self.secrets_dir is None else f" (nor found in {self.secrets_dir})"
+            raise ConfigError(f"{name} is required{hint}")
         if len(value) < min_length:
             raise ConfigError(f"{name} must be at least {min_length} characters long")
         return value
@@ -127,8 +151,19 @@ class Config:
     testing: bool = False
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
-        env = _Env(os.environ if environ is None else environ)
+    def from_env(cls, environ: Mapping[str, str] | None = None, *,
+                 secrets_dir: str | Path | None = None) -> Config:
+        """Read ``environ``, or the process environment when it is None.
+
+        The secrets folder is consulted for the process environment (``SERVERMON_SECRETS_DIR``,
+        else ``var/secrets`` under the current directory, as the SQLite default is) or when
+        ``secrets_dir`` is given; never for a bare mapping, so a test's mapping means exactly
+        what it says whatever the checkout holds.
+        """
+        if environ is None:
+            environ = os.environ
+            secrets_dir = secrets_dir or environ.get("SERVERMON_SECRETS_DIR") or DEFAULT_SECRETS_DIR
+        env = _Env(environ, None if secrets_dir is None else Path(secrets_dir).absolute())
         portal_url = env.url("PORTAL_URL", "http://127.0.0.1:8000")
         smtp_host = env.text("SMTP_HOST")
         twilio_sid = env.text("TWILIO_ACCOUNT_SID")

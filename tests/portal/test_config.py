@@ -38,6 +38,72 @@ def test_secrets_can_come_from_files(tmp_path):
     assert config.sd_token == "from-a-file-0123456789"
 
 
+def _secrets_dir(tmp_path, **secrets):
+    folder = tmp_path / "secrets"
+    folder.mkdir(parents=True)
+    for name, value in secrets.items():
+        (folder / name).write_text(value + "\n")
+    return folder
+
+
+def test_secrets_can_come_from_the_secrets_folder(tmp_path):
+    folder = _secrets_dir(tmp_path, secret_key="f" * 40, sd_token="from-the-folder-0123")
+    config = Config.from_env({"ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20}, secrets_dir=folder)
+    assert config.secret_key == "f" * 40
+    assert config.sd_token == "from-the-folder-0123"
+
+
+def test_the_variable_and_its_file_win_over_the_secrets_folder(tmp_path):
+    folder = _secrets_dir(tmp_path, secret_key="f" * 40, sd_token="from-the-folder-0123")
+    token_file = tmp_path / "sd"
+    token_file.write_text("from-a-file-0123456789\n")
+    config = Config.from_env({**BASE, "SD_TOKEN": "", "SD_TOKEN_FILE": str(token_file)},
+                             secrets_dir=folder)
+    assert config.secret_key == BASE["SECRET_KEY"]
+    assert config.sd_token == "from-a-file-0123456789"
+
+
+def test_a_mapping_alone_never_reads_the_checkouts_secrets(tmp_path, monkeypatch):
+    _secrets_dir(tmp_path / "var", secret_key="f" * 40)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SERVERMON_SECRETS_DIR", str(tmp_path / "var" / "secrets"))
+    with pytest.raises(ConfigError, match=r"^SECRET_KEY is required$"):
+        Config.from_env({**BASE, "SECRET_KEY": ""})
+
+
+def test_the_process_environment_reads_var_secrets_under_the_current_directory(
+        tmp_path, monkeypatch):
+    _secrets_dir(tmp_path / "var", secret_key="f" * 40)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("SECRET_KEY_FILE", raising=False)
+    monkeypatch.delenv("SERVERMON_SECRETS_DIR", raising=False)
+    for name in ("SD_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN"):
+        monkeypatch.setenv(name, BASE[name])
+    assert Config.from_env().secret_key == "f" * 40
+
+
+def test_servermon_secrets_dir_moves_the_secrets_folder(tmp_path, monkeypatch):
+    folder = _secrets_dir(tmp_path, secret_key="f" * 40)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("SECRET_KEY_FILE", raising=False)
+    monkeypatch.setenv("SERVERMON_SECRETS_DIR", str(folder))
+    for name in ("SD_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN"):
+        monkeypatch.setenv(name, BASE[name])
+    assert Config.from_env().secret_key == "f" * 40
+
+
+def test_an_unreadable_secrets_file_is_one_line_naming_its_path(tmp_path):
+    folder = _secrets_dir(tmp_path)
+    (folder / "secret_key").mkdir()  # unreadable even for root, unlike chmod 000
+    with pytest.raises(ConfigError) as error:
+        Config.from_env({**BASE, "SECRET_KEY": ""}, secrets_dir=folder)
+    message = str(error.value)
+    assert message.startswith(f"SECRET_KEY: cannot read {folder / 'secret_key'}: ")
+    assert "\n" not in message
+
+
 def test_postgres_urls_use_psycopg2_and_https_turns_on_secure_cookies():
     config = Config.from_env({**BASE, "DATABASE_URL": "postgres://u@db/x",
                               "PORTAL_URL": "https://servermon.bank.example"})
@@ -46,7 +112,8 @@ def test_postgres_urls_use_psycopg2_and_https_turns_on_secure_cookies():
 
 
 def test_the_cli_stops_with_one_line_and_no_traceback(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "SD_TOKEN"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SECRET_KEY", "SD_TOKEN", "SERVERMON_SECRETS_DIR"))}
     env.update({"ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20, "SD_TOKEN": "s" * 20})
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "users", "--help"],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
