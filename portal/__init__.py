@@ -69,9 +69,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.auth.sessions import configure_jwt
     from portal.errors import register_error_handlers
     from portal.extensions import db, migrate, sock
-    from portal.grafana import push_annotation  # noqa: F401 - registers the actor
-    from portal.notify.broker import setup_broker
-    from portal.notify.outbox import send_notification  # noqa: F401 - registers the actor
+    from portal.jobs.actors import setup_jobs
     from portal.observability import init_metrics
     from portal.redis_client import init_redis
 
@@ -80,7 +78,7 @@ def _init_extensions(app: Flask) -> None:
                      render_as_batch=True)
     sock.init_app(app)
     init_redis(app)
-    setup_broker(app.config["SERVERMON"].redis_url)
+    setup_jobs(app.config["SERVERMON"].redis_url)
     configure_jwt(app)
     register_error_handlers(app)
     init_metrics(app)
@@ -109,7 +107,6 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import pages as auth_pages
     from portal.auth import proxy as auth_proxy
     from portal.auth import routes as auth_routes
-    from portal.auth import tokens
     from portal.charts import pages as chart_pages
     from portal.charts import routes as chart_routes
     from portal.cli import register_cli
@@ -121,38 +118,26 @@ def _register_blueprints(app: Flask) -> None:
     from portal.realtime import routes as realtime_routes
     from portal.reports import pages as report_pages
     from portal.reports import routes as report_routes
-    from portal.servers import discovery, log_pages
+    from portal.servers import discovery
     from portal.servers import pages as server_pages
     from portal.servers import routes as server_routes
+    from portal.servers.pages import logs as log_pages
     from portal.settings import pages as settings_pages
     from portal.settings import routes as settings_routes
     from portal.users import routes as user_routes
 
-    for module in (
-        auth_routes, tokens, user_routes, server_routes, discovery, settings_routes,
-        admin_routes, auth_pages, server_pages, settings_pages, admin_pages, incident_pages,
-        report_pages, incident_routes, webhook, realtime_routes,
-        report_routes, notify_routes, notify_pages, chart_routes, chart_pages, auth_proxy,
-        system_pages, log_pages,
+    for blueprint in (
+        auth_routes.bp, auth_routes.tokens_bp, user_routes.bp, server_routes.bp, discovery.bp,
+        settings_routes.bp, admin_routes.bp, auth_pages.bp, server_pages.bp, settings_pages.bp,
+        admin_pages.bp, incident_pages.bp, report_pages.bp, incident_routes.bp, webhook.bp,
+        realtime_routes.bp, report_routes.bp, notify_routes.bp, notify_pages.bp,
+        chart_routes.bp, chart_pages.bp, auth_proxy.bp, system_pages.bp, log_pages.bp,
     ):
-        app.register_blueprint(module.bp)
+        app.register_blueprint(blueprint)
     register_cli(app)
 
 
 def _register_hooks(app: Flask) -> None:
-    from portal.auth.sessions import apply_cookie_refresh
-    from portal.web import content_security_policy, register_template_helpers
+    from portal.web import init_web
 
-    register_template_helpers(app)
-    policy = content_security_policy(app.config["SERVERMON"].grafana_url)
-
-    @app.after_request
-    def _security_headers(response):
-        response = apply_cookie_refresh(response)
-        response.headers.setdefault("Content-Security-Policy", policy)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    init_web(app)

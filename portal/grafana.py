@@ -15,7 +15,7 @@ from grafana_client.client import GrafanaException
 
 from portal.extensions import db
 from portal.incidents.models import Incident
-from portal.notify.broker import actor, register
+from portal.jobs.broker import send
 from portal.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -124,20 +124,13 @@ def queue_annotation(incident_id: int) -> None:
     if not current_app.config["SERVERMON"].grafana_url:
         return
     try:
-        actor("push_annotation").send(incident_id)
+        send("push_annotation", incident_id)
     except Exception as exc:
         log.warning("annotation for incident %s not queued: %s", incident_id, exc)
 
 
-@register("push_annotation", max_retries=8, min_backoff=5_000, max_backoff=300_000,
-          time_limit=30_000)
-def push_annotation(incident_id: int) -> None:
-    from portal.notify.outbox import worker_app
-
-    with worker_app().app_context():
-        try:
-            incident = db.session.get(Incident, incident_id)
-            if incident is not None:
-                annotate(incident)
-        finally:
-            db.session.remove()
+def annotate_incident(incident_id: int) -> None:
+    """The ``push_annotation`` job: raises while Grafana fails, so the job is retried."""
+    incident = db.session.get(Incident, incident_id)
+    if incident is not None:
+        annotate(incident)

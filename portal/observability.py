@@ -11,7 +11,6 @@ import time
 
 from flask import Flask, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
 
 REQUESTS = Counter(
     "servermon_portal_http_requests_total", "HTTP requests served", ["method", "endpoint", "status"]
@@ -46,31 +45,9 @@ def init_metrics(app: Flask) -> None:
         return response
 
 
-class _RegisteredServers:
-    """One ``servermon_server_registered`` series per enabled server.
-
-    Prometheus joins it against ``probe_success`` to alert on servers nobody probes.
-    """
-
-    def collect(self):
-        from sqlalchemy import select
-
-        from portal.extensions import db
-        from portal.servers.models import Server
-
-        family = GaugeMetricFamily(
-            "servermon_server_registered", "Enabled servers registered in the portal",
-            labels=["server_id", "server", "kind"],
-        )
-        rows = db.session.execute(
-            select(Server.id, Server.name, Server.kind).where(Server.enabled.is_(True))
-        )
-        for server_id, name, kind in rows:
-            family.add_metric([str(server_id), name, kind], 1)
-        yield family
-
-
-def exposition(app: Flask) -> bytes:
+def exposition(app: Flask, *collectors: object) -> bytes:
+    """The request metrics, then what ``collectors`` (read at scrape time) add."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_RegisteredServers())
+    for collector in collectors:
+        registry.register(collector)
     return generate_latest(app.extensions["metrics_registry"]) + generate_latest(registry)

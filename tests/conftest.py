@@ -87,7 +87,7 @@ def config(migrated: str) -> Config:
 def fresh_app(config: Config) -> Iterator:
     """An app on empty tables and an empty Redis database, inside its app context."""
     from portal.extensions import db
-    from portal.notify.outbox import bind_app
+    from portal.jobs.actors import bind_app
 
     app = create_app(config)
     bind_app(app)

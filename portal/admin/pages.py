@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from pydantic import BaseModel, ValidationError
 
-from portal.admin.routes import summary
+from portal.admin.service import summary
 from portal.auth.guard import current_user, requires
 from portal.auth.models import User
 from portal.auth.passwords import MIN_LENGTH
@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.rbac import ROLES, can_grant
 from portal.users.schemas import UserCreate, UserUpdate
 from portal.users.service import create_user, delete_user, update_user
-from portal.web import form_errors
+from portal.web.forms import form_errors
 
 bp = Blueprint("admin_pages", __name__, template_folder="templates")
 

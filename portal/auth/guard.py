@@ -9,6 +9,7 @@ the view function so a test can walk the URL map and find any route without one.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -173,3 +174,13 @@ def public(reason: str) -> Callable[[F], F]:
         return view
 
     return decorator
+
+
+def check_bearer(expected: str) -> None:
+    """For ``public`` routes that machines call with a shared secret (service discovery,
+    Alertmanager): compared in constant time."""
+    header = request.headers.get("Authorization", "")
+    given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise APIError(401, "a valid bearer token is required", {"authorization": "invalid"},
+                       headers={"WWW-Authenticate": "Bearer"})

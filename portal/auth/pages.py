@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and the profile page; routes.py and tokens.py do the same for API clients."""
+"""Sign-in, sign-out and the profile page (with personal API tokens); routes.py serves API clients."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from portal.extensions import db
 from portal.rbac import AUTHENTICATED
 from portal.users.schemas import ProfileUpdate
 from portal.users.service import update_profile
-from portal.web import can, form_errors
+from portal.web.context import can
+from portal.web.forms import form_errors
 
 bp = Blueprint("auth_pages", __name__, template_folder="templates")
 
@@ -73,7 +74,7 @@ def _render_profile(*, contact: dict | None = None, errors: dict[str, str] | Non
     user = current_user()
     if contact is None:
         contact = {name: getattr(user, name) for name in CONTACT_FIELDS}
-    tokens = [serialize_token(token) for token in db.session.scalars(own_tokens())] \
+    tokens = [serialize_token(token) for token in db.session.scalars(own_tokens(user))] \
         if can("api.access") else []
     return render_template(
         "auth/profile.html", contact=contact, tokens=tokens, new_token=new_token,
@@ -151,7 +152,7 @@ def token_create():
                                                "expires_in_days": values["expires_in_days"] or None})
         except ValidationError as exc:
             raise validation_error(exc) from exc
-        token, secret = issue_token(body.name, body.expires_in_days)
+        token, secret = issue_token(current_user(), body.name, body.expires_in_days)
     except APIError as exc:
         return _render_profile(errors=form_errors(exc, TOKEN_FIELDS), form="token", token_values=values,
                                status=exc.status)
@@ -161,6 +162,6 @@ def token_create():
 @bp.post("/profile/tokens/<int:token_id>/revoke")
 @requires("api.access", page=True)
 def token_revoke(token_id: int):
-    revoke_token(token_id)
+    revoke_token(current_user(), token_id)
     flash("The token is revoked; programs using it can no longer sign in with it.", "success")
     return redirect(url_for("auth_pages.profile"))

@@ -1,4 +1,5 @@
-"""/api/auth: sign in, refresh, sign out, and the signed-in user's own profile."""
+"""/api/auth (sign in, refresh, sign out, the signed-in user's own profile) and
+/api/tokens (personal API tokens)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from portal.auth.guard import current_user, public, requires
 from portal.auth.models import User
 from portal.auth.service import sign_in
 from portal.auth.sessions import access_from_refresh, issue_tokens, revoke
+from portal.auth.tokens import TokenCreate, issue_token, own_tokens, revoke_token, serialize_token
 from portal.errors import APIError
 from portal.extensions import db
 from portal.rbac import AUTHENTICATED, ROLE_LABELS
@@ -25,6 +27,7 @@ from portal.users.schemas import ProfileUpdate
 from portal.users.service import serialize_user, update_profile
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/auth")
+tokens_bp = Blueprint("tokens_api", __name__, url_prefix="/api/tokens")
 
 
 class LoginIn(Strict):
@@ -109,3 +112,23 @@ def update_me():
     g.pop("refreshed_access_token", None)
     return response
 
+
+@tokens_bp.get("")
+@requires("api.access")
+def list_tokens():
+    return jsonify(items=[serialize_token(t) for t in db.session.scalars(own_tokens(current_user()))])
+
+
+@tokens_bp.post("")
+@requires("api.access")
+def create_token():
+    body = parse_json(TokenCreate)
+    token, secret = issue_token(current_user(), body.name, body.expires_in_days)
+    return jsonify(token=secret, **serialize_token(token)), 201
+
+
+@tokens_bp.delete("/<int:token_id>")
+@requires("api.access")
+def delete_token(token_id: int):
+    revoke_token(current_user(), token_id)
+    return "", 204

@@ -1,4 +1,4 @@
-"""/api/tokens: personal API tokens, shown once and stored as a SHA-256 digest.
+"""Personal API tokens: shown once, stored as a SHA-256 digest, each one its user's own.
 
 The tokens carry 256 bits of randomness, so a fast digest is enough (a slow KDF is for
 guessable passwords) and lookups stay cheap on every API call.
@@ -9,18 +9,15 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import Blueprint, jsonify
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from portal.auth.guard import API_TOKEN_PREFIX, current_user, hash_api_token, requires
-from portal.auth.models import ApiToken
+from portal.auth.guard import API_TOKEN_PREFIX, hash_api_token
+from portal.auth.models import ApiToken, User
 from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
-from portal.schemas import Line, Strict, parse_json
-
-bp = Blueprint("tokens_api", __name__, url_prefix="/api/tokens")
+from portal.schemas import Line, Strict
 
 MAX_TOKENS_PER_USER = 20
 
@@ -41,19 +38,13 @@ def serialize_token(token: ApiToken) -> dict:
     }
 
 
-def own_tokens():
-    return select(ApiToken).where(ApiToken.user_id == current_user().id).order_by(ApiToken.id)
+def own_tokens(user: User) -> Select:
+    return select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
 
 
-@bp.get("")
-@requires("api.access")
-def list_tokens():
-    return jsonify(items=[serialize_token(t) for t in db.session.scalars(own_tokens())])
-
-
-def issue_token(name: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
-    user = current_user()
-    if len(db.session.scalars(own_tokens()).all()) >= MAX_TOKENS_PER_USER:
+def issue_token(user: User, name: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
+    """A new token and its secret, which is never stored and never shown again."""
+    if len(db.session.scalars(own_tokens(user)).all()) >= MAX_TOKENS_PER_USER:
         raise APIError(409, f"at most {MAX_TOKENS_PER_USER} tokens per user; revoke one first",
                        {"name": "too many tokens"})
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -69,24 +60,10 @@ def issue_token(name: str, expires_in_days: int | None) -> tuple[ApiToken, str]:
     return token, secret
 
 
-@bp.post("")
-@requires("api.access")
-def create_token():
-    body = parse_json(TokenCreate)
-    token, secret = issue_token(body.name, body.expires_in_days)
-    return jsonify(token=secret, **serialize_token(token)), 201
-
-
-def revoke_token(token_id: int) -> None:
+def revoke_token(user: User, token_id: int) -> None:
+    """Someone else's token is answered as missing, not as forbidden."""
     token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != current_user().id:
+    if token is None or token.user_id != user.id:
         raise APIError(404, f"no token with id {token_id}", {"id": "not found"})
     db.session.delete(token)
     db.session.commit()
-
-
-@bp.delete("/<int:token_id>")
-@requires("api.access")
-def delete_token(token_id: int):
-    revoke_token(token_id)
-    return "", 204

@@ -12,7 +12,7 @@ from flask import Blueprint, render_template, request
 
 from portal.auth.guard import requires
 from portal.charts.prometheus import query, query_range
-from portal.charts.routes import RANGES, step_for
+from portal.charts.queries import RANGES, step_for
 from portal.errors import APIError
 
 bp = Blueprint("chart_pages", __name__, template_folder="templates")

@@ -1,66 +1,83 @@
-"""Maintenance windows: which servers are in one now, and their Alertmanager silences."""
+"""Maintenance windows: planned work that excuses downtime, and its Alertmanager silence.
+
+A window is saved whether or not Alertmanager answers; its silence is made (or expired,
+when cancelled) at once if possible and otherwise by the worker's periodic sync, so the
+portal's record is the truth and Alertmanager is brought in line with it. Which servers a
+window covers now is part of their effective status (``servers.status``).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 
 import requests
-from flask import current_app, has_request_context, request
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import Select, select
 
+from portal.auth.models import User
 from portal.dbtypes import utcnow
+from portal.errors import APIError
 from portal.extensions import db
 from portal.incidents.models import MaintenanceWindow
+from portal.incidents.schemas import WindowIn, WindowQuery
+from portal.incidents.serialize import serialize_window
+from portal.realtime.publish import publish
+from portal.servers import page_cache
+from portal.servers.models import Server
 
 log = logging.getLogger(__name__)
 
 SILENCE_TIMEOUT_S = 5
-# Labels of a server that a window's label selector may name, besides its free labels.
-BUILTIN_LABELS = {"environment": "environment", "group": "group_name", "kind": "kind"}
 
 
-def active_windows(at: datetime | None = None) -> list[MaintenanceWindow]:
-    """Windows in force at ``at`` (now by default; read once per request for "now")."""
-    if at is None and has_request_context():
-        cached = getattr(request, "_servermon_active_windows", None)
-        if cached is None:
-            cached = _active_windows(utcnow())
-            request._servermon_active_windows = cached
-        return cached
-    return _active_windows(at or utcnow())
+def window_state(window: MaintenanceWindow, now: datetime) -> str:
+    if window.cancelled_at is not None:
+        return "cancelled"
+    if window.ends_at <= now:
+        return "ended"
+    return "active" if window.starts_at <= now else "scheduled"
 
 
-def _active_windows(at: datetime) -> list[MaintenanceWindow]:
-    return list(db.session.scalars(
-        select(MaintenanceWindow).where(
-            MaintenanceWindow.starts_at <= at, MaintenanceWindow.ends_at > at,
-            MaintenanceWindow.cancelled_at.is_(None),
-        )
-    ))
+def window_query(args: WindowQuery) -> Select:
+    """Windows, latest start first; ``active`` keeps those in force now."""
+    now = utcnow()
+    query = select(MaintenanceWindow).order_by(MaintenanceWindow.starts_at.desc())
+    if args.server_id is not None:
+        query = query.where(MaintenanceWindow.server_id == args.server_id)
+    if args.active:
+        query = query.where(MaintenanceWindow.starts_at <= now, MaintenanceWindow.ends_at > now,
+                            MaintenanceWindow.cancelled_at.is_(None))
+    return query
 
 
-def window_matches(window: MaintenanceWindow, server_id: int, labels: dict[str, str]) -> bool:
-    """``labels`` holds the server's free labels plus environment, group and kind."""
-    if window.server_id is not None:
-        return window.server_id == server_id
-    return labels.get(window.label_key or "") == window.label_value
+def create_window(data: WindowIn, user: User) -> MaintenanceWindow:
+    if data.server_id is not None and db.session.get(Server, data.server_id) is None:
+        raise APIError(400, "invalid value for server_id", {"server_id": "no such server"})
+    if data.ends_at <= utcnow():
+        raise APIError(400, "invalid value for ends_at", {"ends_at": "is in the past"})
+    key, _, value = (data.label or "").partition("=")
+    window = MaintenanceWindow(
+        server_id=data.server_id, label_key=key or None, label_value=value or None,
+        starts_at=data.starts_at, ends_at=data.ends_at, reason=data.reason,
+        created_by_id=user.id, created_by_name=user.username,
+    )
+    db.session.add(window)
+    db.session.commit()
+    sync_silence(window)
+    page_cache.bump()
+    publish("maintenance", serialize_window(window))
+    return window
 
 
-def server_label_view(item: dict) -> dict[str, str]:
-    """The labels a selector can match, from a serialized server."""
-    labels = dict(item.get("labels") or {})
-    for key in BUILTIN_LABELS:
-        value = item.get(key)
-        if value:
-            labels[key] = value
-    return labels
-
-
-def in_maintenance(windows: Iterable[MaintenanceWindow], server_id: int,
-                   labels: dict[str, str]) -> bool:
-    return any(window_matches(window, server_id, labels) for window in windows)
+def cancel_window(window: MaintenanceWindow) -> MaintenanceWindow:
+    if window.cancelled_at is None:
+        window.cancelled_at = utcnow()
+        db.session.commit()
+        sync_silence(window)
+        page_cache.bump()
+        publish("maintenance", serialize_window(window))
+    return window
 
 
 def silence_matchers(window: MaintenanceWindow) -> list[dict]:

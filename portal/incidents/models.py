@@ -62,6 +62,11 @@ class Incident(db.Model):
     def is_downtime(self) -> bool:
         return self.alertname == DOWNTIME_ALERT
 
+    @property
+    def duration_s(self) -> float:
+        """How long it lasted, or has lasted so far."""
+        return ((self.ended_at or utcnow()) - self.started_at).total_seconds()
+
 
 class MaintenanceWindow(db.Model):
     """Planned work on one server or on every server carrying a label.

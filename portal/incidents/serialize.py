@@ -12,10 +12,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def duration_s(incident: Incident) -> float:
-    return ((incident.ended_at or utcnow()) - incident.started_at).total_seconds()
-
-
 def serialize_incident(incident: Incident) -> dict:
     return {
         "id": incident.id,
@@ -30,7 +26,7 @@ def serialize_incident(incident: Incident) -> dict:
         "labels": incident.labels,
         "started_at": _iso(incident.started_at),
         "ended_at": _iso(incident.ended_at),
-        "duration_s": round(duration_s(incident), 3),
+        "duration_s": round(incident.duration_s, 3),
         "downtime": incident.is_downtime,
         "in_maintenance": incident.in_maintenance,
         "acknowledged_at": _iso(incident.acknowledged_at),

@@ -7,38 +7,14 @@ Alertmanager retries, and which the incident keys make safe to retry.
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from portal.auth.guard import public
-from portal.errors import APIError
-from portal.extensions import db
-from portal.grafana import queue_annotation
-from portal.incidents.serialize import serialize_incident
-from portal.incidents.service import Change, WebhookIn, apply_alert
-from portal.notify import dispatch, plan_notifications
-from portal.realtime.publish import publish
+from portal.auth.guard import check_bearer, public
+from portal.incidents.schemas import WebhookIn
+from portal.incidents.service import receive_alerts
 from portal.schemas import parse_json
-from portal.servers import page_cache
-from portal.servers.discovery import check_bearer
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("alertmanager_api", __name__, url_prefix="/api/alertmanager")
-
-
-def _apply(payload: WebhookIn) -> tuple[list[Change], list]:
-    changes = [apply_alert(alert) for alert in payload.alerts]
-    planned = []
-    for change in changes:
-        if change.opened and not change.resolved:
-            planned += plan_notifications(change.incident, "firing")
-        if change.resolved:
-            planned += plan_notifications(change.incident, "resolved")
-    db.session.commit()
-    return changes, planned
 
 
 @bp.post("/webhook")
@@ -46,24 +22,7 @@ def _apply(payload: WebhookIn) -> tuple[list[Change], list]:
 def webhook():
     check_bearer(current_app.config["SERVERMON"].alertmanager_webhook_token)
     payload = parse_json(WebhookIn)
-    for attempt in (1, 2):
-        try:
-            changes, planned = _apply(payload)
-            break
-        except IntegrityError:
-            db.session.rollback()  # a concurrent delivery of the same alert won; read its rows
-            if attempt == 2:
-                raise APIError(503, "concurrent update; retry") from None
-        except SQLAlchemyError as exc:
-            db.session.rollback()
-            log.exception("webhook not stored")
-            raise APIError(503, "database unavailable; retry") from exc
-    page_cache.bump()
-    dispatch(planned)
-    for change in changes:
-        if change.opened or change.resolved:
-            publish("incident", serialize_incident(change.incident))
-            queue_annotation(change.incident.id)
+    changes = receive_alerts(payload)
     return jsonify(
         received=len(payload.alerts),
         opened=sum(change.opened for change in changes),

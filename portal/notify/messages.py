@@ -7,7 +7,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from portal.incidents.models import Incident
-from portal.incidents.serialize import duration_s
 
 SMS_LIMIT = 160
 
@@ -44,7 +43,7 @@ def compose(incident: Incident, state: str, zone: ZoneInfo, portal_url: str) -> 
     why = one_line(incident.reason or incident.summary or incident.alertname)
     since = local_time(incident.started_at, zone)
     if state == "resolved":
-        took = human_duration(duration_s(incident))
+        took = human_duration(incident.duration_s)
         if incident.is_downtime:
             subject = f"[servermon] RESOLVED: {what} is back up after {took}"
             body = f"{what} is back up. It was down for {took}, since {since}."

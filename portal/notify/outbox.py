@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,8 +23,9 @@ from portal.config import Config
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import Incident
-from portal.notify.broker import actor, register
+from portal.jobs.broker import send
 from portal.notify.email import EmailSender
+from portal.notify.inbox import serialize_user_notification
 from portal.notify.messages import compose
 from portal.notify.models import Notification, UserNotification
 from portal.notify.recipients import in_app, paged
@@ -55,20 +56,6 @@ BATCH = 500
 
 State = Literal["firing", "resolved"]
 Planned = Notification | UserNotification
-
-_worker_app: Flask | None = None
-
-
-def bind_app(app: Flask) -> None:
-    """The app whose context the worker's actors run in (portal/tasks.py sets it)."""
-    global _worker_app
-    _worker_app = app
-
-
-def worker_app() -> Flask:
-    if _worker_app is None:
-        raise RuntimeError("no app bound for the worker; portal/tasks.py binds one")
-    return _worker_app
 
 
 def plan_notifications(incident: Incident, state: State) -> list[Planned]:
@@ -110,17 +97,10 @@ def plan_notifications(incident: Incident, state: State) -> list[Planned]:
     return planned
 
 
-def serialize_user_notification(row: UserNotification) -> dict:
-    return {"id": row.id, "user_id": row.user_id, "incident_id": row.incident_id,
-            "state": row.state, "title": row.title, "body": row.body,
-            "created_at": row.created_at.isoformat(),
-            "read_at": row.read_at.isoformat() if row.read_at else None}
-
-
 def enqueue(notification_id: int, delay_ms: int | None = None) -> bool:
     """Queue one send; False (logged) when Redis is unreachable, for the sweeper to redo."""
     try:
-        actor("send_notification").send_with_options(args=(notification_id,), delay=delay_ms)
+        send("send_notification", notification_id, delay_ms=delay_ms)
         return True
     except Exception as exc:
         log.warning("notification %s not queued (%s); the sweeper will retry", notification_id,
@@ -187,7 +167,8 @@ def _claim(notification_id: int) -> bool:
 
 
 def deliver(notification_id: int) -> str:
-    """Send one notification if it is ours to send; returns what happened."""
+    """Send one notification if it is ours to send (the ``send_notification`` job); returns
+    what happened. It never raises for a failed send: it schedules its own retries."""
     if not _claim(notification_id):
         return "skipped"
     row = db.session.get(Notification, notification_id)
@@ -217,15 +198,6 @@ def _failed(row: Notification, exc: Exception) -> str:
     db.session.commit()
     enqueue(row.id, delay_ms=int(delay * 1000))
     return "retry"
-
-
-@register("send_notification", max_retries=0, time_limit=60_000)
-def send_notification(notification_id: int) -> None:
-    with worker_app().app_context():
-        try:
-            deliver(notification_id)
-        finally:
-            db.session.remove()
 
 
 def sweep() -> int:

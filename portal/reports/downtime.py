@@ -25,6 +25,8 @@ from portal.incidents.models import DOWNTIME_ALERT, Incident, MaintenanceWindow
 from portal.servers.models import Server, ServerLabel
 
 Interval = tuple[datetime, datetime]
+PRESETS = ("today", "last_7_days", "last_30_days", "last_month")  # see preset_period
+MAX_DAYS = 400  # the longest period a report covers
 
 
 @dataclass(frozen=True)

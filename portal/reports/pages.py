@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, render_template, request
 
 from portal.auth.guard import requires
-from portal.reports.downtime import Period, Scope, preset_period, server_reports
+from portal.reports.downtime import MAX_DAYS, PRESETS, Period, Scope, preset_period, server_reports
 from portal.reports.formats import summary_json
-from portal.reports.routes import PRESETS
 from portal.servers.schemas import LABEL_NAME
 from portal.settings.service import load_settings
 
@@ -20,7 +19,6 @@ bp = Blueprint("report_pages", __name__, template_folder="templates")
 
 PRESET_LABELS = {"today": "Today", "last_7_days": "Last 7 days", "last_30_days": "Last 30 days",
                  "last_month": "Last month", "custom": "Custom dates"}
-MAX_DAYS = 400
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -8,13 +8,10 @@ relabelling but the exporter reads.
 
 from __future__ import annotations
 
-import hmac
-
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
-from portal.auth.guard import public
-from portal.errors import APIError
+from portal.auth.guard import check_bearer, public
 from portal.extensions import db
 from portal.servers.models import Server
 from wire import META_PREFIX, SD_SETTINGS
@@ -38,14 +35,6 @@ def target_group(server: Server) -> dict:
     for name in SD_SETTINGS:
         labels[f"{META_PREFIX}{name}"] = _meta_value(getattr(server, name))
     return {"targets": [server.target], "labels": labels}
-
-
-def check_bearer(expected: str) -> None:
-    header = request.headers.get("Authorization", "")
-    given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise APIError(401, "a valid bearer token is required", {"authorization": "invalid"},
-                       headers={"WWW-Authenticate": "Bearer"})
 
 
 @bp.get("/targets")

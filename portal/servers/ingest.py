@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from portal.extensions import db
-from portal.realtime.publish import publish
 from portal.servers import page_cache
+from portal.servers.live import publish_status
 from portal.servers.models import Server, ServerEvent, ServerStatus
 from wire import EVENTS_GROUP, EVENTS_STREAM, STATES
 
@@ -96,9 +96,8 @@ def record_change(change: StateChange) -> bool:
         db.session.rollback()  # another consumer stored the same event_id first
         return False
     page_cache.bump()
-    publish("status", {"server_id": change.server_id, "status": change.status,
-                       "previous": change.previous, "reason": change.reason,
-                       "at": change.at.isoformat()})
+    publish_status(change.server_id, {"status": change.status, "previous": change.previous,
+                                      "at": change.at.isoformat()})
     return True
 
 

@@ -10,6 +10,7 @@ schedule show promptly). The exporter's latest results are laid over it fresh ea
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 import uuid
@@ -18,8 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+from flask import current_app, request
 
 from portal.redis_client import get_redis
+
+log = logging.getLogger(__name__)
 
 GENERATION_KEY = "servermon:registry:generation"
 TTL_S = 5.0
@@ -94,3 +98,20 @@ def _store(key: tuple, generation: str, value: Any, ttl_s: float) -> None:
         _entries.move_to_end(key)
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
+
+
+def in_background(job: Callable[[], None]) -> None:
+    """Run a refresh on a thread of its own (``cached``'s ``background``), in a request
+    context like this one (same path and script root, so the links it renders are the
+    same); its app context gives it a database session of its own, closed when it ends."""
+    app = current_app._get_current_object()
+    path, overrides = request.full_path, {"SCRIPT_NAME": request.script_root}
+
+    def run() -> None:
+        with app.test_request_context(path, environ_overrides=overrides):
+            try:
+                job()
+            except Exception:
+                log.exception("page refresh failed; the next request computes it")
+
+    threading.Thread(target=run, name="servermon-page-refresh", daemon=True).start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from pydantic import AfterValidator, Field, model_validator
 import wire
 from portal.schemas import DbId, Line, PageQuery, Strict
 from portal.servers.models import STATUSES
-from wire import DNS_RECORD_TYPES, HTTP_METHODS, KEYWORD_MODES, KINDS
+from wire import DNS_RECORD_TYPES, HTTP_METHODS, KEYWORD_MODES, KINDS, STATES
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,62}$")
@@ -197,3 +198,14 @@ class ServerQuery(PageQuery):
 
     def label_pairs(self) -> list[tuple[str, str]]:
         return [tuple(item.split("=", 1)) for item in self.label]  # type: ignore[misc]
+
+
+# The fields of a spec kept in a column of the same name (``group`` is ``group_name``, and
+# labels have a table of their own).
+SPEC_COLUMNS = tuple(name for name in ServerSpec.model_fields if name not in ("labels", "group"))
+
+
+class LogQuery(PageQuery):
+    from_: datetime | None = Field(None, alias="from")
+    to: datetime | None = None
+    status: Literal[STATES] | None = None  # type: ignore[valid-type]

@@ -9,7 +9,7 @@ from portal.auth.guard import current_user, requires
 from portal.errors import APIError, validation_error
 from portal.rbac import ROLES
 from portal.settings.service import SettingsData, load_settings, timezone_choices, update_settings
-from portal.web import form_errors
+from portal.web.forms import form_errors
 
 bp = Blueprint("settings_pages", __name__, template_folder="templates")
 

@@ -287,31 +287,32 @@
     setLiveState("live");
     statuses = {};
     (data.servers || []).forEach(function (server) {
-      statuses[server.id] = server.status;
-      applyServer(server);
+      statuses[server.server_id] = server.status;
+      applyServer(Object.assign({ id: server.server_id }, server));
     });
     recount();
     if (typeof data.unread === "number") { setUnread(data.unread); }
     if (typeof data.open_incidents === "number") { setOpenIncidents(data.open_incidents); }
   }
 
+  /* The event carries the effective status (portal/servers/status.py decides it), and
+     ``change`` when it reports a state change the log has just stored. */
   function onStatus(data) {
     var id = data.server_id;
     var before = statuses[id];
-    /* A maintenance window outranks the probe, as on the server (see overlay_status). */
-    var status = before === "maintenance" ? "maintenance" : data.status;
+    var status = data.status;
     statuses[id] = status;
-    applyServer({ id: id, status: status, reason: data.reason, last_checked: data.at });
+    applyServer(Object.assign({ id: id }, data));
     recount();
     document.dispatchEvent(new CustomEvent("servermon:status", { detail: data }));
     if (status !== before) {
       var label = (STATUS[status] || STATUS.unknown)[2].toLowerCase();
       announce(serverName(id) + " is " + label + (status === "down" && data.reason ? ": " + data.reason : ""));
     }
-    /* Every status event is a change the log has just stored; only the Logs page lists them. */
-    if (document.querySelector("[data-live-log]")) {
+    var change = data.change;
+    if (change && document.querySelector("[data-live-log]")) {
       banner("[data-live-log]", "State changes since this page was loaded:", serverName(id) +
-        (data.status === "down" ? " went down" + (data.reason ? ": " + data.reason : "") : " came back up"));
+        (change.status === "down" ? " went down" + (data.reason ? ": " + data.reason : "") : " came back up"));
     }
   }
 
@@ -326,12 +327,6 @@
   }
 
   function onIncident(data) {
-    if (data.downtime && data.state === "open" && data.server_id !== null && !data.in_maintenance &&
-        statuses[data.server_id] !== "maintenance") {
-      statuses[data.server_id] = "down";   /* an open outage shows as down until it resolves */
-      applyServer({ id: data.server_id, status: "down" });
-      recount();
-    }
     var text = describeIncident(data);
     var row = document.querySelector("[data-incident-id='" + data.id + "']");
     if (row) { row.classList.add("incident-changed"); }

@@ -69,8 +69,7 @@ def test_a_status_change_and_a_notification_show_without_a_reload(portal):
             expect(page.locator("body")).to_have_attribute("data-live-state", "live")
             page.evaluate("window.stillTheSamePage = true")
 
-            publish("status", {"server_id": server.id, "status": "down", "previous": "up",
-                               "reason": "connection refused", "at": utcnow().isoformat()})
+            record_state(server, "down", utcnow(), reason="connection refused")  # as ingest stores it
             expect(tile).to_have_attribute("data-status", "down")
             expect(tile).to_have_class("card h-100 server-tile status-down")
             expect(tile.locator("[data-status-badge]")).to_have_text("Down")
@@ -91,8 +90,7 @@ def test_a_status_change_and_a_notification_show_without_a_reload(portal):
             publish("notification", {"id": 2, "user_id": user.id + 1, "incident_id": None,
                                       "state": "firing", "title": "for someone else", "body": "",
                                       "created_at": utcnow().isoformat(), "read_at": None})
-            publish("status", {"server_id": server.id, "status": "up", "previous": "down",
-                               "reason": None, "at": utcnow().isoformat()})
+            record_state(server, "up", utcnow())
             expect(tile).to_have_attribute("data-status", "up")
             expect(tile.locator("[data-field='reason']")).to_have_count(0)
             expect(bell.locator("[data-unread-count]")).to_have_text("1")  # not another user's
@@ -129,12 +127,10 @@ def test_the_logs_page_says_when_a_change_is_logged(portal):
             watch_console(page, problems)
             sign_in(page, base, user.username, "/logs")
             expect(page.locator("body")).to_have_attribute("data-live-state", "live")
-            publish("status", {"server_id": server.id, "status": "down", "previous": "up",
-                               "reason": "disk full", "at": utcnow().isoformat()})
+            record_state(server, "down", utcnow(), reason="disk full")
             banner = page.locator("[data-live-log] [data-live-banner]")
             expect(banner).to_contain_text("ledger-db went down: disk full")
-            publish("status", {"server_id": server.id, "status": "up", "previous": "down",
-                               "reason": None, "at": utcnow().isoformat()})
+            record_state(server, "up", utcnow())
             expect(banner.locator("li").first).to_have_text("ledger-db came back up")
             banner.get_by_role("link", name="Reload the page").click()
             expect(page).to_have_url(base + "/logs")

@@ -19,7 +19,7 @@ import pytest
 import requests
 import yaml
 
-from portal.charts.routes import (
+from portal.charts.queries import (
     AVAILABILITY,
     CERT,
     CHARTS,

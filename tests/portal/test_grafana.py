@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from portal.extensions import db
-from portal.grafana import dashboard_path, push_annotation
+from portal.grafana import dashboard_path
 from portal.incidents.models import Incident
 from portal.redis_client import get_redis
 from portal.settings.service import update_settings
@@ -84,7 +84,7 @@ def test_an_unreachable_grafana_makes_the_actor_fail_so_dramatiq_retries(migrate
         db.session.add(incident)
         db.session.commit()
         with pytest.raises(Exception):
-            push_annotation(incident.id)
+            dramatiq.get_broker().get_actor("push_annotation").fn(incident.id)
 
 
 def test_grafana_is_reachable_only_through_the_portals_sign_in(grafana_app, grafana, tmp_path):

@@ -114,7 +114,7 @@ class Stack:
              f"--storage.tsdb.path={self.workdir / 'prometheus'}",
              f"--web.listen-address=127.0.0.1:{self.prometheus_port}"],
             f"{self.prometheus_url}/-/ready", self.workdir / "prometheus.log"))
-        self._process("worker", [str(BIN / "dramatiq"), "portal.tasks", "--processes", "1",
+        self._process("worker", [str(BIN / "dramatiq"), "portal.jobs.worker", "--processes", "1",
                                  "--threads", "2"], env)
         self._process("exporter", [sys.executable, "-m", "exporter"], env)
         return self

@@ -59,8 +59,8 @@ def test_the_exporter_reads_every_setting_the_portal_sends(app):
     assert (target.http_max_latency_ms, target.http_follow_redirects, target.tls_verify) == \
         (1500, False, False)
     assert target.labels_text.startswith(
-        'server_id="%d",server="ledger",kind="http",environment="production",group="core"'
-        % server.id)
+        f'server_id="{server.id}",server="ledger",kind="http",environment="production",'
+        'group="core"')
 
 
 @pytest.mark.parametrize(("value", "default", "expected"), [

@@ -147,14 +147,14 @@ def test_alerts_without_a_server_are_recorded_too(client):
 def test_a_database_failure_answers_503_so_alertmanager_retries(client, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from portal.incidents import webhook
+    from portal.incidents import service
 
     server = make_server()
 
     def broken(_payload):
         raise OperationalError("INSERT", {}, Exception("database is down"))
 
-    monkeypatch.setattr(webhook, "_apply", broken)
+    monkeypatch.setattr(service, "_apply", broken)
     assert post(client, payload(alert(server))).status_code == 503
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from portal.extensions import db
 from portal.incidents.models import Incident
-from portal.notify.broker import setup_broker
+from portal.jobs.actors import setup_jobs
 from portal.notify.models import Notification
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import make_user
@@ -65,8 +65,8 @@ def outbox_row(incident_row: Incident, **fields) -> Notification:
 @contextmanager
 def redis_unreachable() -> Iterator[None]:
     """Enqueue through a broker whose Redis is gone (a closed port); then the real one again."""
-    setup_broker(f"redis://127.0.0.1:{free_port()}/15")
+    setup_jobs(f"redis://127.0.0.1:{free_port()}/15")
     try:
         yield
     finally:
-        setup_broker(TEST_REDIS_URL)
+        setup_jobs(TEST_REDIS_URL)

@@ -1,4 +1,4 @@
-"""`dramatiq portal.tasks` as operators run it: it starts, sends queued mail, ingests probe
+"""`dramatiq portal.jobs.worker` as operators run it: it starts, sends queued mail, ingests probe
 changes, and stops promptly on SIGTERM."""
 
 import os
@@ -32,7 +32,7 @@ def test_the_worker_process_delivers_ingests_and_stops_on_sigterm(notify_client,
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
         worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dramatiq"), "portal.tasks", "--processes", "1",
+            [str(Path(sys.executable).parent / "dramatiq"), "portal.jobs.worker", "--processes", "1",
              "--threads", "2"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         server = make_server("core-banking")

@@ -82,7 +82,7 @@ def test_it_sends_a_snapshot_then_live_status_changes(live):
     server = make_server()
     ws = connect(live, cookies_for(live, make_user("flexipay_support")))
     snapshot = receive(ws, "snapshot")
-    assert [s["id"] for s in snapshot["data"]["servers"]] == [server.id]
+    assert [s["server_id"] for s in snapshot["data"]["servers"]] == [server.id]
     assert snapshot["data"]["servers"][0]["status"] == "unknown"
     publish("status", {"server_id": server.id, "status": "down", "reason": "timeout"})
     event = receive(ws, "status")

@@ -84,8 +84,8 @@ def test_an_unreachable_exporter_is_a_503(client):
 def test_the_form_button_tests_without_saving(probe_client):
     from portal.extensions import db
     from portal.servers.models import Server
-    from tests.portal.web import csrf, sign_in
-    from tests.portal.web.test_servers import _form
+    from tests.portal.servers.pages.test_forms import _form
+    from tests.support.pages import csrf, sign_in
 
     sign_in(probe_client, "it_staff")
     response = probe_client.post("/servers/new", data=_form(

@@ -3,7 +3,7 @@
 import pytest
 
 from portal.settings.service import load_settings
-from tests.portal.web import post_form, sign_in
+from tests.support.pages import post_form, sign_in
 
 
 def _form(**overrides):

@@ -8,7 +8,7 @@ from portal.auth.passwords import verify_password
 from portal.extensions import db
 from portal.rbac import ROLES
 from tests.factories import PASSWORD
-from tests.portal.web import post_form, sign_in
+from tests.support.pages import post_form, sign_in
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client):

@@ -11,7 +11,7 @@ from portal.incidents.models import Incident
 from portal.notify.models import UserNotification
 from portal.rbac import ROLES
 from tests.factories import make_server, make_user
-from tests.portal.web import post_form, sign_in
+from tests.support.pages import post_form, sign_in
 
 
 def notify(user, title="DOWN: web-1 - connection refused", incident=None, minutes_ago=0, read=False):

@@ -11,7 +11,7 @@ from portal.auth.passwords import verify_password
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from tests.factories import make_server, make_user
-from tests.portal.web import post_form, sign_in
+from tests.support.pages import post_form, sign_in
 
 
 def _user(username: str) -> User | None:

@@ -1,7 +1,8 @@
 """The Logs page: every server's state changes, newest first, for those with Server Logs.
 
-It reads through the log API's own query (``event_query``), across servers or for one,
-and takes its dates as the Alerts page does: days in the configured time zone.
+It reads through the log API's own query (``servers.events``), across servers or for one,
+and takes its dates as the Alerts page does: days in the configured time zone. It is a
+blueprint of its own (``log_pages``), as its permission differs from the other pages'.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from portal.errors import validation_error
 from portal.extensions import db
 from portal.pagination import paginate
 from portal.reports.formats import csv_lines, neutralise
+from portal.servers.events import event_query, oldest_first
 from portal.servers.models import Server, ServerEvent
-from portal.servers.routes import LogQuery, event_query
-from portal.web import chosen_server, current_settings, day_range, page_number
+from portal.servers.schemas import LogQuery
+from portal.web.context import current_settings
+from portal.web.forms import chosen_server, day_range, page_number
 
-bp = Blueprint("log_pages", __name__, template_folder="templates")
+bp = Blueprint("log_pages", __name__, template_folder="../templates")
 
 PAGE_SIZE = 50
 FILTER_FIELDS = ("server", "status", "from", "to")
@@ -100,8 +103,8 @@ def logs_csv():
     zone = ZoneInfo(current_settings().timezone)
     filters = read_filters(request.args, zone)
     names = dict(db.session.execute(select(Server.id, Server.name)).all())
-    query = (event_query(filters.server_id, filters.query).order_by(None)
-             .order_by(ServerEvent.at, ServerEvent.id).execution_options(yield_per=1000))
+    query = oldest_first(event_query(filters.server_id, filters.query)).execution_options(
+        yield_per=1000)
 
     def local(value) -> str:
         return value.astimezone(zone).isoformat() if value else ""

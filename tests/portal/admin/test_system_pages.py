@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.portal.web import sign_in
+from tests.support.pages import sign_in
 
 
 def test_the_api_reference_lists_routes_with_their_permissions(client):

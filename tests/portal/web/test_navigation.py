@@ -3,7 +3,7 @@
 import pytest
 
 from portal.rbac import ROLES
-from tests.portal.web import sign_in
+from tests.support.pages import sign_in
 
 
 @pytest.mark.parametrize("path", ["/alerts", "/reports"])

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.rbac import ROLES, has_permission
-from portal.servers.log_pages import PAGE_SIZE
+from portal.servers.pages.logs import PAGE_SIZE
 from portal.settings.service import update_settings
 from tests.factories import make_server, record_state
-from tests.portal.web import sign_in
+from tests.support.pages import sign_in
 
 T0 = datetime(2026, 11, 1, 21, 30, tzinfo=UTC)  # 2026-11-02 00:30 in Kampala (UTC+3)
 

@@ -12,11 +12,11 @@ from portal.extensions import db
 from portal.incidents.models import DOWNTIME_ALERT, Incident, MaintenanceWindow
 from portal.rbac import ROLES
 from portal.redis_client import get_redis
-from portal.servers import pages
-from portal.servers.pages import DASHBOARD_PAGE_SIZE
+from portal.servers.pages import dashboard
+from portal.servers.pages.dashboard import DASHBOARD_PAGE_SIZE
 from portal.settings.service import update_settings
 from tests.factories import make_server
-from tests.portal.web import sign_in
+from tests.support.pages import sign_in
 from tests.support.waiting import wait_for
 
 
@@ -215,7 +215,7 @@ def test_tiles_are_reused_for_seconds_but_registry_changes_show_at_once(client):
 
 
 def test_old_tiles_are_rendered_again_on_a_thread_of_their_own(client, monkeypatch):
-    monkeypatch.setattr(pages, "TILES_TTL_S", 0.0)  # always old
+    monkeypatch.setattr(dashboard, "TILES_TTL_S", 0.0)  # always old
     sign_in(client)
     server = make_server("steady")
     assert 'gauge-none" viewBox' in client.get("/dashboard").get_data(as_text=True)

@@ -6,7 +6,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import Incident
 from tests.factories import make_server
-from tests.portal.web import sign_in
+from tests.support.pages import sign_in
 
 
 def test_it_shows_downtime_per_server_and_links_the_downloads(client):

@@ -1,0 +1,12 @@
+"""The Alerts page (``alerts.py``) and the Maintenance page (``maintenance.py``).
+
+Both go through the same service functions as the API, so a page can do nothing the API
+would refuse. Dates typed into them are read in the configured time zone; the database
+keeps UTC.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("incident_pages", __name__, template_folder="../templates")
+
+from portal.incidents.pages import alerts, maintenance  # noqa: E402, F401 - their routes join bp

@@ -1,0 +1,79 @@
+"""What the incident and maintenance endpoints accept, and Alertmanager's webhook payload."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from portal.schemas import DbId, Line, PageQuery, Strict
+from portal.servers.schemas import LABEL_NAME
+
+MAX_WINDOW = timedelta(days=31)
+SEVERITIES = ("critical", "warning")
+
+
+class AlertIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime
+    endsAt: datetime | None = None
+    fingerprint: str = Field(min_length=1, max_length=64)
+
+
+class WebhookIn(BaseModel):
+    """Alertmanager's webhook payload, version 4."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: Literal["4"]
+    status: Literal["firing", "resolved"]
+    receiver: str
+    alerts: list[AlertIn] = Field(max_length=1000)
+
+
+class IncidentQuery(PageQuery):
+    server_id: DbId | None = None
+    from_: datetime | None = Field(None, alias="from")
+    to: datetime | None = None
+    state: Literal["open", "resolved"] | None = None
+    alertname: Line | None = Field(None, max_length=100)
+    severity: Literal[SEVERITIES] | None = None  # type: ignore[valid-type]
+
+
+class AckIn(Strict):
+    note: str = Field("", max_length=1000)
+
+
+class WindowIn(Strict):
+    server_id: DbId | None = None
+    label: Line | None = Field(None, max_length=300, description="key=value")
+    starts_at: datetime
+    ends_at: datetime
+    reason: Line = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _checks(self) -> WindowIn:
+        if (self.server_id is None) == (self.label is None):
+            raise ValueError("server_id: give either server_id or label, not both")
+        if self.label is not None:
+            key, sep, value = self.label.partition("=")
+            if not sep or not LABEL_NAME.match(key) or not value:
+                raise ValueError("label: must be key=value, e.g. environment=production")
+        for name in ("starts_at", "ends_at"):
+            if getattr(self, name).tzinfo is None:
+                raise ValueError(f"{name}: needs a UTC offset, e.g. 2026-01-31T22:00:00+03:00")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at: must be after starts_at")
+        if self.ends_at - self.starts_at > MAX_WINDOW:
+            raise ValueError("ends_at: a window may last at most 31 days")
+        return self
+
+
+class WindowQuery(PageQuery):
+    active: bool | None = None
+    server_id: DbId | None = None

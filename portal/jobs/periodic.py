@@ -1,0 +1,48 @@
+"""The worker's periodic jobs: state kept elsewhere is reconciled, not trusted.
+
+* notifications a lost Redis dropped or a dead worker left half-sent are queued again;
+* maintenance windows whose Alertmanager silence could not be made are synced again;
+* the 24 h uptime figures are copied from Prometheus into Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from portal.charts.uptime import refresh_uptime
+from portal.extensions import db
+from portal.incidents.maintenance import sync_silence, unsynced_windows
+from portal.notify.outbox import sweep
+
+log = logging.getLogger(__name__)
+
+EVERY_S = 15
+
+
+def requeue_notifications() -> None:
+    requeued = sweep()
+    if requeued:
+        log.info("requeued %d notifications", requeued)
+
+
+def sync_silences() -> None:
+    for window in unsynced_windows():
+        sync_silence(window)
+
+
+PERIODIC = (requeue_notifications, sync_silences, refresh_uptime)
+
+
+def run_periodic(app: Flask) -> None:
+    """Each job on its own: one failing (say, Prometheus away) skips no other."""
+    for job in PERIODIC:
+        with app.app_context():
+            try:
+                job()
+            except Exception:
+                db.session.rollback()
+                log.exception("periodic job %s failed", job.__name__)
+            finally:
+                db.session.remove()

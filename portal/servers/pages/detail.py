@@ -1,0 +1,63 @@
+"""A server's page: its status, history charts, recent incidents and state changes, and
+the Grafana panels of its dashboard when Grafana is set up."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from portal.auth.guard import requires
+from portal.charts.queries import RANGES
+from portal.extensions import db
+from portal.grafana import SERVER_UID, dashboard_url, panel_url
+from portal.incidents.schemas import IncidentQuery
+from portal.incidents.service import incident_query, incident_rows
+from portal.servers.events import event_query
+from portal.servers.listing import serialize_server
+from portal.servers.models import Server, ServerEvent
+from portal.servers.pages import KIND_LABELS, bp
+from portal.servers.schemas import LogQuery
+from portal.servers.service import get_server_or_404
+from portal.web.context import can, current_settings
+from portal.web.security import framed
+
+RECENT_INCIDENTS = 10
+RECENT_EVENTS = 20
+SERVER_PANELS = ((5, "Latency"), (6, "Up / down"))  # panel ids in dashboards/server.json
+
+
+def _recent_incidents(server_id: int) -> list[dict]:
+    """The newest incidents, as the Alerts page lists them (durations, deliveries)."""
+    query = incident_query(IncidentQuery(server_id=server_id)).limit(RECENT_INCIDENTS)
+    return incident_rows(list(db.session.scalars(query)), None)
+
+
+def _recent_events(server_id: int) -> list[ServerEvent]:
+    """The newest state changes, as the log API returns them."""
+    return list(db.session.scalars(event_query(server_id, LogQuery()).limit(RECENT_EVENTS)))
+
+
+def _grafana_for(server: Server, base: str | None) -> dict | None:
+    """Panels of the per-server dashboard to embed, and a link to the whole of it."""
+    if not base:
+        return None
+    params = {"var-server_id": server.id, "from": "now-24h", "to": "now"}
+    return {
+        "link": dashboard_url(base, SERVER_UID, **params),
+        "panels": [(title, panel_url(base, SERVER_UID, panel_id, **params, theme="light"))
+                   for panel_id, title in SERVER_PANELS],
+    }
+
+
+@bp.get("/servers/<int:server_id>")
+@requires("status.view", page=True)
+def server_detail(server_id: int):
+    server = get_server_or_404(server_id)
+    base = current_settings().grafana_url
+    html = render_template(
+        "servers/detail.html", server=server, live=serialize_server(server),
+        kind_labels=KIND_LABELS, active_nav="server_pages.servers", ranges=RANGES,
+        incidents=_recent_incidents(server.id) if can("alerts.view") else None,
+        events=_recent_events(server.id) if can("logs.view") else None,
+        grafana=_grafana_for(server, base),
+    )
+    return framed(html, base)

@@ -1,0 +1,65 @@
+"""What every response carries for the browser's protection: the content security
+policy, the other security headers, and the CSRF value forms echo."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, make_response
+from flask_jwt_extended import decode_token, get_jwt
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-src 'self'{frames}; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy(*frame_sources: str | None) -> str:
+    """The policy for every response; pages that embed Grafana add its origin to frame-src
+    (an origin, because a source with a path matches that one path only)."""
+    origins = dict.fromkeys(filter(None, (_origin(url) for url in frame_sources if url)))
+    return CONTENT_SECURITY_POLICY.format(frames="".join(f" {origin}" for origin in origins))
+
+
+def framed(html: str, grafana_base: str | None):
+    """A page that embeds Grafana lets its origin into frame-src; others keep the default."""
+    response = make_response(html)
+    if grafana_base:
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            current_app.config["SERVERMON"].grafana_url, grafana_base)
+    return response
+
+
+def csrf_token() -> str:
+    """The double-submit value forms must echo; after an implicit refresh, the new token's."""
+    fresh = g.get("refreshed_access_token")
+    if fresh:
+        return decode_token(fresh).get("csrf", "")
+    try:
+        return get_jwt().get("csrf", "")
+    except RuntimeError:
+        return ""
+
+
+def add_security_headers(app: Flask) -> None:
+    """Headers every response carries unless its view set its own (say, a wider CSP)."""
+    from portal.auth.sessions import apply_cookie_refresh
+
+    policy = content_security_policy(app.config["SERVERMON"].grafana_url)
+
+    @app.after_request
+    def _security_headers(response):
+        response = apply_cookie_refresh(response)
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
