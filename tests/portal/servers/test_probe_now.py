@@ -84,11 +84,11 @@ def test_an_unreachable_exporter_is_a_503(client):
 def test_the_form_button_tests_without_saving(probe_client):
     from portal.extensions import db
     from portal.servers.models import Server
-    from tests.portal.servers.pages.test_forms import _form
+    from tests.portal.servers.pages import server_form
     from tests.support.pages import csrf, sign_in
 
     sign_in(probe_client, "it_staff")
-    response = probe_client.post("/servers/new", data=_form(
+    response = probe_client.post("/servers/new", data=server_form(
         csrf_token=csrf(probe_client), action="test", kind="tcp",
         target=f"127.0.0.1:{free_port()}"))
     html = response.get_data(as_text=True)

@@ -1,31 +1,10 @@
 """The server list: filters, paging, and what viewers may do from it."""
 
 
-from sqlalchemy import func, select
 
-from portal.extensions import db
-from portal.servers.models import Server
 from tests.factories import make_server
+from tests.portal.servers.pages import server_count, server_form
 from tests.support.pages import post_form, sign_in
-
-
-def _form(**overrides):
-    """A complete add-server form, as a browser posts it (checked boxes only)."""
-    data = {
-        "name": "core-banking", "kind": "http", "target": "https://core.bank.example/health",
-        "interval_s": "30", "timeout_s": "10", "enabled": "on", "confirm_down": "on",
-        "environment": "production", "group": "core", "description": "Main ledger",
-        "labels": "team=payments\nsite=kampala", "owner_id": "",
-        "http_method": "GET", "http_accepted_statuses": "200-299", "http_keyword": "",
-        "http_keyword_mode": "contains", "http_max_latency_ms": "", "http_follow_redirects": "on",
-        "tls_verify": "on", "dns_record_type": "A", "dns_expected": "", "dns_resolver": "",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def _count() -> int:
-    return db.session.scalar(select(func.count(Server.id)))
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client):
@@ -75,5 +54,5 @@ def test_viewers_are_refused_the_forms(client):
         response = client.get(path)
         assert response.status_code == 403
         assert "servers.manage" in response.get_data(as_text=True)
-    assert post_form(client, "/servers/new", _form()).status_code == 403
-    assert _count() == 1
+    assert post_form(client, "/servers/new", server_form()).status_code == 403
+    assert server_count() == 1

@@ -2,32 +2,14 @@
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.servers.models import Server
 from portal.settings.service import update_settings
 from tests.factories import make_server
+from tests.portal.servers.pages import server_count, server_form
 from tests.support.pages import csrf, post_form, sign_in
-
-
-def _form(**overrides):
-    """A complete add-server form, as a browser posts it (checked boxes only)."""
-    data = {
-        "name": "core-banking", "kind": "http", "target": "https://core.bank.example/health",
-        "interval_s": "30", "timeout_s": "10", "enabled": "on", "confirm_down": "on",
-        "environment": "production", "group": "core", "description": "Main ledger",
-        "labels": "team=payments\nsite=kampala", "owner_id": "",
-        "http_method": "GET", "http_accepted_statuses": "200-299", "http_keyword": "",
-        "http_keyword_mode": "contains", "http_max_latency_ms": "", "http_follow_redirects": "on",
-        "tls_verify": "on", "dns_record_type": "A", "dns_expected": "", "dns_resolver": "",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def _count() -> int:
-    return db.session.scalar(select(func.count(Server.id)))
 
 
 def test_the_add_form_is_prefilled_from_the_probe_defaults(client):
@@ -41,7 +23,7 @@ def test_the_add_form_is_prefilled_from_the_probe_defaults(client):
 
 def test_adding_a_server_through_the_form(client):
     user = sign_in(client, "ebanking_support")
-    response = post_form(client, "/servers/new", _form())
+    response = post_form(client, "/servers/new", server_form())
     assert response.status_code == 302
     server = db.session.scalar(select(Server).where(Server.name == "core-banking"))
     assert response.location.endswith(f"/servers/{server.id}")
@@ -55,14 +37,14 @@ def test_adding_a_server_through_the_form(client):
 
 def test_unchecked_boxes_save_as_false(client):
     sign_in(client)
-    post_form(client, "/servers/new", _form(enabled=None, confirm_down=None, tls_verify=None))
+    post_form(client, "/servers/new", server_form(enabled=None, confirm_down=None, tls_verify=None))
     server = db.session.scalar(select(Server))
     assert not server.enabled and not server.confirm_down and not server.tls_verify
 
 
 def test_a_tcp_target_without_port_is_a_field_error_and_nothing_is_written(client):
     sign_in(client)
-    response = post_form(client, "/servers/new", _form(kind="tcp", target="db1.bank.example"))
+    response = post_form(client, "/servers/new", server_form(kind="tcp", target="db1.bank.example"))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'data-field-error="target"' in html
@@ -70,22 +52,22 @@ def test_a_tcp_target_without_port_is_a_field_error_and_nothing_is_written(clien
     assert 'value="db1.bank.example"' in html  # the user's input is kept
     assert 'value="tcp" selected' in html
     assert "team=payments\nsite=kampala</textarea>" in html
-    assert _count() == 0
+    assert server_count() == 0
 
 
 def test_a_malformed_label_line_is_an_error_on_labels(client):
     sign_in(client)
-    response = post_form(client, "/servers/new", _form(labels="team=payments\njust-text"))
+    response = post_form(client, "/servers/new", server_form(labels="team=payments\njust-text"))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'data-field-error="labels"' in html and "line 2" in html
-    assert _count() == 0
+    assert server_count() == 0
 
 
 def test_several_errors_show_at_once(client):
     sign_in(client)
     response = post_form(client, "/servers/new",
-                         _form(name="", interval_s="often", labels="oops"))
+                         server_form(name="", interval_s="often", labels="oops"))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     for field in ("name", "interval_s", "labels"):
@@ -95,20 +77,20 @@ def test_several_errors_show_at_once(client):
 def test_a_duplicate_name_is_an_error_on_name(client):
     sign_in(client)
     make_server("core-banking")
-    response = post_form(client, "/servers/new", _form(name="Core-Banking"))
+    response = post_form(client, "/servers/new", server_form(name="Core-Banking"))
     assert response.status_code == 409
     assert 'data-field-error="name"' in response.get_data(as_text=True)
-    assert _count() == 1
+    assert server_count() == 1
 
 
 def test_a_post_without_the_csrf_field_is_refused(client):
     sign_in(client)
-    response = client.post("/servers/new", data=_form())
+    response = client.post("/servers/new", data=server_form())
     assert response.status_code == 403
     assert "CSRF" in response.get_data(as_text=True)
-    wrong = client.post("/servers/new", data={**_form(), "csrf_token": "forged"})
+    wrong = client.post("/servers/new", data={**server_form(), "csrf_token": "forged"})
     assert wrong.status_code == 403
-    assert _count() == 0
+    assert server_count() == 0
 
 
 def test_editing_a_server_through_the_form(client):
@@ -117,7 +99,7 @@ def test_editing_a_server_through_the_form(client):
     form_page = client.get(f"/servers/{server.id}/edit").get_data(as_text=True)
     assert "old=label</textarea>" in form_page
     response = post_form(client, f"/servers/{server.id}/edit",
-                         _form(name="web-renamed", kind="icmp", target="10.0.0.7", labels=""))
+                         server_form(name="web-renamed", kind="icmp", target="10.0.0.7", labels=""))
     assert response.status_code == 302
     db.session.refresh(server)
     assert (server.name, server.kind, server.target) == ("web-renamed", "icmp", "10.0.0.7")
@@ -127,7 +109,7 @@ def test_editing_a_server_through_the_form(client):
 def test_a_bad_edit_leaves_the_server_unchanged(client):
     sign_in(client)
     server = make_server("web-1")
-    response = post_form(client, f"/servers/{server.id}/edit", _form(name="web-1", timeout_s="45"))
+    response = post_form(client, f"/servers/{server.id}/edit", server_form(name="web-1", timeout_s="45"))
     assert response.status_code == 400
     assert 'data-field-error="timeout_s"' in response.get_data(as_text=True)
     db.session.expire_all()
@@ -140,17 +122,17 @@ def test_deleting_asks_first_then_deletes_on_post(client):
     confirm = client.get(f"/servers/{server.id}/delete")
     assert confirm.status_code == 200
     assert "Delete old-box?" in confirm.get_data(as_text=True)
-    assert _count() == 1
+    assert server_count() == 1
     response = post_form(client, f"/servers/{server.id}/delete")
     assert response.status_code == 302 and response.location.endswith("/servers")
-    assert _count() == 0
+    assert server_count() == 0
 
 
 def test_deleting_without_csrf_is_refused(client):
     sign_in(client)
     server = make_server("old-box")
     assert client.post(f"/servers/{server.id}/delete").status_code == 403
-    assert _count() == 1
+    assert server_count() == 1
 
 
 # --- history on the detail page -----------------------------------------------------------
