@@ -33,7 +33,7 @@ def server_counts() -> dict:
                .outerjoin(ServerStatus, ServerStatus.server_id == Server.id)
                .where(Server.enabled.is_(True)))
     by_status = {name: db.session.scalar(enabled.where(status.condition(name)))
-                 for name in ("up", "down", "unknown", "maintenance")}
+                 for name in status.STATUSES}
     total = db.session.scalar(select(func.count(Server.id)))
     return {"total": total, "enabled": sum(by_status.values()), "by_status": by_status}
 

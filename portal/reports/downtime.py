@@ -22,7 +22,9 @@ from sqlalchemy import and_, or_, select
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import DOWNTIME_ALERT, Incident, MaintenanceWindow
+from portal.servers.labels import BUILTIN_LABELS, label_condition
 from portal.servers.models import Server, ServerLabel
+from portal.servers.status import window_matches
 
 Interval = tuple[datetime, datetime]
 PRESETS = ("today", "last_7_days", "last_30_days", "last_month")  # see preset_period
@@ -118,14 +120,7 @@ def _server_rows(scope: Scope) -> list:
     if scope.server_id is not None:
         query = query.where(Server.id == scope.server_id)
     if scope.label is not None:
-        key, value = scope.label
-        column = {"environment": Server.environment, "group": Server.group_name,
-                  "kind": Server.kind}.get(key)
-        if column is not None:
-            query = query.where(column == value)
-        else:
-            query = query.where(Server.id.in_(select(ServerLabel.server_id).where(
-                ServerLabel.key == key, ServerLabel.value == value)))
+        query = query.where(label_condition(*scope.label))
     return db.session.execute(query).all()
 
 
@@ -137,17 +132,16 @@ def _maintenance(servers: list, period: Period) -> dict[int, list[Interval]]:
     by_server: dict[int, list[Interval]] = {row.id: [] for row in servers}
     if not windows:
         return by_server
-    label_windows = [w for w in windows if w.server_id is None]
     labels: dict[int, dict[str, str]] = {row.id: {} for row in servers}
-    if label_windows:
+    if any(window.server_id is None for window in windows):
+        # Every label in one pass: a report may cover more servers than an IN list holds.
         for server_id, key, value in db.session.execute(select(
                 ServerLabel.server_id, ServerLabel.key, ServerLabel.value)):
             if server_id in labels:
                 labels[server_id][key] = value
         for row in servers:
-            labels[row.id].update({k: v for k, v in (("environment", row.environment),
-                                                       ("group", row.group_name),
-                                                       ("kind", row.kind)) if v})
+            labels[row.id].update({key: getattr(row, column) for key, column
+                                   in BUILTIN_LABELS.items() if getattr(row, column)})
     for window in windows:
         end = min(window.ends_at, window.cancelled_at or window.ends_at, period.end)
         interval = (max(window.starts_at, period.start), end)
@@ -158,7 +152,7 @@ def _maintenance(servers: list, period: Period) -> dict[int, list[Interval]]:
                 by_server[window.server_id].append(interval)
             continue
         for row in servers:
-            if labels[row.id].get(window.label_key or "") == window.label_value:
+            if window_matches(window, row.id, labels[row.id]):
                 by_server[row.id].append(interval)
     return {server_id: merge(intervals) for server_id, intervals in by_server.items()}
 
