@@ -25,6 +25,7 @@ from portal.incidents.serialize import serialize_window
 from portal.realtime.publish import publish
 from portal.servers import page_cache
 from portal.servers.models import Server
+from portal.servers.schemas import label_selector
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ def create_window(data: WindowIn, user: User) -> MaintenanceWindow:
         raise APIError(400, "invalid value for server_id", {"server_id": "no such server"})
     if data.ends_at <= utcnow():
         raise APIError(400, "invalid value for ends_at", {"ends_at": "is in the past"})
-    key, _, value = (data.label or "").partition("=")
+    key, value = label_selector(data.label) if data.label else (None, None)
     window = MaintenanceWindow(
-        server_id=data.server_id, label_key=key or None, label_value=value or None,
+        server_id=data.server_id, label_key=key, label_value=value,
         starts_at=data.starts_at, ends_at=data.ends_at, reason=data.reason,
         created_by_id=user.id, created_by_name=user.username,
     )

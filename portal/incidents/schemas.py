@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from portal.schemas import DbId, Line, PageQuery, Strict
-from portal.servers.schemas import LABEL_NAME
+from portal.servers.schemas import label_selector
 
 MAX_WINDOW = timedelta(days=31)
 SEVERITIES = ("critical", "warning")
@@ -61,9 +61,10 @@ class WindowIn(Strict):
         if (self.server_id is None) == (self.label is None):
             raise ValueError("server_id: give either server_id or label, not both")
         if self.label is not None:
-            key, sep, value = self.label.partition("=")
-            if not sep or not LABEL_NAME.match(key) or not value:
-                raise ValueError("label: must be key=value, e.g. environment=production")
+            try:
+                label_selector(self.label)
+            except ValueError as exc:
+                raise ValueError(f"label: {exc}") from None
         for name in ("starts_at", "ends_at"):
             if getattr(self, name).tzinfo is None:
                 raise ValueError(f"{name}: needs a UTC offset, e.g. 2026-01-31T22:00:00+03:00")

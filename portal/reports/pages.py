@@ -12,7 +12,7 @@ from flask import Blueprint, render_template, request
 from portal.auth.guard import requires
 from portal.reports.downtime import MAX_DAYS, PRESETS, Period, Scope, preset_period, server_reports
 from portal.reports.formats import summary_json
-from portal.servers.schemas import LABEL_NAME
+from portal.servers.schemas import label_selector
 from portal.settings.service import load_settings
 
 bp = Blueprint("report_pages", __name__, template_folder="templates")
@@ -55,11 +55,11 @@ def _scope(errors: dict[str, str]) -> Scope:
     label = request.args.get("label", "").strip()
     if not label:
         return Scope()
-    key, sep, value = label.partition("=")
-    if not sep or not LABEL_NAME.match(key) or not value:
-        errors["label"] = "use key=value, e.g. environment=production"
+    try:
+        return Scope(label=label_selector(label))
+    except ValueError as exc:
+        errors["label"] = str(exc)
         return Scope()
-    return Scope(label=(key, value))
 
 
 @bp.get("/reports")

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from portal.reports.downtime import MAX_DAYS, PRESETS, Period, Scope, preset_period
 from portal.schemas import DbId, Strict
-from portal.servers.schemas import LABEL_NAME
+from portal.servers.schemas import label_selector
 
 
 class ReportQuery(Strict):
@@ -38,9 +38,10 @@ class ReportQuery(Strict):
             if self.to - self.from_ > timedelta(days=MAX_DAYS):
                 raise ValueError(f"to: a report covers at most {MAX_DAYS} days")
         if self.label is not None:
-            key, sep, value = self.label.partition("=")
-            if not sep or not LABEL_NAME.match(key) or not value:
-                raise ValueError("label: must be key=value, e.g. environment=production")
+            try:
+                label_selector(self.label)
+            except ValueError as exc:
+                raise ValueError(f"label: {exc}") from None
         return self
 
     def period(self, timezone: ZoneInfo) -> Period:
@@ -49,5 +50,5 @@ class ReportQuery(Strict):
         return preset_period(self.preset or "last_7_days", timezone)
 
     def scope(self) -> Scope:
-        label = tuple(self.label.split("=", 1)) if self.label else None
-        return Scope(server_id=self.server_id, label=label)  # type: ignore[arg-type]
+        label = label_selector(self.label) if self.label else None
+        return Scope(server_id=self.server_id, label=label)

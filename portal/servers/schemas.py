@@ -29,6 +29,15 @@ STATUS_RANGE = re.compile(r"^([1-5]\d\d)(?:-([1-5]\d\d))?$")
 MAX_LABELS = 20
 
 
+def label_selector(text: str) -> tuple[str, str]:
+    """``key=value``, as maintenance windows, reports and list filters select servers
+    (``servers.labels``); ValueError says what it must look like."""
+    key, sep, value = text.partition("=")
+    if not sep or not LABEL_NAME.match(key) or not value:
+        raise ValueError("must be key=value, e.g. environment=production")
+    return key, value
+
+
 def is_hostname(value: str) -> bool:
     name = value[:-1] if value.endswith(".") else value
     if not name or len(name) > 253:
@@ -191,13 +200,14 @@ class ServerQuery(PageQuery):
     @model_validator(mode="after")
     def _labels_are_pairs(self) -> ServerQuery:
         for item in self.label:
-            key, sep, value = item.partition("=")
-            if not sep or not LABEL_NAME.match(key) or not value:
-                raise ValueError(f"label: {item!r} must be key=value")
+            try:
+                label_selector(item)
+            except ValueError:
+                raise ValueError(f"label: {item!r} must be key=value") from None
         return self
 
     def label_pairs(self) -> list[tuple[str, str]]:
-        return [tuple(item.split("=", 1)) for item in self.label]  # type: ignore[misc]
+        return [label_selector(item) for item in self.label]
 
 
 # The fields of a spec kept in a column of the same name (``group`` is ``group_name``, and
