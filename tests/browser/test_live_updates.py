@@ -3,7 +3,7 @@ without a reload: a dashboard tile goes down, the bell counts up, the Alerts pag
 
 The portal runs under gunicorn (the ``portal`` fixture in conftest.py); the test
 publishes through Redis from its own app context, exactly as the exporter pipeline and the
-outbox do, so the whole path (Redis pub/sub, the hub, /ws, live.js) is the real one.
+outbox do, so the whole path (Redis pub/sub, the hub, /ws, portal/static/live/) is the real one.
 """
 
 from __future__ import annotations
