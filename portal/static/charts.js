@@ -40,10 +40,10 @@
     document.addEventListener("visibilitychange", function () { if (visible()) { callback(); } });
   }
 
-  /* live.js announces every status change from the WebSocket; charts follow a few seconds
-     later (once Prometheus has scraped the new result). Changes that arrive meanwhile join
-     the pending reload, so a storm of them costs one reload per few seconds, not one each,
-     and never postpones it indefinitely. */
+  /* live/core.js announces every status change from the WebSocket (servermon:status);
+     charts follow a few seconds later (once Prometheus has scraped the new result). Changes
+     that arrive meanwhile join the pending reload, so a storm of them costs one reload per
+     few seconds, not one each, and never postpones it indefinitely. */
   function soonAfterChanges(callback, serverId) {
     var timer = null;
     document.addEventListener("servermon:status", function (event) {

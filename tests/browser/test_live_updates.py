@@ -1,14 +1,17 @@
 """Live updates in Chromium: events published as the back end publishes them change the page
 without a reload: a dashboard tile goes down, the bell counts up, the Alerts page says so.
+What a live change shows is what a reload shows (the markup is cloned from the page), and
+each page runs only the live modules it needs.
 
 The portal runs under gunicorn (the ``portal`` fixture in conftest.py); the test
 publishes through Redis from its own app context, exactly as the exporter pipeline and the
-outbox do, so the whole path (Redis pub/sub, the hub, /ws, live.js) is the real one.
+outbox do, so the whole path (Redis pub/sub, the hub, /ws, portal/static/live/) is the real one.
 """
 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, update
@@ -16,12 +19,36 @@ from sqlalchemy import delete, update
 from portal.auth.models import User
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.incidents.maintenance import create_window
+from portal.incidents.schemas import WindowIn
 from portal.realtime.publish import publish
 from portal.servers.models import Server, ServerStatus
 from tests.factories import make_server, make_user, record_state
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
 
 pytestmark = pytest.mark.browser
+
+# What a tile shows of its status: its class, badge and reason, and where each part sits.
+DESCRIBE = """tile => ({
+  className: tile.className,
+  badge: tile.querySelector("[data-status-badge]").outerHTML,
+  reason: (tile.querySelector("[data-field='reason']") || {}).outerHTML || null,
+  layout: [...tile.querySelector(".card-body").children]
+    .map(node => node.tagName + (node.dataset.field ? ":" + node.dataset.field : ""))
+})"""
+# The same for the tile as the portal renders it now, parsed by the same browser, so both
+# are compared as the DOM serialises them.
+RENDERED = """async ([url, selector]) => {
+  const html = await (await fetch(url, {credentials: "same-origin"})).text();
+  const tile = new DOMParser().parseFromString(html, "text/html").querySelector(selector);
+  return (""" + DESCRIBE + """)(tile);
+}"""
+# Every status event this page has received, to wait on one that changes nothing visible.
+RECORD_EVENTS = """() => { window.statusEvents = [];
+  document.addEventListener('servermon:status', e => window.statusEvents.push(e.detail)); }"""
+LIVE_SCRIPTS = """() => [...document.scripts].map(s => s.src && new URL(s.src).pathname)
+  .filter(path => path && path.startsWith('/static/live/'))"""
+UP_AGAIN = "() => window.statusEvents.some(e => e.change && e.change.status === 'up')"
 
 
 def _far_id() -> int:
@@ -31,9 +58,9 @@ def _far_id() -> int:
     return random.randint(10**6, 10**8)
 
 
-def _cast() -> tuple[User, Server]:
+def _cast(role: str = "customer_engagement") -> tuple[User, Server]:
     """A user and an up server, renumbered before anything refers to them."""
-    user = make_user("customer_engagement", username="live.viewer")
+    user = make_user(role, username="live.viewer")
     user_id = _far_id()
     db.session.execute(update(User).where(User.id == user.id).values(id=user_id))
     server = make_server("ledger-db", kind="tcp")
@@ -112,7 +139,79 @@ def test_a_status_change_and_a_notification_show_without_a_reload(portal):
             browser.close()
 
 
-def test_the_logs_page_says_when_a_change_is_logged(portal):
+def test_a_live_tile_shows_the_badge_and_reason_the_server_renders(portal):
+    """Down through the ingest path, then maintenance through a real window (the server
+    decides it; the browser takes the snapshot that follows): each time the tile's badge,
+    class and reason are what the dashboard renders for that status."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = portal
+    user, server = _cast()
+    record_state(server, "up", utcnow())
+    tile_selector = f"article[data-server-id='{server.id}']"
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.set_default_timeout(8000)
+            watch_console(page, problems)
+            sign_in(page, base, user.username)
+            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+            page.evaluate(RECORD_EVENTS)
+            tile = page.locator(tile_selector)
+
+            def same_as_a_reload(status: str, word: str) -> None:
+                expect(tile).to_have_attribute("data-status", status)
+                rendered = page.evaluate(RENDERED, [base + "/dashboard", tile_selector])
+                assert f"</i> {word}" in rendered["badge"]  # the reload did show that status
+                assert tile.evaluate(DESCRIBE) == rendered
+
+            record_state(server, "down", utcnow(), reason="connection refused")
+            same_as_a_reload("down", "Down")
+            expect(tile.locator("[data-field='reason']")).to_have_text("connection refused")
+
+            now = utcnow()
+            create_window(WindowIn(server_id=server.id, starts_at=now - timedelta(minutes=1),
+                                   ends_at=now + timedelta(hours=1), reason="patching"), user)
+            same_as_a_reload("maintenance", "Maintenance")
+            expect(tile.locator("[data-field='reason']")).to_have_count(0)
+            expect(page.locator("[data-count='maintenance']")).to_have_text("1")
+
+            record_state(server, "up", utcnow())  # the log moves; the window still outranks it
+            page.wait_for_function(UP_AGAIN)
+            same_as_a_reload("maintenance", "Maintenance")
+            assert problems == [], problems
+        finally:
+            browser.close()
+
+
+def test_a_page_with_only_the_core_takes_status_events_quietly(portal):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = portal
+    user, server = _cast("admin")  # who may open Settings
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(5000)
+            problems: list[str] = []
+            watch_console(page, problems)
+            sign_in(page, base, user.username, "/settings")
+            assert page.evaluate(LIVE_SCRIPTS) == ["/static/live/core.js"]
+            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+            page.evaluate(RECORD_EVENTS)
+            record_state(server, "down", utcnow(), reason="disk full")
+            announcer = page.locator("[data-live-announcer]")
+            expect(announcer).to_have_text(f"Server {server.id} is down: disk full")  # no name here
+            assert page.evaluate("window.statusEvents.length") == 1  # charts.js would hear it
+            assert problems == [], problems
+        finally:
+            browser.close()
+
+
+def test_the_logs_page_lists_a_change_only_when_the_log_stored_one(portal):
     from playwright.sync_api import expect, sync_playwright
 
     base, user = portal  # it_staff: Server Logs
@@ -126,10 +225,18 @@ def test_the_logs_page_says_when_a_change_is_logged(portal):
             problems: list[str] = []
             watch_console(page, problems)
             sign_in(page, base, user.username, "/logs")
+            assert page.evaluate(LIVE_SCRIPTS) == ["/static/live/core.js", "/static/live/logs.js"]
             expect(page.locator("body")).to_have_attribute("data-live-state", "live")
-            record_state(server, "down", utcnow(), reason="disk full")
             banner = page.locator("[data-live-log] [data-live-banner]")
+            # As when an outage incident opens: the status to show moved, the log did not.
+            publish("status", {"server_id": server.id, "status": "down", "reason": "refused",
+                               "latency_ms": None, "last_checked": utcnow().isoformat(),
+                               "status_since": utcnow().isoformat(), "change": None})
+            expect(page.locator("[data-live-announcer]")).to_have_text("ledger-db is down: refused")
+            expect(banner).to_have_count(0)
+            record_state(server, "down", utcnow(), reason="disk full")
             expect(banner).to_contain_text("ledger-db went down: disk full")
+            expect(banner.locator("li")).to_have_count(1)
             record_state(server, "up", utcnow())
             expect(banner.locator("li").first).to_have_text("ledger-db came back up")
             banner.get_by_role("link", name="Reload the page").click()

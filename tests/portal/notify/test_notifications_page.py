@@ -60,16 +60,16 @@ def test_with_nothing_unread_the_badge_is_hidden(client):
     assert _bell_count(client.get("/dashboard").get_data(as_text=True)) == ("0", True)
 
 
-def test_signed_in_pages_load_the_live_script_and_say_the_time_zone(client):
+def test_signed_in_pages_load_the_live_core_and_say_the_time_zone(client):
     sign_in(client)
     html = client.get("/dashboard").get_data(as_text=True)
-    assert 'src="/static/live.js"' in html and 'data-timezone="Africa/Kampala"' in html
+    assert 'src="/static/live/core.js"' in html and 'data-timezone="Africa/Kampala"' in html
     assert 'aria-live="polite"' in html and "data-live-announcer" in html
 
 
 def test_the_sign_in_page_has_no_bell_and_no_live_script(client):
     html = client.get("/login").get_data(as_text=True)
-    assert "data-bell" not in html and "live.js" not in html
+    assert "data-bell" not in html and "/static/live/" not in html
 
 
 def test_notifications_are_listed_newest_first_unread_highlighted_with_incident_links(client):
