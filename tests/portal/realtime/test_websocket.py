@@ -6,6 +6,8 @@ import time
 import pytest
 import requests
 import simple_websocket
+from wsproto.events import CloseConnection
+from wsproto.frame_protocol import CloseReason
 
 from portal import create_app
 from portal.realtime.publish import publish
@@ -66,7 +68,13 @@ def closed_with_policy_violation(ws):
     with pytest.raises(simple_websocket.ConnectionClosed) as info:
         for _ in range(5):
             ws.receive(timeout=5)
-    assert info.value.reason == 1008
+    code = info.value.reason
+    if code == CloseReason.NO_STATUS_RCVD:
+        # The close frame came in the same read as the handshake's answer: simple-websocket's
+        # client parses only the answer and leaves the frame unread. Read it.
+        code = next((event.code for event in ws.ws.events()
+                     if isinstance(event, CloseConnection)), code)
+    assert code == 1008
 
 
 def test_it_refuses_a_client_without_a_session(live):
