@@ -24,7 +24,7 @@ from portal.incidents.schemas import WindowIn
 from portal.realtime.publish import publish
 from portal.servers.models import Server, ServerStatus
 from tests.factories import make_server, make_user, record_state
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, chromium_page, sign_in, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -143,104 +143,80 @@ def test_a_live_tile_shows_the_badge_and_reason_the_server_renders(portal):
     """Down through the ingest path, then maintenance through a real window (the server
     decides it; the browser takes the snapshot that follows): each time the tile's badge,
     class and reason are what the dashboard renders for that status."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, _ = portal
     user, server = _cast()
     record_state(server, "up", utcnow())
     tile_selector = f"article[data-server-id='{server.id}']"
-    problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            page.set_default_timeout(8000)
-            watch_console(page, problems)
-            sign_in(page, base, user.username)
-            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
-            page.evaluate(RECORD_EVENTS)
-            tile = page.locator(tile_selector)
+    with chromium_page(timeout_ms=8000, viewport={"width": 1300, "height": 900}) as (page, problems):
+        sign_in(page, base, user.username)
+        expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+        page.evaluate(RECORD_EVENTS)
+        tile = page.locator(tile_selector)
 
-            def same_as_a_reload(status: str, word: str) -> None:
-                expect(tile).to_have_attribute("data-status", status)
-                rendered = page.evaluate(RENDERED, [base + "/dashboard", tile_selector])
-                assert f"</i> {word}" in rendered["badge"]  # the reload did show that status
-                assert tile.evaluate(DESCRIBE) == rendered
+        def same_as_a_reload(status: str, word: str) -> None:
+            expect(tile).to_have_attribute("data-status", status)
+            rendered = page.evaluate(RENDERED, [base + "/dashboard", tile_selector])
+            assert f"</i> {word}" in rendered["badge"]  # the reload did show that status
+            assert tile.evaluate(DESCRIBE) == rendered
 
-            record_state(server, "down", utcnow(), reason="connection refused")
-            same_as_a_reload("down", "Down")
-            expect(tile.locator("[data-field='reason']")).to_have_text("connection refused")
+        record_state(server, "down", utcnow(), reason="connection refused")
+        same_as_a_reload("down", "Down")
+        expect(tile.locator("[data-field='reason']")).to_have_text("connection refused")
 
-            now = utcnow()
-            create_window(WindowIn(server_id=server.id, starts_at=now - timedelta(minutes=1),
-                                   ends_at=now + timedelta(hours=1), reason="patching"), user)
-            same_as_a_reload("maintenance", "Maintenance")
-            expect(tile.locator("[data-field='reason']")).to_have_count(0)
-            expect(page.locator("[data-count='maintenance']")).to_have_text("1")
+        now = utcnow()
+        create_window(WindowIn(server_id=server.id, starts_at=now - timedelta(minutes=1),
+                               ends_at=now + timedelta(hours=1), reason="patching"), user)
+        same_as_a_reload("maintenance", "Maintenance")
+        expect(tile.locator("[data-field='reason']")).to_have_count(0)
+        expect(page.locator("[data-count='maintenance']")).to_have_text("1")
 
-            record_state(server, "up", utcnow())  # the log moves; the window still outranks it
-            page.wait_for_function(UP_AGAIN)
-            same_as_a_reload("maintenance", "Maintenance")
-            assert problems == [], problems
-        finally:
-            browser.close()
+        record_state(server, "up", utcnow())  # the log moves; the window still outranks it
+        page.wait_for_function(UP_AGAIN)
+        same_as_a_reload("maintenance", "Maintenance")
+        assert problems == [], problems
 
 
 def test_a_page_with_only_the_core_takes_status_events_quietly(portal):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, _ = portal
     user, server = _cast("admin")  # who may open Settings
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(5000)
-            problems: list[str] = []
-            watch_console(page, problems)
-            sign_in(page, base, user.username, "/settings")
-            assert page.evaluate(LIVE_SCRIPTS) == ["/static/live/core.js"]
-            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
-            page.evaluate(RECORD_EVENTS)
-            record_state(server, "down", utcnow(), reason="disk full")
-            announcer = page.locator("[data-live-announcer]")
-            expect(announcer).to_have_text(f"Server {server.id} is down: disk full")  # no name here
-            assert page.evaluate("window.statusEvents.length") == 1  # charts.js would hear it
-            assert problems == [], problems
-        finally:
-            browser.close()
+    with chromium_page() as (page, problems):
+        sign_in(page, base, user.username, "/settings")
+        assert page.evaluate(LIVE_SCRIPTS) == ["/static/live/core.js"]
+        expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+        page.evaluate(RECORD_EVENTS)
+        record_state(server, "down", utcnow(), reason="disk full")
+        announcer = page.locator("[data-live-announcer]")
+        expect(announcer).to_have_text(f"Server {server.id} is down: disk full")  # no name here
+        assert page.evaluate("window.statusEvents.length") == 1  # charts.js would hear it
+        assert problems == [], problems
 
 
 def test_the_logs_page_lists_a_change_only_when_the_log_stored_one(portal):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, user = portal  # it_staff: Server Logs
     _, server = _cast()
     record_state(server, "up", utcnow())
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(5000)
-            problems: list[str] = []
-            watch_console(page, problems)
-            sign_in(page, base, user.username, "/logs")
-            assert page.evaluate(LIVE_SCRIPTS) == ["/static/live/core.js", "/static/live/logs.js"]
-            expect(page.locator("body")).to_have_attribute("data-live-state", "live")
-            banner = page.locator("[data-live-log] [data-live-banner]")
-            # As when an outage incident opens: the status to show moved, the log did not.
-            publish("status", {"server_id": server.id, "status": "down", "reason": "refused",
-                               "latency_ms": None, "last_checked": utcnow().isoformat(),
-                               "status_since": utcnow().isoformat(), "change": None})
-            expect(page.locator("[data-live-announcer]")).to_have_text("ledger-db is down: refused")
-            expect(banner).to_have_count(0)
-            record_state(server, "down", utcnow(), reason="disk full")
-            expect(banner).to_contain_text("ledger-db went down: disk full")
-            expect(banner.locator("li")).to_have_count(1)
-            record_state(server, "up", utcnow())
-            expect(banner.locator("li").first).to_have_text("ledger-db came back up")
-            banner.get_by_role("link", name="Reload the page").click()
-            expect(page).to_have_url(base + "/logs")
-            assert problems == [], problems
-        finally:
-            browser.close()
+    with chromium_page() as (page, problems):
+        sign_in(page, base, user.username, "/logs")
+        assert page.evaluate(LIVE_SCRIPTS) == ["/static/live/core.js", "/static/live/logs.js"]
+        expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+        banner = page.locator("[data-live-log] [data-live-banner]")
+        # As when an outage incident opens: the status to show moved, the log did not.
+        publish("status", {"server_id": server.id, "status": "down", "reason": "refused",
+                           "latency_ms": None, "last_checked": utcnow().isoformat(),
+                           "status_since": utcnow().isoformat(), "change": None})
+        expect(page.locator("[data-live-announcer]")).to_have_text("ledger-db is down: refused")
+        expect(banner).to_have_count(0)
+        record_state(server, "down", utcnow(), reason="disk full")
+        expect(banner).to_contain_text("ledger-db went down: disk full")
+        expect(banner.locator("li")).to_have_count(1)
+        record_state(server, "up", utcnow())
+        expect(banner.locator("li").first).to_have_text("ledger-db came back up")
+        banner.get_by_role("link", name="Reload the page").click()
+        expect(page).to_have_url(base + "/logs")
+        assert problems == [], problems

@@ -61,3 +61,20 @@ def sign_in(page, base: str, username: str, path: str = "/dashboard") -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(base + path)
+
+
+@contextmanager
+def chromium_page(timeout_ms: int = 5000, **page_options: object) -> Iterator[tuple[object, list[str]]]:
+    """A page in a fresh Chromium, and the console problems it collects (watch_console)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(**page_options)
+            page.set_default_timeout(timeout_ms)
+            problems: list[str] = []
+            watch_console(page, problems)
+            yield page, problems
+        finally:
+            browser.close()
