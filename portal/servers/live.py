@@ -7,12 +7,17 @@ and never works out precedence itself.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.realtime.publish import publish
 from portal.servers.listing import as_rows, serialize_rows
 from portal.servers.models import Server, ServerStatus
+
+log = logging.getLogger(__name__)
 
 LIVE_FIELDS = ("status", "reason", "latency_ms", "last_checked", "status_since")
 
@@ -35,7 +40,16 @@ def snapshot_entries() -> list[dict]:
 def publish_status(server_id: int, change: dict | None = None) -> None:
     """Tell browsers a server's status now. ``change`` is the state change the log has
     just stored (``status``, ``previous``, ``at``), or None when only what outranks the
-    probes moved (an outage incident opened or closed)."""
-    items = _items(Server.id == server_id)
+    probes moved (an outage incident opened or closed).
+
+    Best effort, like every live event: it runs after the change is committed, so a
+    failure here must not make the caller think the change was lost (a browser that
+    misses it is made whole by its next snapshot)."""
+    try:
+        items = _items(Server.id == server_id)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("live status of server %s not published: %s", server_id, exc)
+        return
     if items:
         publish("status", {**_entry(items[0]), "change": change})

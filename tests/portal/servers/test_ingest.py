@@ -150,3 +150,19 @@ def test_the_listing_and_the_log_show_the_exporters_latest_result(client):
                                                                           T0.isoformat())
     headers = login(client, make_user("ebanking_support"))  # logs.view
     assert client.get(f"/api/servers/{server.id}/logs", headers=headers).get_json()["latest"] == latest
+
+
+def test_a_failed_live_update_does_not_leave_a_stored_change_pending(consumer, monkeypatch):
+    """The change is committed before browsers are told; telling them is best effort."""
+    from portal.servers import live
+
+    server = make_server()
+
+    def database_gone(*_conditions):
+        raise OperationalError("SELECT", {}, Exception("database is away"))
+
+    monkeypatch.setattr(live, "_items", database_gone)
+    change(server, "down")
+    assert consumer.run_once() == 1
+    assert len(events()) == 1
+    assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
