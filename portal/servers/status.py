@@ -26,8 +26,7 @@ from sqlalchemy import and_, case, exists, false, not_, or_, select
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import DOWNTIME_ALERT, Incident, MaintenanceWindow
-from portal.servers.labels import label_condition, label_view, server_label_view
-from portal.servers.latest import latest_results
+from portal.servers.labels import label_condition, label_view
 from portal.servers.models import Server, ServerStatus
 from wire import STATES
 
@@ -148,18 +147,3 @@ def severity():
     return case(*((condition(name), rank) for rank, name in enumerate(SEVERITY)),
                 else_=len(SEVERITY))
 
-
-# --- one server (the live events) -------------------------------------------------------
-
-def of_server(server_id: int) -> str | None:
-    """The effective status of one server now; None if there is no such server."""
-    server = db.session.get(Server, server_id)
-    if server is None:
-        return None
-    stored = server.state.status if server.state else None
-    probe = probe_status(stored, latest_results([server_id]).get(server_id), server.enabled)
-    outage = db.session.scalar(select(Incident.id).where(
-        Incident.server_id == server_id, Incident.ended_at.is_(None),
-        Incident.alertname == DOWNTIME_ALERT).limit(1)) is not None
-    maintenance = in_maintenance(active_windows(), server_id, server_label_view(server))
-    return effective(probe, Overrides(maintenance=maintenance, outage=outage))
