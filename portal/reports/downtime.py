@@ -5,7 +5,10 @@ each server's summary is complete as soon as its last incident is read, and a re
 over thousands of servers never holds more than one server's incidents in memory.
 
 Downtime is the time covered by ``ServerDown`` incidents, clipped to the period and to
-the server's lifetime. Time inside a maintenance window is taken out of both the
+the server's lifetime. Incidents that overlap (older versions could open two for one
+outage) count once: an outage is a run of overlapping incidents, each incident's line
+shows only the time it adds, and so availability stays within 0-100 % and MTBF positive.
+Time inside a maintenance window is taken out of both the
 downtime and the time the server was expected to be up; downtime during maintenance is
 reported separately so it stays visible.
 """
@@ -174,6 +177,12 @@ def _incidents(server_ids: list[int], period: Period) -> Iterator:
     yield from db.session.execute(query.execution_options(yield_per=2000))
 
 
+def _count_outage(report: ServerReport, downtime_s: float) -> None:
+    if downtime_s > 0:
+        report.incidents += 1
+        report.longest_s = max(report.longest_s, downtime_s)
+
+
 def _summarise(row, period: Period, maintenance: list[Interval], incidents: list,
                now: datetime, keep_lines: bool) -> ServerReport:
     report = ServerReport(server_id=row.id, server=row.name, kind=row.kind,
@@ -183,18 +192,25 @@ def _summarise(row, period: Period, maintenance: list[Interval], incidents: list
     if end > start:
         report.maintenance_s = overlap_s((start, end), maintenance)
         report.expected_s = (end - start).total_seconds() - report.maintenance_s
-    for incident in incidents:
-        interval = (max(incident.started_at, start), min(incident.ended_at or now, end))
-        length = (interval[1] - interval[0]).total_seconds()
-        if length <= 0:
+    covered_until: datetime | None = None  # the end of the outage the sweep is in
+    outage_s = 0.0
+    for incident in incidents:  # in start order
+        lo, hi = max(incident.started_at, start), min(incident.ended_at or now, end)
+        if hi <= lo:
             continue
-        in_maintenance = overlap_s(interval, maintenance)
+        if covered_until is None or lo > covered_until:
+            _count_outage(report, outage_s)
+            outage_s = 0.0
+            counted_from = lo
+        else:  # overlaps an earlier incident: only the time it adds counts
+            counted_from = max(lo, covered_until)
+        length = max((hi - counted_from).total_seconds(), 0.0)
+        in_maintenance = overlap_s((counted_from, hi), maintenance) if length else 0.0
         downtime = length - in_maintenance
+        covered_until = max(covered_until or hi, hi)
+        outage_s += downtime
+        report.downtime_s += downtime
         report.maintenance_downtime_s += in_maintenance
-        if downtime > 0:
-            report.incidents += 1
-            report.downtime_s += downtime
-            report.longest_s = max(report.longest_s, downtime)
         if keep_lines:
             report.lines.append(IncidentLine(
                 id=incident.id, server_id=row.id, server=row.name,
@@ -202,6 +218,7 @@ def _summarise(row, period: Period, maintenance: list[Interval], incidents: list
                 downtime_s=downtime, maintenance_s=in_maintenance, reason=incident.reason,
                 summary=incident.summary, acknowledged_by=incident.acknowledged_by_name,
             ))
+    _count_outage(report, outage_s)
     return report
 
 

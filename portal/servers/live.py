@@ -40,7 +40,7 @@ def snapshot_entries() -> list[dict]:
 def publish_status(server_id: int, change: dict | None = None) -> None:
     """Tell browsers a server's status now. ``change`` is the state change the log has
     just stored (``status``, ``previous``, ``at``), or None when only what outranks the
-    probes moved (an outage incident opened or closed).
+    probes moved (a maintenance window began or ended).
 
     Best effort, like every live event: it runs after the change is committed, so a
     failure here must not make the caller think the change was lost (a browser that

@@ -5,10 +5,13 @@ live events all take it from here, so no two of them can disagree.
 In order of precedence:
 
 1. a maintenance window in force: ``maintenance``;
-2. an open ServerDown incident: ``down``, until the incident closes, so that what the
-   pages show and what the downtime history records are the same outage;
-3. the probes: the exporter's newest result for an enabled server, else the last state
+2. the probes: the exporter's newest result for an enabled server, else the last state
    change stored in the log: ``up`` or ``down``; ``unknown`` before the first probe.
+
+An open incident never outranks the probes. A server that answers again is ``up`` the
+moment the exporter says so, while its incident closes on Alertmanager's time (the Alerts
+page shows it as recovered and closing); the incident's start and end come from the same
+probe events, so the history and the status still describe one outage.
 
 SQL cannot read the exporter's newest results (they are in Redis), so filters and counts
 use the stored state change, which trails them by the ingest delay (about a second).
@@ -21,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import has_request_context, request
-from sqlalchemy import and_, case, exists, false, not_, or_, select
+from sqlalchemy import and_, case, false, not_, or_, select
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.incidents.models import DOWNTIME_ALERT, Incident, MaintenanceWindow
+from portal.incidents.models import MaintenanceWindow
 from portal.servers.labels import label_condition, label_view
 from portal.servers.models import Server, ServerStatus
 from wire import STATES
@@ -39,7 +42,6 @@ class Overrides:
     """What outranks the probes for one server right now."""
 
     maintenance: bool = False
-    outage: bool = False
 
 
 NONE = Overrides()
@@ -57,8 +59,6 @@ def effective(probe: str | None, overrides: Overrides = NONE) -> str:
     """The status to show, from what the probes say and what outranks them."""
     if overrides.maintenance:
         return "maintenance"
-    if overrides.outage:
-        return "down"
     return probe if probe in STATES else "unknown"
 
 
@@ -99,19 +99,13 @@ def in_maintenance(windows: Iterable[MaintenanceWindow], server_id: int,
 # --- many servers at once (lists, the dashboard, the snapshot) -----------------------------
 
 def overrides_for(items: list[dict]) -> dict[int, Overrides]:
-    """Per serialized server, what outranks its probes: two queries however many servers."""
-    ids = [item["id"] for item in items]
-    if not ids:
+    """Per serialized server, what outranks its probes: one query however many servers."""
+    if not items:
         return {}
     windows = active_windows()
-    outages = set(db.session.scalars(select(Incident.server_id).where(
-        Incident.server_id.in_(ids), Incident.ended_at.is_(None),
-        Incident.alertname == DOWNTIME_ALERT,
-    )))
-    return {item["id"]: Overrides(
-        maintenance=in_maintenance(windows, item["id"], label_view(item)),
-        outage=item["id"] in outages,
-    ) for item in items}
+    return {item["id"]: Overrides(maintenance=in_maintenance(windows, item["id"],
+                                                             label_view(item)))
+            for item in items}
 
 
 # --- SQL -------------------------------------------------------------------------------
@@ -123,23 +117,15 @@ def _maintenance_condition(windows: list[MaintenanceWindow]):
     return or_(*conditions) if conditions else false()
 
 
-def _open_outage_condition():
-    return exists().where(Incident.server_id == Server.id, Incident.ended_at.is_(None),
-                          Incident.alertname == DOWNTIME_ALERT)
-
-
 def condition(status: str):
     """SQL: the server's effective status is ``status`` (on a query joined to ServerStatus)."""
     maintenance = _maintenance_condition(active_windows())
     if status == "maintenance":
         return maintenance
-    outage = _open_outage_condition()
     stored = ServerStatus.status
-    if status == "down":
-        return and_(not_(maintenance), or_(outage, stored == "down"))
-    if status == "up":
-        return and_(not_(maintenance), not_(outage), stored == "up")
-    return and_(not_(maintenance), not_(outage), or_(stored.is_(None), stored == "unknown"))
+    if status in STATES:
+        return and_(not_(maintenance), stored == status)
+    return and_(not_(maintenance), or_(stored.is_(None), stored == "unknown"))
 
 
 def severity():

@@ -206,7 +206,7 @@ def test_the_logs_page_lists_a_change_only_when_the_log_stored_one(portal):
         assert page.evaluate(LIVE_SCRIPTS) == ["/static/live/core.js", "/static/live/logs.js"]
         expect(page.locator("body")).to_have_attribute("data-live-state", "live")
         banner = page.locator("[data-live-log] [data-live-banner]")
-        # As when an outage incident opens: the status to show moved, the log did not.
+        # As when a maintenance window is cut short: the status to show moved, the log did not.
         publish("status", {"server_id": server.id, "status": "down", "reason": "refused",
                            "latency_ms": None, "last_checked": utcnow().isoformat(),
                            "status_since": utcnow().isoformat(), "change": None})

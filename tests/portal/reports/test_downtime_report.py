@@ -63,6 +63,28 @@ def test_availability_incidents_longest_mttr_and_mtbf(client, headers, server):
     assert body["period"]["from"] == "2026-11-10T03:00:00+03:00"
 
 
+def test_overlapping_incidents_of_one_server_count_as_one_outage(client, headers, server):
+    """Older versions could record one outage twice (ended ones can still overlap)."""
+    outage(server, 60, 120)    # 60 min
+    outage(server, 90, 150)    # adds 30 min to the same outage
+    outage(server, 100, 110)   # inside both: adds nothing
+    outage(server, 600, 610)   # a second outage, 10 min
+    [row] = report(client, headers)["servers"]
+    assert row["downtime_s"] == 100 * 60
+    assert row["incidents"] == 2 and row["longest_downtime_s"] == 90 * 60
+    assert row["mttr_s"] == 50 * 60 and row["mtbf_s"] == (86400 - 6000) / 2
+    assert 0 <= row["availability_pct"] <= 100
+    assert [line["downtime_s"] for line in row["incident_list"]] == [3600, 1800, 0, 600]
+
+
+def test_a_day_covered_by_overlapping_incidents_is_0_percent_not_negative(client, headers, server):
+    for minutes in range(0, 1440, 60):
+        outage(server, minutes, minutes + 600)
+    [row] = report(client, headers)["servers"]
+    assert row["availability_pct"] == 0 and row["downtime_s"] == 86400
+    assert row["incidents"] == 1 and row["mtbf_s"] == 0
+
+
 def test_downtime_is_clipped_to_the_period(client, headers, server):
     outage(server, -30, 30)           # half before the period
     outage(server, 24 * 60 - 10, 24 * 60 + 50)
