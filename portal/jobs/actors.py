@@ -18,7 +18,7 @@ from flask import Flask
 from portal.extensions import db
 from portal.grafana import annotate_incident
 from portal.jobs.broker import declare, make_broker
-from portal.notify.outbox import deliver
+from portal.notify.outbox import SEND_TIME_LIMIT_S, deliver
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class Job:
 
 JOBS = {
     # deliver() schedules its own retries with backoff (notify.outbox): dramatiq's are off.
-    "send_notification": Job(deliver, {"max_retries": 0, "time_limit": 60_000}),
+    # The time limit stays inside the claim's lease, so a live send is never taken over.
+    "send_notification": Job(deliver, {"max_retries": 0,
+                                       "time_limit": SEND_TIME_LIMIT_S * 1000}),
     # Grafana annotations: retried by dramatiq while Grafana fails, for about half an hour.
     "push_annotation": Job(annotate_incident, {"max_retries": 8, "min_backoff": 5_000,
                                                "max_backoff": 300_000, "time_limit": 30_000}),

@@ -2,9 +2,15 @@
 
 Rows are written in the same transaction as the incident change that causes them, and
 only then queued; the queue message carries just the row id. Sending claims the row
-first (pending -> sending, one UPDATE), so a message delivered twice sends once. A
-failure is retried with backoff up to MAX_ATTEMPTS; the sweeper requeues what a lost
-Redis dropped and what a dead worker left half-done.
+first (pending -> sending, one UPDATE), so a message delivered twice sends once.
+
+A claim is a lease of LEASE: a worker that dies mid-send leaves the row ``sending``, and
+the sweeper (every 15 s) takes it back once the lease has run out, so its page goes out
+again within about 75 s. The lease outlasts the job's time limit (SEND_TIME_LIMIT), so a
+live send is never taken over. A failure is retried with capped backoff (BACKOFF_S, then
+every MAX_BACKOFF_S, or later when Twilio says so with Retry-After) for
+``OUTBOX_RETRY_FOR_S`` (an hour by default) from when the page was planned; only then is
+it failed for good, which every admin's bell and the Alerts page show.
 """
 
 from __future__ import annotations
@@ -28,17 +34,20 @@ from portal.notify.email import EmailSender
 from portal.notify.inbox import serialize_user_notification
 from portal.notify.messages import compose
 from portal.notify.models import Notification, UserNotification
-from portal.notify.recipients import in_app, paged
+from portal.notify.recipients import admins, in_app, paged
+from portal.notify.retry import RetryLater
 from portal.notify.sms import SmsSender
 from portal.realtime.publish import publish
 from portal.settings.service import load_settings
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 BACKOFF_S = (10, 30, 90, 270)
+MAX_BACKOFF_S = 300
+MAX_RETRY_AFTER_S = 3600  # a Retry-After beyond this is Twilio's bug, not a plan
+SEND_TIME_LIMIT_S = 45  # the send_notification job's time limit (portal/jobs/actors.py)
+LEASE = timedelta(seconds=60)
 LOST_AFTER = timedelta(seconds=30)
-STUCK_AFTER = timedelta(minutes=5)
 
 
 class Sender(Protocol):
@@ -183,32 +192,66 @@ def deliver(notification_id: int) -> str:
     return "sent"
 
 
+def backoff_s(attempts: int, exc: Exception | None = None) -> float:
+    """The pause after the ``attempts``-th failure: the schedule, capped, or longer if the
+    provider asked for longer."""
+    delay = float(BACKOFF_S[attempts - 1] if attempts <= len(BACKOFF_S) else MAX_BACKOFF_S)
+    if isinstance(exc, RetryLater):
+        delay = max(delay, min(exc.after_s, MAX_RETRY_AFTER_S))
+    return delay
+
+
 def _failed(row: Notification, exc: Exception) -> str:
     row.attempts += 1
     row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-    if row.attempts >= MAX_ATTEMPTS:
+    now = utcnow()
+    delay = backoff_s(row.attempts, exc)
+    give_up_at = row.created_at + timedelta(
+        seconds=current_app.config["SERVERMON"].outbox_retry_for_s)
+    if now + timedelta(seconds=delay) > give_up_at:
         row.status = "failed"
+        bell = tell_admins_of_failure(row)
         db.session.commit()
-        log.error("notification %s to %s failed for good: %s", row.id, row.channel,
-                  row.last_error)
+        log.error("notification %s to %s failed for good after %d attempts: %s", row.id,
+                  row.channel, row.attempts, row.last_error)
         publish("notification_failed", {"id": row.id, "incident_id": row.incident_id})
+        dispatch(bell)
         return "failed"
-    delay = BACKOFF_S[min(row.attempts - 1, len(BACKOFF_S) - 1)]
-    row.status, row.next_attempt_at = "pending", utcnow() + timedelta(seconds=delay)
+    row.status, row.next_attempt_at = "pending", now + timedelta(seconds=delay)
     db.session.commit()
     enqueue(row.id, delay_ms=int(delay * 1000))
     return "retry"
 
 
+def tell_admins_of_failure(row: Notification) -> list[UserNotification]:
+    """One bell entry per active admin and incident (the caller commits)."""
+    told = set(db.session.scalars(select(UserNotification.user_id).where(
+        UserNotification.incident_id == row.incident_id, UserNotification.state == "failed")))
+    entries = []
+    for admin in admins():
+        if admin.id in told:
+            continue
+        entry = UserNotification(
+            user_id=admin.id, incident_id=row.incident_id, state="failed",
+            title=f"A page could not be delivered: {row.subject.removeprefix('[servermon] ')}"[:300],
+            body=f"The {row.channel} to {row.recipient} failed for good after {row.attempts} "
+                 f"attempts: {row.last_error}")
+        db.session.add(entry)
+        entries.append(entry)
+    db.session.flush()
+    return entries
+
+
 def sweep() -> int:
     """Requeue lost and stuck notifications; returns how many were requeued.
 
-    Stuck: claimed by a worker that died mid-send (back to pending, queued at once).
-    Lost: pending and due for LOST_AFTER without being claimed, as when Redis dropped the
-    message or was down when it was sent. Queuing twice is harmless: the claim sends once.
+    Stuck: claimed by a worker that died mid-send, its lease run out (back to pending,
+    queued at once). Lost: pending and due for LOST_AFTER without being claimed, as when
+    Redis dropped the message or was down when it was sent. Queuing twice is harmless: the
+    claim sends once.
     """
     now = utcnow()
-    stuck_where = (Notification.status == "sending", Notification.claimed_at < now - STUCK_AFTER)
+    stuck_where = (Notification.status == "sending", Notification.claimed_at < now - LEASE)
     stuck = db.session.scalars(select(Notification.id).where(*stuck_where).limit(BATCH)).all()
     if stuck:
         db.session.execute(update(Notification)

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from portal.config import Config
+from portal.dbtypes import utcnow
 from portal.notify.models import Notification
+from portal.notify.retry import RetryLater
 
 TIMEOUT_S = 10
+DEFAULT_THROTTLE_S = 60.0  # a 429 that does not say how long
+
+
+def retry_after_s(value: str | None) -> float:
+    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return DEFAULT_THROTTLE_S
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max((parsedate_to_datetime(value) - utcnow()).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return DEFAULT_THROTTLE_S
 
 
 class SmsSender:
@@ -21,8 +42,18 @@ class SmsSender:
     def send(self, notification: Notification) -> None:
         if not self.config.twilio_account_sid:  # planned by a web process that had it
             raise RuntimeError("TWILIO_ACCOUNT_SID is not set for the worker")
-        client = Client(self.config.twilio_account_sid, self.config.twilio_auth_token)
+        answers: list = []  # the raw responses, for a 429's Retry-After header
+        http = TwilioHttpClient(timeout=TIMEOUT_S,
+                                request_hooks={"response": lambda r, *a, **k: answers.append(r)})
+        client = Client(self.config.twilio_account_sid, self.config.twilio_auth_token,
+                        http_client=http)
         client.api.base_url = self.config.twilio_base_url  # a stand-in in tests
-        client.http_client.timeout = TIMEOUT_S
-        client.messages.create(to=notification.recipient, from_=self.config.twilio_from,
-                               body=notification.body)
+        try:
+            client.messages.create(to=notification.recipient, from_=self.config.twilio_from,
+                                   body=notification.body)
+        except TwilioRestException as exc:
+            if exc.status == 429:
+                header = answers[-1].headers.get("Retry-After") if answers else None
+                raise RetryLater(f"Twilio throttled (HTTP 429): {exc.msg}",
+                                 retry_after_s(header)) from exc
+            raise

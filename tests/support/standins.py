@@ -42,9 +42,11 @@ def smtp_sink() -> Iterator[tuple[int, list[Message]]]:
 class JsonHandler(BaseHTTPRequestHandler):
     """Answers in JSON and keeps quiet in the test output."""
 
-    def _answer(self, status: int, body: dict) -> None:
+    def _answer(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -60,6 +62,8 @@ class TwilioStandIn:
     def __init__(self) -> None:
         self.sent: list[dict] = []
         self.fail_next = 0
+        self.throttle_next = 0  # answered 429 with Retry-After: retry_after
+        self.retry_after = "120"
         self.lock = threading.Lock()
         stand_in = self
 
@@ -68,8 +72,15 @@ class TwilioStandIn:
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 with stand_in.lock:
-                    failing = stand_in.fail_next > 0
+                    throttled = stand_in.throttle_next > 0
+                    stand_in.throttle_next -= throttled
+                    failing = not throttled and stand_in.fail_next > 0
                     stand_in.fail_next -= failing
+                if throttled:
+                    self._answer(429, {"code": 20429, "message": "Too Many Requests",
+                                       "status": 429},
+                                 {"Retry-After": stand_in.retry_after})
+                    return
                 if failing or not self.path.endswith("/Messages.json"):
                     self._answer(500, {"code": 20500, "message": "Internal Server Error",
                                        "status": 500})

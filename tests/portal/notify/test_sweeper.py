@@ -38,7 +38,7 @@ def test_a_webhook_while_redis_is_down_is_stored_and_sent_by_the_sweeper_later(
 
 def test_a_worker_that_died_mid_send_is_recovered(notify_app, worker, smtp):
     row = outbox_row(stored_incident(), status="sending",
-                     claimed_at=utcnow() - outbox.STUCK_AFTER - timedelta(seconds=1))
+                     claimed_at=utcnow() - outbox.LEASE - timedelta(seconds=1))
     assert outbox.sweep() == 1
     wait_for(lambda: rows()[0].status == "sent", what="the stuck e-mail sent")
     assert [m["To"] for m in smtp[1]] == [row.recipient]
