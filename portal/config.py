@@ -147,6 +147,12 @@ class Config:
     access_token_minutes: int = 15
     refresh_token_hours: int = 12
     cookie_secure: bool = False
+    # The pipeline watching itself (portal/pipeline/, docs/design.md#the-pipeline-watches-itself).
+    reconcile_grace_s: int = 120
+    unalerted_after_s: int = 300
+    watchdog_silent_after_s: int = 180
+    # How long the outbox keeps retrying a page before it is failed for good.
+    outbox_retry_for_s: int = 3600
     repo_root: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent)
     testing: bool = False
 
@@ -193,6 +199,11 @@ class Config:
             access_token_minutes=env.integer("ACCESS_TOKEN_MINUTES", 15, low=1, high=24 * 60),
             refresh_token_hours=env.integer("REFRESH_TOKEN_HOURS", 12, low=1, high=24 * 30),
             cookie_secure=env.boolean("COOKIE_SECURE", portal_url.startswith("https://")),
+            reconcile_grace_s=env.integer("RECONCILE_GRACE_S", 120, low=5, high=3600),
+            unalerted_after_s=env.integer("UNALERTED_AFTER_S", 300, low=10, high=6 * 3600),
+            watchdog_silent_after_s=env.integer("WATCHDOG_SILENT_AFTER_S", 180, low=10,
+                                                high=6 * 3600),
+            outbox_retry_for_s=env.integer("OUTBOX_RETRY_FOR_S", 3600, low=60, high=7 * 86400),
             testing=env.boolean("SERVERMON_TESTING", False),
         )
 

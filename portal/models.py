@@ -3,11 +3,13 @@
 from portal.auth.models import ApiToken, User
 from portal.incidents.models import Incident, MaintenanceWindow
 from portal.notify.models import Notification, ServerContact, UserNotification
+from portal.pipeline.models import Heartbeat
 from portal.servers.models import Server, ServerEvent, ServerLabel, ServerStatus
 from portal.settings.models import Setting
 
 __all__ = [
     "ApiToken",
+    "Heartbeat",
     "Incident",
     "MaintenanceWindow",
     "Notification",

@@ -13,8 +13,9 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
     python -m provisioning.render --out var/provisioning \\
         --webhook-token-file var/secrets/alertmanager_webhook_token \\
         [--exporter 127.0.0.1:9117] [--portal 127.0.0.1:8000] [--alertmanager 127.0.0.1:9093] \\
-        [--server-down-for 15s] [--scrape-interval 5s] [--evaluation-interval 5s] \\
-        [--group-wait 5s] [--group-interval 1m] \\
+        [--server-down-for 5s] [--scrape-interval 5s] [--evaluation-interval 5s] \\
+        [--group-wait 5s] [--group-interval 1m] [--prometheus localhost:9090] \\
+        [--smtp-smarthost 127.0.0.1:25] [--admin-email ops@bank.example] \\
         [--runbook-base https://servermon.internal/runbooks] [--rules-dir alert_rules]
 
     --out                  directory to write into (created; stale rule files removed)
@@ -23,7 +24,10 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
     --exporter             exporter to scrape (job servermon-exporter)
     --portal               portal to scrape at /metrics and to post alerts to
                            (http://<portal>/api/alertmanager/webhook)
-    --alertmanager         Alertmanager that Prometheus sends alerts to
+    --alertmanager         Alertmanager that Prometheus sends alerts to (and scrapes)
+    --prometheus           Prometheus's own address, which it scrapes (job prometheus)
+    --smtp-smarthost       the mail relay Alertmanager mails PortalDown through
+    --admin-email          who gets that mail (receiver admins-email)
     --server-down-for      ServerDown's `for` window (its description follows)
     --scrape-interval      how often the exporter is scraped (scrape_timeout follows)
     --evaluation-interval  how often alerting rules are evaluated
@@ -60,6 +64,9 @@ ALERTMANAGER_YML = ROOT / "provisioning" / "alertmanager" / "alertmanager.yml"
 DEFAULT_RUNBOOK_BASE = "https://servermon.internal/runbooks"
 EXPORTER_JOB = "servermon-exporter"
 PORTAL_JOB = "servermon-portal"
+PROMETHEUS_JOB = "prometheus"
+ALERTMANAGER_JOB = "alertmanager"
+ADMIN_RECEIVER = "admins-email"
 RECEIVER = "portal"
 WEBHOOK_PATH = "/api/alertmanager/webhook"
 DOWN_ALERT = "ServerDown"
@@ -180,14 +187,15 @@ def _rules(rules_dir: Path, *, server_down_for: str | None, runbook_base: str) -
 
 def _jobs(config: dict[str, Any]) -> dict[str, dict]:
     jobs = {job["job_name"]: job for job in config.get("scrape_configs") or []}
-    for name in (EXPORTER_JOB, PORTAL_JOB):
+    for name in (EXPORTER_JOB, PORTAL_JOB, PROMETHEUS_JOB, ALERTMANAGER_JOB):
         if name not in jobs:
             raise RenderError(f"{PROMETHEUS_YML} has no scrape job {name!r}")
     return jobs
 
 
 def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alertmanager: str,
-                scrape_interval: str | None, evaluation_interval: str | None) -> dict[str, Any]:
+                prometheus: str, scrape_interval: str | None,
+                evaluation_interval: str | None) -> dict[str, Any]:
     config = _load(PROMETHEUS_YML)
     if evaluation_interval is not None:
         config.setdefault("global", {})["evaluation_interval"] = evaluation_interval
@@ -200,12 +208,24 @@ def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alert
         jobs[EXPORTER_JOB]["scrape_interval"] = scrape_interval
         jobs[EXPORTER_JOB]["scrape_timeout"] = scrape_interval
     jobs[PORTAL_JOB]["static_configs"] = [{"targets": [portal]}]
+    jobs[PROMETHEUS_JOB]["static_configs"] = [{"targets": [prometheus]}]
+    jobs[ALERTMANAGER_JOB]["static_configs"] = [{"targets": [alertmanager]}]
     return config
 
 
 def _alertmanager(*, portal: str, webhook_token_file: Path, group_wait: str | None,
-                  group_interval: str | None) -> dict[str, Any]:
+                  group_interval: str | None, smtp_smarthost: str | None,
+                  admin_email: str | None) -> dict[str, Any]:
     config = _load(ALERTMANAGER_YML)
+    if smtp_smarthost is not None:
+        config["global"]["smtp_smarthost"] = smtp_smarthost
+    admins = next((r for r in config.get("receivers") or [] if r.get("name") == ADMIN_RECEIVER),
+                  None)
+    if admins is None:
+        raise RenderError(f"{ALERTMANAGER_YML} has no receiver {ADMIN_RECEIVER!r}")
+    if admin_email is not None:
+        for mail in admins["email_configs"]:
+            mail["to"] = admin_email
     route = config["route"]
     if group_wait is not None:
         route["group_wait"] = group_wait
@@ -224,16 +244,23 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
            webhook_token_file: Path, server_down_for: str | None = None,
            scrape_interval: str | None = None, evaluation_interval: str | None = None,
            group_wait: str | None = None, group_interval: str | None = None,
-           runbook_base: str = DEFAULT_RUNBOOK_BASE, rules_dir: Path = RULES_DIR) -> RenderedPaths:
+           runbook_base: str = DEFAULT_RUNBOOK_BASE, rules_dir: Path = RULES_DIR,
+           prometheus: str = "localhost:9090", smtp_smarthost: str | None = None,
+           admin_email: str | None = None) -> RenderedPaths:
     """Write prometheus.yml, rules/*.rules.yml and alertmanager.yml under ``out_dir``.
 
-    Timings left as None keep their committed values (ServerDown 15s, scrape and
+    Timings left as None keep their committed values (ServerDown 5s, scrape and
     evaluation 5s, group_wait 5s, group_interval 1m). Every value is checked, and every
     source read, before anything is written; a bad one raises :class:`RenderError`.
     """
     exporter = _address(exporter, "--exporter")
     portal = _address(portal, "--portal")
     alertmanager = _address(alertmanager, "--alertmanager")
+    prometheus = _address(prometheus, "--prometheus")
+    if smtp_smarthost is not None:
+        smtp_smarthost = _address(smtp_smarthost, "--smtp-smarthost")
+    if admin_email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", admin_email):
+        raise RenderError(f"--admin-email must be an e-mail address, got {admin_email!r}")
     server_down_for = _duration(server_down_for, "--server-down-for")
     scrape_interval = _duration(scrape_interval, "--scrape-interval", positive=True)
     evaluation_interval = _duration(evaluation_interval, "--evaluation-interval", positive=True)
@@ -246,11 +273,13 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
     rules_out = out_dir / "rules"
     rules = _rules(Path(rules_dir), server_down_for=server_down_for, runbook_base=base)
     rule_paths = tuple(rules_out / name for name in rules)
-    prometheus = _prometheus(rule_paths, exporter=exporter, portal=portal,
-                             alertmanager=alertmanager, scrape_interval=scrape_interval,
-                             evaluation_interval=evaluation_interval)
+    prometheus_config = _prometheus(rule_paths, exporter=exporter, portal=portal,
+                                    alertmanager=alertmanager, prometheus=prometheus,
+                                    scrape_interval=scrape_interval,
+                                    evaluation_interval=evaluation_interval)
     manager = _alertmanager(portal=portal, webhook_token_file=token, group_wait=group_wait,
-                            group_interval=group_interval)
+                            group_interval=group_interval, smtp_smarthost=smtp_smarthost,
+                            admin_email=admin_email)
 
     for path, data in zip(rule_paths, rules.values(), strict=True):
         _write(path, data, Path(rules_dir) / path.name)
@@ -258,7 +287,7 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
     for stale in set(rules_out.glob("*.yml")) - set(rule_paths):
         stale.unlink()
     return RenderedPaths(
-        prometheus=_write(out_dir / "prometheus.yml", prometheus, PROMETHEUS_YML),
+        prometheus=_write(out_dir / "prometheus.yml", prometheus_config, PROMETHEUS_YML),
         alertmanager=_write(out_dir / "alertmanager.yml", manager, ALERTMANAGER_YML),
         rules=rule_paths,
     )
@@ -280,6 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--group-wait")
     parser.add_argument("--group-interval")
     parser.add_argument("--runbook-base", default=DEFAULT_RUNBOOK_BASE)
+    parser.add_argument("--prometheus", default="localhost:9090")
+    parser.add_argument("--smtp-smarthost")
+    parser.add_argument("--admin-email")
     parser.add_argument("--rules-dir", type=Path, default=RULES_DIR)
     args = parser.parse_args(argv)
     try:
@@ -288,7 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             webhook_token_file=args.webhook_token_file, server_down_for=args.server_down_for,
             scrape_interval=args.scrape_interval, evaluation_interval=args.evaluation_interval,
             group_wait=args.group_wait, group_interval=args.group_interval,
-            runbook_base=args.runbook_base, rules_dir=args.rules_dir)
+            runbook_base=args.runbook_base, rules_dir=args.rules_dir,
+            prometheus=args.prometheus, smtp_smarthost=args.smtp_smarthost,
+            admin_email=args.admin_email)
     except RenderError as exc:
         print(f"servermon: configuration error: {exc}", file=sys.stderr)
         return 2

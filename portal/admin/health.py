@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.grafana import health as grafana_health
+from portal.pipeline.heartbeats import health as heartbeat_health
 from portal.redis_client import get_redis
 
 HTTP_TIMEOUT_S = 1.5
@@ -62,6 +63,7 @@ def check_components() -> dict[str, dict]:
     remote = {
         "prometheus": (cfg.prometheus_url, "/-/healthy"),
         "alertmanager": (cfg.alertmanager_url, "/-/healthy"),
+        "exporter": (cfg.exporter_url, "/healthz"),
     }
     app = current_app._get_current_object()
 
@@ -76,3 +78,15 @@ def check_components() -> dict[str, dict]:
         results = {"database": check_database(), "redis": check_redis()}
         results.update({name: future.result() for name, future in futures.items()})
     return results
+
+
+def check_pipeline() -> dict[str, dict]:
+    """The worker, the Watchdog and the reconciler, from their heartbeats (no network)."""
+    checks = {}
+    for row in heartbeat_health():
+        if row["seen_at"] is None:
+            detail = "never seen"
+        else:
+            detail = f"{row['detail'] or 'alive'} · last seen {row['seen_at'][:19]}Z"
+        checks[row["name"]] = {"ok": row["healthy"], "detail": detail, "ms": None}
+    return checks

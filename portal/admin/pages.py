@@ -25,7 +25,8 @@ bp = Blueprint("admin_pages", __name__, template_folder="templates")
 FIELDS = frozenset({"username", "password", "role", "email", "phone", "is_active", "notify_email",
                     "notify_sms"})
 BOOL_FIELDS = ("is_active", "notify_email", "notify_sms")
-COMPONENTS = ("database", "redis", "prometheus", "alertmanager", "grafana")
+COMPONENTS = ("database", "redis", "prometheus", "alertmanager", "grafana", "exporter", "worker",
+              "watchdog", "reconciler")
 
 
 @bp.get("/admin")

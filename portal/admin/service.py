@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal.admin.health import check_components
+from portal.admin.health import check_components, check_pipeline
 from portal.auth.models import User
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -50,7 +50,7 @@ def summary() -> dict:
             "online_users": sum(1 for item in listed if item["online"]),
             "servers": server_counts(),
         },
-        "components": check_components(),
+        "components": {**check_components(), **check_pipeline()},
     }
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -26,6 +36,9 @@ class Incident(db.Model):
     __table_args__ = (
         UniqueConstraint("fingerprint", "alert_started_at"),
         Index("ix_incidents_server_id_started_at", "server_id", "started_at"),
+        # At most one open incident per server and alert, whichever process writes it.
+        Index("uq_incidents_open_per_server_alert", "server_id", "alertname", unique=True,
+              postgresql_where=text("ended_at IS NULL"), sqlite_where=text("ended_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

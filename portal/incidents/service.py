@@ -1,9 +1,22 @@
 """Incidents: made from Alertmanager's alerts, listed, and acknowledged.
 
-An incident is keyed by the alert's fingerprint and start, so a redelivered message finds
-the row it made before. A resolution that arrives first (or alone) still records the
-incident, opened and closed at once. Times come from the exporter's state changes when
-there are any: the first failed probe opens the downtime, the first good one closes it.
+Alertmanager's messages say *that* a server is down; the exporter's state changes say
+*when*. So an incident's start and end are the probe's down and up events wherever there
+are some, and the alert only tells which outage is meant:
+
+* there is at most one open incident per server and alert (a partial unique index holds
+  it). A firing alert for a server whose incident is open continues that incident, unless
+  the probes saw the server come back in between: then the old one closes at that
+  up-event and the next opens at the next down-event. Alertmanager re-fires an outage with
+  a new start after a restart that lost its data, and must not make it two;
+* a redelivered message finds the row it made before (fingerprint and start);
+* a resolution the portal has no firing for closes the matching open incident, or is
+  recorded opened and closed at once when the portal missed the outage entirely;
+* an outage the probes already recorded (an incident began at the same down-event) is not
+  recorded twice, and a resolution with no length and no probe evidence records nothing.
+
+Without any probe event for the outage (the ingest was behind or down) the alert's own
+times are used; docs/design.md#incidents says why that is the lesser evil.
 """
 
 from __future__ import annotations
@@ -31,8 +44,7 @@ from portal.realtime.publish import publish
 from portal.schemas import aware
 from portal.servers import page_cache
 from portal.servers.labels import server_label_view
-from portal.servers.live import publish_status
-from portal.servers.models import Server, ServerEvent
+from portal.servers.models import Server, ServerEvent, ServerStatus
 from portal.servers.status import active_windows, in_maintenance
 
 log = logging.getLogger(__name__)
@@ -56,43 +68,51 @@ def _server_for(labels: dict[str, str]) -> Server | None:
     return db.session.get(Server, int(server_id)) if server_id.isdigit() else None
 
 
-def _last_event(server_id: int, before: datetime) -> ServerEvent | None:
-    return db.session.scalar(
-        select(ServerEvent).where(ServerEvent.server_id == server_id, ServerEvent.at <= before)
-        .order_by(ServerEvent.at.desc()).limit(1)
-    )
+def _events(server_id: int, status: str):
+    return select(ServerEvent).where(ServerEvent.server_id == server_id,
+                                     ServerEvent.status == status)
 
 
 def _first_up_after(server_id: int, after: datetime, until: datetime) -> ServerEvent | None:
-    return db.session.scalar(
-        select(ServerEvent).where(
-            ServerEvent.server_id == server_id, ServerEvent.status == "up",
-            ServerEvent.at > after, ServerEvent.at <= until,
-        ).order_by(ServerEvent.at).limit(1)
-    )
+    return db.session.scalar(_events(server_id, "up").where(
+        ServerEvent.at > after, ServerEvent.at <= until).order_by(ServerEvent.at).limit(1))
 
 
-def outage_start(alert: AlertIn, server: Server | None) -> tuple[datetime, str | None]:
-    """When the outage began and why, from the probe that first saw it down."""
-    if server is not None and alert.labels.get("alertname") == DOWNTIME_ALERT:
-        event = _last_event(server.id, alert.startsAt + CLOCK_SKEW)
-        if event is not None and event.status == "down":
-            return event.at, event.reason
-    return alert.startsAt, None
+def down_event(server_id: int, starts_at: datetime) -> ServerEvent | None:
+    """The probe's down-event an alert that became active at ``starts_at`` is about: the
+    last one before it, provided the server had not come back by then (else the event
+    belongs to an earlier outage and this one's has not been stored yet)."""
+    event = db.session.scalar(_events(server_id, "down").where(
+        ServerEvent.at <= starts_at + CLOCK_SKEW).order_by(ServerEvent.at.desc()).limit(1))
+    if event is None or _first_up_after(server_id, event.at, starts_at - CLOCK_SKEW):
+        return None
+    return event
 
 
-def outage_end(incident: Incident, alert: AlertIn) -> datetime:
-    ends_at = alert.endsAt or alert.startsAt
+def outage_end(incident: Incident, until: datetime) -> datetime:
+    """The first up-event after the incident began, else ``until`` (never before the start)."""
     if incident.server_id is not None and incident.is_downtime:
-        event = _first_up_after(incident.server_id, incident.started_at, ends_at + CLOCK_SKEW)
+        event = _first_up_after(incident.server_id, incident.started_at, until + CLOCK_SKEW)
         if event is not None:
             return event.at
-    return max(ends_at, incident.started_at)
+    return max(until, incident.started_at)
 
 
-def _new_incident(alert: AlertIn) -> Incident:
-    server = _server_for(alert.labels)
-    started_at, reason = outage_start(alert, server)
+def _by_key(alert: AlertIn) -> Incident | None:
+    return db.session.scalar(select(Incident).where(
+        Incident.fingerprint == alert.fingerprint, Incident.alert_started_at == alert.startsAt))
+
+
+def open_incident(server_id: int | None, alertname: str, fingerprint: str) -> Incident | None:
+    """The open incident of this server and alert (of this fingerprint without a server)."""
+    query = select(Incident).where(Incident.ended_at.is_(None), Incident.alertname == alertname)
+    query = query.where(Incident.server_id == server_id) if server_id is not None else \
+        query.where(Incident.server_id.is_(None), Incident.fingerprint == fingerprint)
+    return db.session.scalar(query.order_by(Incident.started_at).limit(1))
+
+
+def _new_incident(alert: AlertIn, server: Server | None, started_at: datetime,
+                  reason: str | None) -> Incident:
     labels = dict(alert.labels)
     incident = Incident(
         fingerprint=alert.fingerprint,
@@ -114,29 +134,70 @@ def _new_incident(alert: AlertIn) -> Incident:
     return incident
 
 
-def apply_alert(alert: AlertIn) -> Change:
-    """Open, close, or leave alone the incident this alert describes (not committed)."""
-    incident = db.session.scalar(select(Incident).where(
-        Incident.fingerprint == alert.fingerprint, Incident.alert_started_at == alert.startsAt,
-    ))
-    change = Change(incident=incident) if incident else Change(incident=_new_incident(alert),
-                                                               opened=True)
+def close(incident: Incident, until: datetime) -> Change:
+    """End an open incident at its up-event (or ``until``); the caller plans its pages."""
+    db.session.flush()
+    incident.ended_at = outage_end(incident, until)
+    return Change(incident=incident, resolved=True)
+
+
+def _settle(change: Change, alert: AlertIn) -> list[Change]:
     if alert.status == "resolved" and change.incident.ended_at is None:
-        db.session.flush()
-        change.incident.ended_at = outage_end(change.incident, alert)
+        close(change.incident, alert.endsAt or alert.startsAt)
         change.resolved = True
-    return change
+    return [change]
 
 
-def _apply(payload: WebhookIn) -> tuple[list[Change], list]:
-    """Every alert's incident and the notifications it causes, in one transaction."""
-    changes = [apply_alert(alert) for alert in payload.alerts]
+def apply_alert(alert: AlertIn) -> list[Change]:
+    """What this alert does to the incidents (not committed): usually one change, two when
+    it closes a finished outage and opens the next, none when it adds nothing."""
+    known = _by_key(alert)
+    if known is not None:
+        return _settle(Change(incident=known), alert)
+    server = _server_for(alert.labels)
+    alertname = alert.labels.get("alertname", "unknown")
+    current = open_incident(server.id if server else None, alertname, alert.fingerprint)
+    evidence = down_event(server.id, alert.startsAt) \
+        if server is not None and alertname == DOWNTIME_ALERT else None
+    changes: list[Change] = []
+    if current is not None:
+        came_back = evidence is not None and evidence.at > current.started_at and \
+            _first_up_after(current.server_id, current.started_at, evidence.at)
+        if not came_back:
+            return _settle(Change(incident=current), alert)  # the same outage, re-fired
+        changes.append(close(current, evidence.at))
+    elif evidence is not None:
+        recorded = db.session.scalar(select(Incident).where(
+            Incident.server_id == server.id, Incident.alertname == alertname,
+            Incident.started_at == evidence.at))
+        if recorded is not None:
+            return _settle(Change(incident=recorded), alert)
+    started_at, reason = (evidence.at, evidence.reason) if evidence else (alert.startsAt, None)
+    if alert.status == "resolved" and evidence is None and \
+            (alert.endsAt is None or alert.endsAt <= started_at):
+        log.info("resolved %s for %s has no length and no probe evidence: not recorded",
+                 alertname, alert.labels.get("server"))
+        return changes
+    incident = _new_incident(alert, server, started_at, reason)
+    return changes + _settle(Change(incident=incident, opened=True), alert)
+
+
+def plan_pages(changes: list[Change]) -> list:
+    """The notifications these changes cause: a page for an opened incident that is still
+    open, a resolution for a closed one (the outbox skips what was planned before)."""
     planned = []
     for change in changes:
         if change.opened and not change.resolved:
             planned += plan_notifications(change.incident, "firing")
         if change.resolved:
             planned += plan_notifications(change.incident, "resolved")
+    return planned
+
+
+def _apply(payload: WebhookIn) -> tuple[list[Change], list]:
+    """Every alert's incident and the notifications it causes, in one transaction."""
+    changes = [change for alert in payload.alerts for change in apply_alert(alert)]
+    planned = plan_pages(changes)
     db.session.commit()
     return changes, planned
 
@@ -165,8 +226,6 @@ def receive_alerts(payload: WebhookIn) -> list[Change]:
         if change.opened or change.resolved:
             publish("incident", serialize_incident(change.incident))
             queue_annotation(change.incident.id)
-            if change.incident.is_downtime and change.incident.server_id is not None:
-                publish_status(change.incident.server_id)  # an open outage outranks probes
     return changes
 
 
@@ -207,16 +266,38 @@ def grafana_link(incident: Incident, base: str | None) -> str | None:
                                               "from": start_ms, "to": end_ms})
 
 
+def recoveries(incidents: list[Incident]) -> dict[int, datetime]:
+    """For open outages whose server answers again: when it came back (the first up-event
+    after the start). Alertmanager's resolution, or the reconciler, closes them there."""
+    recovered: dict[int, datetime] = {}
+    candidates = [incident for incident in incidents
+                  if incident.is_open and incident.is_downtime and incident.server_id]
+    if not candidates:
+        return recovered
+    up_now = set(db.session.scalars(select(ServerStatus.server_id).where(
+        ServerStatus.server_id.in_({incident.server_id for incident in candidates}),
+        ServerStatus.status == "up")))
+    for incident in candidates:
+        if incident.server_id in up_now:
+            event = _first_up_after(incident.server_id, incident.started_at, utcnow())
+            if event is not None:
+                recovered[incident.id] = event.at
+    return recovered
+
+
 def incident_rows(incidents: list[Incident], grafana_url: str | None) -> list[dict]:
-    """Incidents as pages list them: with a readable duration, a Grafana link, and how
-    their e-mails and SMS fared."""
+    """Incidents as pages list them: with a readable duration, a Grafana link, how their
+    e-mails and SMS fared, and, for an open outage whose server is back, when it came back."""
     counts = delivery_counts([incident.id for incident in incidents])
+    recovered = recoveries(incidents)
     rows = []
     for incident in incidents:
         row = serialize_incident(incident)
+        back = recovered.get(incident.id)
         row.update(duration=human_duration(row["duration_s"]),
                    grafana=grafana_link(incident, grafana_url),
-                   deliveries=counts[incident.id])
+                   deliveries=counts[incident.id],
+                   recovered_at=back.isoformat() if back else None)
         rows.append(row)
     return rows
 

@@ -2,7 +2,9 @@
 
 * notifications a lost Redis dropped or a dead worker left half-sent are queued again;
 * maintenance windows whose Alertmanager silence could not be made are synced again;
-* the 24 h uptime figures are copied from Prometheus into Redis.
+* the 24 h uptime figures are copied from Prometheus into Redis;
+* open incidents are reconciled with the probes and Alertmanager, and the Watchdog's
+  silence pages admins (portal/pipeline).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from portal.charts.uptime import refresh_uptime
 from portal.extensions import db
 from portal.incidents.maintenance import sync_silence, unsynced_windows
 from portal.notify.outbox import sweep
+from portal.pipeline.service import watch_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ def sync_silences() -> None:
         sync_silence(window)
 
 
-PERIODIC = (requeue_notifications, sync_silences, refresh_uptime)
+PERIODIC = (requeue_notifications, sync_silences, refresh_uptime, watch_pipeline)
 
 
 def run_periodic(app: Flask) -> None:

@@ -1,7 +1,8 @@
 """Who hears about an incident, and on which channel.
 
 Critical incidents page by e-mail and SMS: the roles chosen in settings (people who
-opted in per channel) plus the server's own contacts. Warnings, and anything during
+opted in per channel) plus the server's own contacts; the monitoring's own failures, the
+admins (who opted in). Warnings, and anything during
 maintenance, only reach the portal's notification centre.
 """
 
@@ -47,8 +48,11 @@ def paged(incident: Incident, settings: SettingsData) -> list[Recipient]:
         if channel in channels and address:
             found.setdefault((channel, address.lower()), Recipient(channel, address, user_id))
 
+    # The monitoring's own failures (portal/pipeline/system.py) page the admins who run it.
+    roles = ["admin"] if (incident.labels or {}).get("audience") == "admins" \
+        else settings.notify_roles
     users = db.session.scalars(select(User).where(
-        User.is_active.is_(True), User.role.in_(settings.notify_roles)).order_by(User.id))
+        User.is_active.is_(True), User.role.in_(roles)).order_by(User.id))
     for user in users:
         if user.notify_email:
             add("email", user.email, user.id)
@@ -67,3 +71,9 @@ def in_app(_incident: Incident) -> list[User]:
     """Everyone who can see alerts gets the bell, whatever the severity."""
     users = db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.id))
     return [user for user in users if has_permission(user.role, "alerts.view")]
+
+
+def admins() -> list[User]:
+    """Active admins: told in the bell when a page fails for good."""
+    return list(db.session.scalars(select(User).where(
+        User.is_active.is_(True), User.role == "admin").order_by(User.id)))

@@ -27,6 +27,16 @@ def test_every_alert_goes_to_the_portal(labels):
     assert output.splitlines()[0] == "portal"
 
 
+def test_portal_down_is_mailed_by_alertmanager_itself_and_the_watchdog_repeats_each_minute():
+    output = run(tool("amtool"), "config", "routes", "test", f"--config.file={ALERTMANAGER_YML}",
+                 "--verify.receivers=admins-email", "alertname=PortalDown", "server_id=servermon")
+    assert output.splitlines()[0] == "admins-email"
+    [watchdog] = [route for route in CONFIG["route"]["routes"]
+                  if route["matchers"] == ['alertname="Watchdog"']]
+    assert (watchdog["receiver"], watchdog["repeat_interval"]) == ("portal", "1m")
+    assert CONFIG["global"]["smtp_smarthost"] == "smtp:25"
+
+
 def test_alerts_are_grouped_per_alert_and_server_with_short_waits():
     route = CONFIG["route"]
     assert route["group_by"] == ["alertname", "server_id"]
@@ -35,7 +45,7 @@ def test_alerts_are_grouped_per_alert_and_server_with_short_waits():
 
 
 def test_the_portal_gets_resolutions_and_every_alert_with_a_token_from_a_file():
-    [receiver] = CONFIG["receivers"]
+    [receiver] = [r for r in CONFIG["receivers"] if r["name"] == "portal"]
     [hook] = receiver["webhook_configs"]
     assert hook["url"] == "http://portal:8000/api/alertmanager/webhook"
     assert hook["send_resolved"] is True and hook["max_alerts"] == 0

@@ -100,6 +100,9 @@ class Stack:
                           exporter=f"127.0.0.1:{self.exporter_port}",
                           portal=f"127.0.0.1:{self.portal_port}",
                           alertmanager=f"127.0.0.1:{self.am_port}", webhook_token_file=token,
+                          prometheus=f"127.0.0.1:{self.prometheus_port}",
+                          smtp_smarthost=f"127.0.0.1:{self.smtp_port}",
+                          admin_email="servermon-admins@bank.example",
                           server_down_for=t.server_down_for, group_wait=t.group_wait,
                           group_interval=t.group_interval, scrape_interval=t.scrape_interval,
                           evaluation_interval=t.evaluation_interval)

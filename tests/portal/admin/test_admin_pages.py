@@ -58,6 +58,24 @@ def test_the_page_lists_users_presence_components_and_counts(client):
     assert re.search(r"Servers registered</dt><dd[^>]*>1<", html)
 
 
+def test_the_page_shows_the_pipelines_own_health(client):
+    from portal.pipeline.heartbeats import beat
+
+    sign_in(client, "it_staff")
+    beat("worker", "periodic jobs running")
+    beat("watchdog", "Watchdog received from Alertmanager", at=utcnow() - timedelta(minutes=10))
+    db.session.commit()
+    html = client.get("/admin").get_data(as_text=True)
+
+    def component(name):
+        return html.split(f'data-component="{name}"', 1)[1].split("</li>", 1)[0]
+
+    assert "OK" in component("worker") and "periodic jobs running" in component("worker")
+    assert "Failing" in component("watchdog") and "last seen" in component("watchdog")
+    assert "Failing" in component("reconciler") and "never seen" in component("reconciler")
+    assert "Failing" in component("exporter")  # nothing listens on the test config's port
+
+
 def test_the_role_choice_offers_only_roles_the_actor_may_grant(client):
     sign_in(client, "it_staff")
     html = client.get("/admin/users/new").get_data(as_text=True)
