@@ -55,6 +55,9 @@ class Incident(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     in_maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set while the server flaps: the incident then spans the flapping period
+    # (portal/incidents/flapping.py) and closes only once the server has settled.
+    flapping_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

@@ -29,6 +29,7 @@ def serialize_incident(incident: Incident) -> dict:
         "duration_s": round(incident.duration_s, 3),
         "downtime": incident.is_downtime,
         "in_maintenance": incident.in_maintenance,
+        "flapping_since": _iso(incident.flapping_since),
         "acknowledged_at": _iso(incident.acknowledged_at),
         "acknowledged_by": incident.acknowledged_by_name,
         "ack_note": incident.ack_note,

@@ -33,6 +33,7 @@ from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
 from portal.grafana import SERVER_UID, dashboard_url, queue_annotation
+from portal.incidents.flapping import is_flapping, mark_flapping
 from portal.incidents.models import DOWNTIME_ALERT, Incident
 from portal.incidents.schemas import AlertIn, IncidentQuery, WebhookIn
 from portal.incidents.serialize import serialize_incident
@@ -61,6 +62,7 @@ class Change:
     incident: Incident
     opened: bool = False
     resolved: bool = False
+    flapping: bool = False  # it became a flapping period with this change
 
 
 def _server_for(labels: dict[str, str]) -> Server | None:
@@ -142,10 +144,19 @@ def close(incident: Incident, until: datetime) -> Change:
 
 
 def _settle(change: Change, alert: AlertIn) -> list[Change]:
-    if alert.status == "resolved" and change.incident.ended_at is None:
-        close(change.incident, alert.endsAt or alert.startsAt)
+    """Close on a resolution, except a flapping period: that closes once the server has
+    settled (the reconciler), however often Alertmanager resolves it meanwhile."""
+    incident = change.incident
+    if alert.status == "resolved" and incident.ended_at is None and \
+            incident.flapping_since is None:
+        close(incident, alert.endsAt or alert.startsAt)
         change.resolved = True
     return [change]
+
+
+def _flapping(change: Change) -> Change:
+    change.flapping = mark_flapping(change.incident)
+    return change
 
 
 def apply_alert(alert: AlertIn) -> list[Change]:
@@ -157,10 +168,16 @@ def apply_alert(alert: AlertIn) -> list[Change]:
     server = _server_for(alert.labels)
     alertname = alert.labels.get("alertname", "unknown")
     current = open_incident(server.id if server else None, alertname, alert.fingerprint)
-    evidence = down_event(server.id, alert.startsAt) \
-        if server is not None and alertname == DOWNTIME_ALERT else None
+    downtime = server is not None and alertname == DOWNTIME_ALERT
+    evidence = down_event(server.id, alert.startsAt) if downtime else None
+    # Judged as of the outage this alert is about (a late post must not change the verdict).
+    flapping = downtime and is_flapping(
+        server.id, now=evidence.at + CLOCK_SKEW if evidence else alert.startsAt)
     changes: list[Change] = []
     if current is not None:
+        if flapping or current.flapping_since is not None:  # one incident for the period
+            return _settle(_flapping(Change(incident=current)) if flapping else
+                           Change(incident=current), alert)
         came_back = evidence is not None and evidence.at > current.started_at and \
             _first_up_after(current.server_id, current.started_at, evidence.at)
         if not came_back:
@@ -179,15 +196,19 @@ def apply_alert(alert: AlertIn) -> list[Change]:
                  alertname, alert.labels.get("server"))
         return changes
     incident = _new_incident(alert, server, started_at, reason)
-    return changes + _settle(Change(incident=incident, opened=True), alert)
+    opened = Change(incident=incident, opened=True)
+    return changes + _settle(_flapping(opened) if flapping else opened, alert)
 
 
 def plan_pages(changes: list[Change]) -> list:
     """The notifications these changes cause: a page for an opened incident that is still
-    open, a resolution for a closed one (the outbox skips what was planned before)."""
+    open (one saying it flaps, for a flapping one), one when an open incident starts
+    flapping, a resolution for a closed one (the outbox skips what was planned before)."""
     planned = []
     for change in changes:
-        if change.opened and not change.resolved:
+        if change.flapping:
+            planned += plan_notifications(change.incident, "flapping")
+        elif change.opened and not change.resolved:
             planned += plan_notifications(change.incident, "firing")
         if change.resolved:
             planned += plan_notifications(change.incident, "resolved")
@@ -268,10 +289,12 @@ def grafana_link(incident: Incident, base: str | None) -> str | None:
 
 def recoveries(incidents: list[Incident]) -> dict[int, datetime]:
     """For open outages whose server answers again: when it came back (the first up-event
-    after the start). Alertmanager's resolution, or the reconciler, closes them there."""
+    after the start). Alertmanager's resolution, or the reconciler, closes them there.
+    (A flapping period is not closing when its server answers: it is flapping.)"""
     recovered: dict[int, datetime] = {}
     candidates = [incident for incident in incidents
-                  if incident.is_open and incident.is_downtime and incident.server_id]
+                  if incident.is_open and incident.is_downtime and incident.server_id
+                  and incident.flapping_since is None]
     if not candidates:
         return recovered
     up_now = set(db.session.scalars(select(ServerStatus.server_id).where(

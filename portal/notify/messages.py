@@ -42,7 +42,18 @@ def compose(incident: Incident, state: str, zone: ZoneInfo, portal_url: str) -> 
     what = one_line(incident.server_name or incident.labels.get("server") or "servermon")
     why = one_line(incident.reason or incident.summary or incident.alertname)
     since = local_time(incident.started_at, zone)
-    if state == "resolved":
+    if state == "flapping":
+        subject = f"[servermon] FLAPPING: {what} keeps going up and down"
+        body = (f"{what} keeps going up and down, first down at {since}. It is one incident "
+                "until it settles (it is paged again then); every change is in its log.")
+        sms = f"FLAPPING {what}: up and down since {since}. {link}"
+    elif state == "resolved" and incident.flapping_since is not None:
+        took = human_duration(incident.duration_s)
+        back = local_time(incident.ended_at or incident.started_at, zone)
+        subject = f"[servermon] SETTLED: {what} stopped flapping, up since {back}"
+        body = f"{what} stopped flapping and is up since {back}. It flapped for {took}, from {since}."
+        sms = f"SETTLED {what}: up since {back} after {took} of flapping. {link}"
+    elif state == "resolved":
         took = human_duration(incident.duration_s)
         if incident.is_downtime:
             subject = f"[servermon] RESOLVED: {what} is back up after {took}"

@@ -63,7 +63,7 @@ class Sender(Protocol):
 SENDERS: dict[str, type[Sender]] = {"email": EmailSender, "sms": SmsSender}
 BATCH = 500
 
-State = Literal["firing", "resolved"]
+State = Literal["firing", "flapping", "resolved"]
 Planned = Notification | UserNotification
 
 

@@ -9,6 +9,9 @@ every pass compares:
   at the probe's up-event and pages its resolution, exactly as the webhook would have
   (one open incident per server and alert, and the outbox's keys, make the two idempotent
   with each other). Another alert Alertmanager no longer has closes when seen missing.
+* **flapping.** An open outage whose server has started flapping becomes a flapping period
+  (paged once); a flapping period closes at its last up-event once the server has settled
+  (portal/incidents/flapping.py).
 * **outages with no incident.** Servers the probes have had down past a threshold, outside
   maintenance, with no open incident: the alerting pipeline is broken somewhere between
   Prometheus and the portal, and admins get one page saying so (not one per server), closed
@@ -30,6 +33,7 @@ from sqlalchemy import select, update
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.incidents.flapping import has_settled, is_flapping, mark_flapping
 from portal.incidents.models import DOWNTIME_ALERT, Incident
 from portal.incidents.service import outage_end
 from portal.notify import plan_notifications
@@ -39,6 +43,7 @@ from portal.pipeline.system import Raised, clear_incident, is_system, raise_inci
 from portal.servers.labels import server_label_view
 from portal.servers.models import Server, ServerStatus
 from portal.servers.status import active_windows, in_maintenance
+from portal.settings.service import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,7 @@ NAMES_SHOWN = 5
 @dataclass
 class Pass:
     closed: list[Incident] = field(default_factory=list)
+    flapping: list[Incident] = field(default_factory=list)
     unalerted: list[str] = field(default_factory=list)
     raised: Raised = field(default_factory=Raised)
 
@@ -59,32 +65,50 @@ class Pass:
 
     @property
     def changed(self) -> list[Incident]:
-        return self.closed + self.raised.incidents
+        return self.closed + self.flapping + self.raised.incidents
 
 
-def _close(incident: Incident, until, into: Pass) -> None:
-    end = outage_end(incident, until)
+def _close(incident: Incident, until, into: Pass, *, exact: bool = False) -> None:
+    end = until if exact else outage_end(incident, until)
     won = db.session.execute(update(Incident).where(
         Incident.id == incident.id, Incident.ended_at.is_(None)).values(ended_at=end)).rowcount
     if won:  # another worker, or the webhook, may have closed it meanwhile
         db.session.refresh(incident)
         into.closed.append(incident)
         into.raised.planned += plan_notifications(incident, "resolved")
-        log.warning("reconciler closed incident %s (%s on %s) at %s: Alertmanager never "
-                    "resolved it", incident.id, incident.alertname, incident.server_name, end)
+        log.warning("reconciler closed incident %s (%s on %s) at %s: %s", incident.id,
+                    incident.alertname, incident.server_name, end,
+                    "it settled" if exact else "Alertmanager never resolved it")
+
+
+def _open_with_probe(*conditions) -> list:
+    return db.session.execute(
+        select(Incident, ServerStatus.status, ServerStatus.changed_at)
+        .outerjoin(ServerStatus, ServerStatus.server_id == Incident.server_id)
+        .where(Incident.ended_at.is_(None), *conditions)
+        .order_by(Incident.id).limit(BATCH)).all()
+
+
+def watch_flapping(into: Pass) -> None:
+    """Needs only the probes: runs whether or not Alertmanager answers."""
+    settings = load_settings()
+    for incident, probe, changed_at in _open_with_probe(Incident.alertname == DOWNTIME_ALERT,
+                                                        Incident.server_id.is_not(None)):
+        if incident.flapping_since is not None:
+            if has_settled(probe, changed_at, settings):
+                _close(incident, changed_at, into, exact=True)
+        elif is_flapping(incident.server_id, settings) and mark_flapping(incident):
+            into.flapping.append(incident)
+            into.raised.planned += plan_notifications(incident, "flapping")
 
 
 def heal_open_incidents(active: ActiveAlerts, into: Pass) -> None:
     config = current_app.config["SERVERMON"]
     cutoff = utcnow() - timedelta(seconds=config.reconcile_grace_s)
-    rows = db.session.execute(
-        select(Incident, ServerStatus.status, ServerStatus.changed_at)
-        .outerjoin(ServerStatus, ServerStatus.server_id == Incident.server_id)
-        .where(Incident.ended_at.is_(None), Incident.created_at <= cutoff)
-        .order_by(Incident.id).limit(BATCH)).all()
+    rows = _open_with_probe(Incident.created_at <= cutoff, Incident.flapping_since.is_(None))
     for incident, probe, changed_at in rows:
-        if is_system(incident) or active.firing(incident.server_id, incident.alertname,
-                                                incident.fingerprint):
+        if is_system(incident) or incident in into.flapping or \
+                active.firing(incident.server_id, incident.alertname, incident.fingerprint):
             continue
         if incident.is_downtime and incident.server_id is not None:
             if probe == "up" and changed_at is not None and changed_at <= cutoff:
@@ -124,6 +148,7 @@ def _describe(names: list[str], minutes: int) -> tuple[str, str]:
 def reconcile() -> Pass:
     """One pass (the caller commits, then dispatches ``planned``)."""
     result = Pass()
+    watch_flapping(result)
     try:
         active = active_alerts()
     except AlertmanagerUnavailable as exc:

@@ -8,6 +8,7 @@ Downtime is the time covered by ``ServerDown`` incidents, clipped to the period 
 the server's lifetime. Incidents that overlap (older versions could open two for one
 outage) count once: an outage is a run of overlapping incidents, each incident's line
 shows only the time it adds, and so availability stays within 0-100 % and MTBF positive.
+A flapping period is one incident, but only its down parts (from the log) are downtime.
 Time inside a maintenance window is taken out of both the
 downtime and the time the server was expected to be up; downtime during maintenance is
 reported separately so it stays visible.
@@ -24,6 +25,7 @@ from sqlalchemy import and_, or_, select
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.incidents.flapping import down_segments
 from portal.incidents.models import DOWNTIME_ALERT, Incident, MaintenanceWindow
 from portal.servers.labels import BUILTIN_LABELS, label_condition
 from portal.servers.models import Server, ServerLabel
@@ -164,7 +166,7 @@ def _incidents(server_ids: list[int], period: Period) -> Iterator:
     query = (
         select(Incident.id, Incident.server_id, Incident.server_name, Incident.started_at,
                Incident.ended_at, Incident.reason, Incident.summary,
-               Incident.acknowledged_by_name)
+               Incident.acknowledged_by_name, Incident.flapping_since)
         .where(Incident.alertname == DOWNTIME_ALERT, Incident.started_at < period.end,
                or_(Incident.ended_at.is_(None), Incident.ended_at > period.start))
         .order_by(Incident.server_id, Incident.started_at)
@@ -175,6 +177,18 @@ def _incidents(server_ids: list[int], period: Period) -> Iterator:
         query = query.where(and_(Incident.server_id >= min(server_ids),
                                  Incident.server_id <= max(server_ids)))
     yield from db.session.execute(query.execution_options(yield_per=2000))
+
+
+def _down_parts(incident, lo: datetime, hi: datetime, now: datetime) -> list[Interval]:
+    """The incident's downtime within [lo, hi): all of it, or for a flapping period only
+    its down parts (the log has them)."""
+    if hi <= lo:
+        return []
+    if incident.flapping_since is None:
+        return [(lo, hi)]
+    row = db.session.get(Incident, incident.id)
+    return [(max(start, lo), min(end, hi)) for start, end in down_segments(row, now)
+            if min(end, hi) > max(start, lo)]
 
 
 def _count_outage(report: ServerReport, downtime_s: float) -> None:
@@ -204,8 +218,9 @@ def _summarise(row, period: Period, maintenance: list[Interval], incidents: list
             counted_from = lo
         else:  # overlaps an earlier incident: only the time it adds counts
             counted_from = max(lo, covered_until)
-        length = max((hi - counted_from).total_seconds(), 0.0)
-        in_maintenance = overlap_s((counted_from, hi), maintenance) if length else 0.0
+        parts = _down_parts(incident, counted_from, hi, now)
+        length = sum((part_hi - part_lo).total_seconds() for part_lo, part_hi in parts)
+        in_maintenance = sum(overlap_s(part, maintenance) for part in parts)
         downtime = length - in_maintenance
         covered_until = max(covered_until or hi, hi)
         outage_s += downtime

@@ -44,6 +44,11 @@ class SettingsData(Strict):
     notify_on_resolve: bool = True
     probe_interval_s: int = Field(30, ge=10, le=3600)
     probe_timeout_s: int = Field(10, ge=1, le=60)
+    # Flapping (portal/incidents/flapping.py): this many state changes within the window
+    # make a server flapping; it settles once up and unchanged for flap_settle_min.
+    flap_changes: int = Field(5, ge=3, le=50)
+    flap_window_min: int = Field(10, ge=1, le=120)
+    flap_settle_min: int = Field(5, ge=1, le=120)
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> SettingsData:

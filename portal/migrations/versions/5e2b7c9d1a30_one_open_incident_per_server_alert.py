@@ -1,4 +1,4 @@
-"""at most one open incident per server and alert; component heartbeats
+"""at most one open incident per server and alert; flapping; component heartbeats
 
 Revision ID: 5e2b7c9d1a30
 Revises: 3c9e1f7a2b64
@@ -39,6 +39,8 @@ def upgrade():
     op.create_index('uq_incidents_open_per_server_alert', 'incidents', ['server_id', 'alertname'],
                     unique=True, postgresql_where=sa.text('ended_at IS NULL'),
                     sqlite_where=sa.text('ended_at IS NULL'))
+    op.add_column('incidents', sa.Column('flapping_since', portal.dbtypes.UTCDateTime(timezone=True),
+                                         nullable=True))
     op.create_table(
         'heartbeats',
         sa.Column('name', sa.String(length=64), nullable=False),
@@ -50,4 +52,5 @@ def upgrade():
 
 def downgrade():
     op.drop_table('heartbeats')
+    op.drop_column('incidents', 'flapping_since')
     op.drop_index('uq_incidents_open_per_server_alert', table_name='incidents')

@@ -11,6 +11,7 @@ def _form(**overrides):
         "timezone": "Africa/Nairobi", "grafana_url": "https://grafana.bank.example/",
         "notify_roles": ["admin", "ebanking_support"], "notify_email": "on",
         "probe_interval_s": "60", "probe_timeout_s": "5",
+        "flap_changes": "6", "flap_window_min": "15", "flap_settle_min": "4",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
@@ -51,6 +52,7 @@ def test_saving_the_form_stores_every_field(client):
     assert saved.notify_email is True
     assert saved.notify_sms is False and saved.notify_on_resolve is False  # unchecked boxes
     assert (saved.probe_interval_s, saved.probe_timeout_s) == (60, 5)
+    assert (saved.flap_changes, saved.flap_window_min, saved.flap_settle_min) == (6, 15, 4)
     assert "Settings saved." in client.get("/settings").get_data(as_text=True)
 
 
