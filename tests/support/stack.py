@@ -5,7 +5,10 @@ an SMTP sink and a stand-in for Twilio's REST API. Timings are configuration."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +21,7 @@ from flask import Flask
 
 from portal import create_app
 from provisioning.render import render
-from tests.support.binaries import binary, free_port, running
+from tests.support.binaries import binary, free_port, wait_http
 from tests.support.live_server import serving
 from tests.support.standins import TwilioStandIn, smtp_sink
 
@@ -57,6 +60,8 @@ class Stack:
         self.mail: list = []
         self.twilio: TwilioStandIn | None = None
         self.app: Flask | None = None
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, tuple[list[str], dict[str, str] | None, str | None]] = {}
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.base_env,
@@ -69,21 +74,56 @@ class Stack:
                 "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": "twilio-token-0123",
                 "TWILIO_FROM": "+15005550006", "TWILIO_BASE_URL": self.twilio.url}
 
-    def _process(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        log = (self.workdir / f"{name}.log").open("w")
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+    def _process(self, name: str, args: list[str], env: dict[str, str] | None,
+                 ready_url: str | None = None) -> None:
+        """Start a component as a process that ``stop``, ``kill`` and ``start`` can restart;
+        the stack stops whatever runs at its exit."""
+        first = name not in self.commands
+        self.commands[name] = (args, env, ready_url)
+        with (self.workdir / f"{name}.log").open("a") as log:
+            # Its own process group: dramatiq forks worker processes, which a signal to the
+            # parent alone would leave running (and consuming) after it.
+            process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = process
+        if ready_url:
+            wait_http(ready_url, process)
+        if first:
+            self.exits.callback(lambda: self.stop(name))
 
-        def stop() -> None:
+    def stop(self, name: str, timeout: float = 15) -> None:
+        """SIGTERM and its grace, then SIGKILL to whatever of its group is left."""
+        process = self.processes.get(name)
+        if process is None:
+            return
+        if process.poll() is None:
             process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=timeout)
+        self._kill_group(process)
 
-        self.exits.callback(stop)
+    @staticmethod
+    def _kill_group(process: subprocess.Popen) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL to the whole group: no shutdown hook runs, as when the machine or the OOM
+        killer takes it."""
+        self._kill_group(self.processes[name])
+
+    def start(self, name: str) -> None:
+        args, env, ready_url = self.commands[name]
+        self._process(name, args, env, ready_url)
+
+    def restart_alertmanager(self, *, wipe: bool) -> None:
+        """Stop Alertmanager and start it again, with its data directory (silences, the
+        notification log, the alerts it knew) wiped when asked."""
+        self.stop("alertmanager")
+        if wipe:
+            shutil.rmtree(self.workdir / "alertmanager", ignore_errors=True)
+        self.start("alertmanager")
 
     def __enter__(self) -> Stack:
         self.smtp_port, self.mail = self.exits.enter_context(smtp_sink())
@@ -106,17 +146,17 @@ class Stack:
                           server_down_for=t.server_down_for, group_wait=t.group_wait,
                           group_interval=t.group_interval, scrape_interval=t.scrape_interval,
                           evaluation_interval=t.evaluation_interval)
-        self.exits.enter_context(running(
-            [binary("prometheus-alertmanager", "alertmanager"),
-             f"--config.file={rendered.alertmanager}",
-             f"--storage.path={self.workdir / 'alertmanager'}",
-             f"--web.listen-address=127.0.0.1:{self.am_port}", "--cluster.listen-address="],
-            f"http://127.0.0.1:{self.am_port}/-/ready", self.workdir / "alertmanager.log"))
-        self.exits.enter_context(running(
-            [binary("prometheus"), f"--config.file={rendered.prometheus}",
-             f"--storage.tsdb.path={self.workdir / 'prometheus'}",
-             f"--web.listen-address=127.0.0.1:{self.prometheus_port}"],
-            f"{self.prometheus_url}/-/ready", self.workdir / "prometheus.log"))
+        self._process("alertmanager", [
+            binary("prometheus-alertmanager", "alertmanager"),
+            f"--config.file={rendered.alertmanager}",
+            f"--storage.path={self.workdir / 'alertmanager'}",
+            f"--web.listen-address=127.0.0.1:{self.am_port}", "--cluster.listen-address="],
+            None, f"http://127.0.0.1:{self.am_port}/-/ready")
+        self._process("prometheus", [
+            binary("prometheus"), f"--config.file={rendered.prometheus}",
+            f"--storage.tsdb.path={self.workdir / 'prometheus'}",
+            f"--web.listen-address=127.0.0.1:{self.prometheus_port}"],
+            None, f"{self.prometheus_url}/-/ready")
         self._process("worker", [str(BIN / "dramatiq"), "portal.jobs.worker", "--processes", "1",
                                  "--threads", "2"], env)
         self._process("exporter", [sys.executable, "-m", "exporter"], env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,6 +65,9 @@ class TwilioStandIn:
         self.fail_next = 0
         self.throttle_next = 0  # answered 429 with Retry-After: retry_after
         self.retry_after = "120"
+        self.hang_next = 0  # held for hang_s, then 500, not sent: a request lost mid-way
+        self.hang_s = 30.0
+        self.received = 0  # every POST, sent or not
         self.lock = threading.Lock()
         stand_in = self
 
@@ -71,6 +75,15 @@ class TwilioStandIn:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                with stand_in.lock:
+                    stand_in.received += 1
+                    hanging = stand_in.hang_next > 0
+                    stand_in.hang_next -= hanging
+                if hanging:
+                    time.sleep(stand_in.hang_s)
+                    self._answer(500, {"code": 20500, "message": "Internal Server Error",
+                                       "status": 500})
+                    return
                 with stand_in.lock:
                     throttled = stand_in.throttle_next > 0
                     stand_in.throttle_next -= throttled

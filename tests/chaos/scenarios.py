@@ -1,0 +1,295 @@
+"""Failure scenarios on the whole stack (tests/support/stack.py), shared by tests/chaos/
+(shortened timings, exact assertions) and bench/chaos.py (production timings, a table).
+
+Each scenario sets up its servers and people, breaks something for real (a target stops
+answering, Alertmanager restarts with its data wiped, the worker is SIGKILLed...), waits
+until the portal has healed, and returns what happened as a :class:`Result`: incidents
+made and left open, pages per person and state, messages actually delivered (the SMTP
+sink and the Twilio stand-in), and how long healing took."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from portal.extensions import db
+from portal.incidents.models import Incident
+from portal.notify.models import Notification
+from portal.servers.models import ServerEvent
+from portal.settings.service import update_settings
+from tests.e2e.test_outage_to_phone import Target
+from tests.factories import make_server, make_user
+from tests.support import waiting
+from tests.support.stack import Stack
+
+ON_CALL_PHONE = "+256700000001"
+ADMIN_PHONE = "+256700000009"
+
+
+@dataclass
+class Result:
+    scenario: str
+    incidents: int = 0
+    left_open: int = 0
+    pages: dict[tuple[str, str], int] = field(default_factory=dict)  # (person, state) -> SMS
+    delivered_sms: Counter = field(default_factory=Counter)  # (to, body) -> times
+    delivered_mail: Counter = field(default_factory=Counter)  # (to, outbox row) -> times
+    heal_s: float | None = None
+    reconciled: int = 0  # incidents the reconciler closed (the worker's log says)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(n - 1 for n in [*self.delivered_sms.values(),
+                                   *self.delivered_mail.values()] if n > 1)
+
+    def row(self) -> dict:
+        return {"scenario": self.scenario, "incidents": self.incidents,
+                "open after recovery": self.left_open,
+                "pages per person": ", ".join(f"{who} {state} {n}" for (who, state), n
+                                              in sorted(self.pages.items())) or "none",
+                "duplicates": self.duplicates, "closed by the reconciler": self.reconciled,
+                "seconds to heal": "-" if self.heal_s is None else f"{self.heal_s:.0f}"}
+
+
+def wait_for(stack: Stack, check: Callable, timeout: float, what: str):
+    return waiting.wait_for(check, timeout, what, every=0.5, context=stack.logs)
+
+
+def people() -> dict[str, object]:
+    return {"on-call": make_user("it_staff", phone=ON_CALL_PHONE, notify_sms=True),
+            "admin": make_user("admin", phone=ADMIN_PHONE, notify_sms=True)}
+
+
+def fresh() -> None:
+    db.session.expire_all()
+
+
+def incidents(*names: str) -> list[Incident]:
+    fresh()
+    query = db.select(Incident).order_by(Incident.id)
+    if names:
+        query = query.where(Incident.alertname.in_(names))
+    return db.session.scalars(query).all()
+
+
+def all_sent() -> bool:
+    fresh()
+    rows = db.session.scalars(db.select(Notification)).all()
+    return all(row.status == "sent" for row in rows)
+
+
+def tally(stack: Stack, name: str, who: dict[str, object], *, names=("ServerDown",)) -> Result:
+    """Count what the scenario left: the incidents, and per person the SMS planned."""
+    found = incidents(*names)
+    result = Result(name, incidents=len(found), left_open=sum(i.is_open for i in found))
+    phones = {user.phone: label for label, user in who.items()}
+    counts: Counter = Counter()
+    for row in db.session.scalars(db.select(Notification).join(Incident).where(
+            Notification.channel == "sms", Incident.alertname.in_(names))):
+        counts[phones.get(row.recipient, row.recipient), row.state] += 1
+    result.pages = dict(counts)
+    result.delivered_sms = Counter((sms["To"], sms["Body"]) for sms in stack.twilio.sent)
+    # One outbox row's Message-ID holds servermon-<row id>: a repeat is a duplicate.
+    result.delivered_mail = Counter(
+        (mail["To"], re.search(r"servermon-\d+", mail["Message-ID"]).group()) for mail in stack.mail)
+    worker_log = stack.workdir / "worker.log"
+    if worker_log.exists():
+        result.reconciled = worker_log.read_text().count("reconciler closed incident")
+    return result
+
+
+def timed_from_probes(incident: Incident) -> bool:
+    """Its start is a down-event of the log, its end an up-event."""
+    events = {(event.status, event.at) for event in db.session.scalars(
+        db.select(ServerEvent).where(ServerEvent.server_id == incident.server_id))}
+    return ("down", incident.started_at) in events and \
+        (incident.ended_at is None or ("up", incident.ended_at) in events)
+
+
+# --- the scenarios -----------------------------------------------------------------------
+
+def flapping(stack: Stack, *, interval_s: int, half_period_s: float, cycles: int,
+             settle_min: int = 1) -> Result:
+    """A target alternating down and up; it must end as one flapping period, settled."""
+    update_settings({"flap_changes": 5, "flap_window_min": 10, "flap_settle_min": settle_min},
+                    None)
+    who = people()
+    target = Target()
+    target.start()
+    server = make_server("flappy", target=f"http://127.0.0.1:{target.port}/", kind="http",
+                         interval_s=interval_s, timeout_s=2)
+    stack.wait_exporter()
+    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    for _ in range(cycles):
+        target.stop()
+        time.sleep(half_period_s)
+        target.start()
+        time.sleep(half_period_s)
+    up_since = time.monotonic()
+    wait_for(stack, lambda: incidents() and not any(i.is_open for i in incidents()),
+             settle_min * 60 + 3 * interval_s + 120, "the flapping period settled")
+    heal_s = time.monotonic() - up_since
+    wait_for(stack, all_sent, 60, "every page sent")
+    target.stop()
+    result = tally(stack, f"flapping, {interval_s} s interval", who)
+    result.heal_s = heal_s
+    return result
+
+
+def _outage(stack: Stack, count: int, interval_s: int) -> tuple[list[Target], list]:
+    """``count`` servers, up, then stopped together until each has an open incident and
+    its first pages are out."""
+    targets = [Target() for _ in range(count)]
+    servers = []
+    for n, target in enumerate(targets):
+        target.start()
+        servers.append(make_server(f"cbs-app-{n:02d}", kind="http", interval_s=interval_s,
+                                   timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
+    stack.wait_exporter()
+    wait_for(stack, lambda: all(_status(s.id) == "up" for s in servers), 3 * interval_s,
+             "every server up")
+    for target in targets:
+        target.stop()
+    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == count,
+             2 * interval_s + 60, "an open incident per server")
+    wait_for(stack, all_sent, 60, "the DOWN pages sent")
+    return targets, servers
+
+
+def _recover(stack: Stack, targets: list[Target], timeout: float) -> float:
+    for target in targets:
+        target.start()
+    started = time.monotonic()
+    wait_for(stack, lambda: not any(i.is_open for i in incidents("ServerDown")), timeout,
+             "every incident closed")
+    return time.monotonic() - started
+
+
+def alertmanager_wiped(stack: Stack, *, servers: int = 3, interval_s: int = 10,
+                       heal_timeout: float = 90) -> Result:
+    """Alertmanager restarted mid-outage with its data gone: the resolutions it owed are
+    lost with it, and the reconciler must close the incidents and page their ends."""
+    who = people()
+    targets, _ = _outage(stack, servers, interval_s)
+    stack.restart_alertmanager(wipe=True)
+    heal_s = _recover(stack, targets, heal_timeout)
+    wait_for(stack, all_sent, 60, "the RESOLVED pages sent")
+    for target in targets:
+        target.stop()
+    result = tally(stack, "Alertmanager restarted, data wiped", who)
+    result.heal_s = heal_s
+    return result
+
+
+def prometheus_restarted(stack: Stack, *, servers: int = 2, interval_s: int = 10,
+                         heal_timeout: float = 90) -> Result:
+    """Prometheus restarted mid-outage (its alerts come back, maybe with new starts)."""
+    who = people()
+    targets, _ = _outage(stack, servers, interval_s)
+    stack.stop("prometheus")
+    time.sleep(interval_s)
+    stack.start("prometheus")
+    time.sleep(2 * interval_s)  # the outage goes on under the restarted Prometheus
+    heal_s = _recover(stack, targets, heal_timeout)
+    wait_for(stack, all_sent, 60, "the RESOLVED pages sent")
+    for target in targets:
+        target.stop()
+    result = tally(stack, "Prometheus restarted mid-outage", who)
+    result.heal_s = heal_s
+    return result
+
+
+def worker_killed_mid_send(stack: Stack, *, interval_s: int = 10) -> Result:
+    """The worker SIGKILLed while both SMS of an outage are in flight at Twilio."""
+    who = people()
+    stack.twilio.hang_next, stack.twilio.hang_s = 2, 20.0
+    target = Target()
+    target.start()
+    server = make_server("ledger-db", kind="http", interval_s=interval_s, timeout_s=2,
+                         target=f"http://127.0.0.1:{target.port}/")
+    stack.wait_exporter()
+    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    target.stop()
+    wait_for(stack, lambda: stack.twilio.received >= 2, 2 * interval_s + 60,
+             "both SMS in flight")
+    stack.kill("worker")
+    killed = time.monotonic()
+    stack.start("worker")
+    phones = {ON_CALL_PHONE, ADMIN_PHONE}
+    wait_for(stack, lambda: phones <= {sms["To"] for sms in stack.twilio.sent}, 150,
+             "both SMS sent by the restarted worker")
+    heal_s = time.monotonic() - killed
+    wait_for(stack, all_sent, 60, "every page sent")
+    result = tally(stack, "worker SIGKILLed mid-send", who)
+    result.heal_s = heal_s
+    target.stop()
+    return result
+
+
+def pipeline_broken(stack: Stack, *, interval_s: int = 10, unalerted_s: int = 20) -> Result:
+    """Alertmanager's posts refused (a wrong webhook token): no alert reaches the portal.
+    Admins must hear it once, from the portal itself, and it must clear when fixed."""
+    who = people()
+    token = stack.workdir / "webhook_token"
+    good = token.read_text()
+    token.write_text("not-the-portals-token-0123456789\n")  # read at every post
+    target = Target()
+    target.start()
+    server = make_server("swift-gw", kind="http", interval_s=interval_s, timeout_s=2,
+                         target=f"http://127.0.0.1:{target.port}/")
+    stack.wait_exporter()
+    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    target.stop()
+    broken = time.monotonic()
+    wait_for(stack, lambda: incidents("AlertingPipelineBroken"), unalerted_s + 60,
+             "AlertingPipelineBroken raised")
+    detected_s = time.monotonic() - broken
+    token.write_text(good)
+    wait_for(stack, lambda: any(i.is_open for i in incidents("ServerDown")), 90,
+             "the outage delivered once the token is right")
+    wait_for(stack, lambda: not any(i.is_open for i in incidents("AlertingPipelineBroken")), 60,
+             "AlertingPipelineBroken cleared")
+    target.start()
+    wait_for(stack, lambda: not any(i.is_open for i in incidents()), 90, "everything closed")
+    wait_for(stack, all_sent, 60, "every page sent")
+    target.stop()
+    result = tally(stack, "webhook token wrong (pipeline broken)", who,
+                   names=("ServerDown", "AlertingPipelineBroken", "AlertmanagerSilent"))
+    result.heal_s = detected_s
+    result.notes.append(f"admins paged {detected_s:.0f} s after the outage began")
+    return result
+
+
+def twilio_failing(stack: Stack, *, interval_s: int = 10) -> Result:
+    """Twilio answers 500, then 429 with Retry-After: each SMS still goes once."""
+    who = people()
+    stack.twilio.fail_next, stack.twilio.throttle_next, stack.twilio.retry_after = 2, 2, "5"
+    target = Target()
+    target.start()
+    server = make_server("atm-switch", kind="http", interval_s=interval_s, timeout_s=2,
+                         target=f"http://127.0.0.1:{target.port}/")
+    stack.wait_exporter()
+    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    target.stop()
+    started = time.monotonic()
+    phones = {ON_CALL_PHONE, ADMIN_PHONE}
+    wait_for(stack, lambda: phones <= {sms["To"] for sms in stack.twilio.sent},
+             2 * interval_s + 120, "both SMS sent despite Twilio")
+    heal_s = time.monotonic() - started
+    wait_for(stack, all_sent, 60, "every page sent")
+    target.stop()
+    result = tally(stack, "Twilio 500 then 429", who)
+    result.heal_s = heal_s
+    return result
+
+
+def _status(server_id: int) -> str | None:
+    from portal.servers.models import ServerStatus
+
+    fresh()
+    row = db.session.get(ServerStatus, server_id)
+    return row.status if row else None
