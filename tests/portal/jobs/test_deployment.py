@@ -107,7 +107,10 @@ def test_of_workers_claiming_at_once_exactly_one_deployment_wins(redis_db):
     assert holder(redis_db)["name"] == won[0]
 
 
-def test_the_lease_holds_while_renewed_and_lets_go_at_a_conflict(redis_db, caplog):
+def test_the_lease_holds_while_renewed_and_lets_go_at_a_conflict(redis_db, caplog, monkeypatch):
+    # The migrations' fileConfig (run by the session's first app) disables loggers that
+    # already exist, this module's among them.
+    monkeypatch.setattr(logging.getLogger("portal.jobs.deployment"), "disabled", False)
     lease = Lease(redis_db, "prod")
     assert not lease.held()
     lease.keep()
