@@ -1,5 +1,6 @@
 """Real local things for the exporter to talk to: HTTP, TLS and DNS servers, closed and
-open ports, a service-discovery endpoint, Redis database 13, and the running exporter.
+open ports, a service-discovery endpoint, Redis database 13 (or TEST_EXPORTER_REDIS_URL),
+and the running exporter.
 
 Servers run on one asyncio loop in a background thread for the whole session; each test
 probes from its own loop, as the exporter would from its own process.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -35,7 +37,7 @@ from tests.support.targets import DnsProtocol
 from tests.support.waiting import wait_for
 from wire import TARGETS_CHANNEL, channel
 
-EXPORTER_REDIS_URL = "redis://127.0.0.1:6379/13"
+EXPORTER_REDIS_URL = os.environ.get("TEST_EXPORTER_REDIS_URL", "redis://127.0.0.1:6379/13")
 SD_TOKEN = "sd-token-for-exporter-tests-0123"
 
 
@@ -285,7 +287,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def redis_db() -> Iterator[redis.Redis]:
-    """Redis database 13, empty before and after the test."""
+    """The exporter tests' Redis database, empty before and after the test."""
     client = redis.Redis.from_url(EXPORTER_REDIS_URL, decode_responses=True)
     client.flushdb()
     yield client

@@ -1,4 +1,5 @@
-"""Results to the portal through Redis database 13: exactly the contract the portal reads."""
+"""Results to the portal through the exporter tests' Redis database: exactly the contract the
+portal reads."""
 
 import asyncio
 import json
