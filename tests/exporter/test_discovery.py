@@ -125,3 +125,12 @@ def test_a_change_notice_brings_a_refetch_within_a_second(sd_server, redis_db):
     asyncio.run(scenario())
     notices.close()
     assert sd_server.fetches >= 3
+
+
+def test_it_remembers_the_deployment_the_portal_names(sd_server):
+    discovery = Discovery(exporter_config(sd_server.url), Loaded())
+    refresh(discovery)
+    assert discovery.deployment is None  # a portal that names none
+    sd_server.deployment = "bank-prod"
+    refresh(discovery)
+    assert discovery.deployment == "bank-prod"
