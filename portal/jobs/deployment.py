@@ -67,7 +67,9 @@ def claim(client: redis.Redis, name: str) -> None:
         raw, ttl_ms = held
         # Seen when it last renewed: Redis's own clock, whatever the hosts' clocks say.
         seen_s = max(DEPLOYMENT_LEASE_S - int(ttl_ms) / 1000, 0.0)
-        raise DeploymentConflict(redis_database(client), name, deployment_holder(raw), seen_s)
+        # The script found a name in it; should Python read the JSON otherwise, still refuse.
+        holder = deployment_holder(raw) or {"name": str(raw)[:63]}
+        raise DeploymentConflict(redis_database(client), name, holder, seen_s)
 
 
 class Lease:
