@@ -4,7 +4,8 @@ The portal publishes a notice on the Redis channel ``servermon:targets:db<N>`` w
 is added, edited or removed; the exporter refetches within a second. Notices only speed
 things up: the timer (SD_REFRESH_S) still catches anything missed, so Redis being away
 costs freshness, never probing. If the portal is unreachable the last good list stays in
-force and ``servermon_sd_up`` says so.
+force and ``servermon_sd_up`` says so. Each answer names the portal's deployment
+(``DEPLOYMENT_HEADER``); the publisher checks Redis is that deployment's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from redis.exceptions import RedisError
 from exporter import health
 from exporter.config import ExporterConfig
 from exporter.targets import Target
-from wire import TARGETS_CHANNEL, channel
+from wire import DEPLOYMENT_HEADER, TARGETS_CHANNEL, channel
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Discovery:
         self.on_targets = on_targets
         self.refresh = asyncio.Event()
         self.up = False
+        self.deployment: str | None = None  # the portal's, from its last answer
         self.parser = GroupParser(config.shard, config.shards)
 
     async def fetch(self, session: aiohttp.ClientSession) -> list[Target]:
@@ -96,6 +98,7 @@ class Discovery:
         ) as response:
             if response.status != 200:
                 raise SDError(f"the portal answered {response.status}")
+            self.deployment = response.headers.get(DEPLOYMENT_HEADER) or None
             body = await response.read()
         # Decoding and checking 10,000 groups takes a few hundred ms: in a thread, the
         # event loop keeps starting probes on time meanwhile.

@@ -25,3 +25,6 @@ REDIS_UP = Gauge("servermon_redis_up", "1 if the last publish to Redis succeeded
 EVENTS_DROPPED = Counter("servermon_events_dropped",
                          "State changes dropped because Redis was away too long")
 EVENTS_QUEUED = Gauge("servermon_events_queued", "State changes waiting for Redis")
+DEPLOYMENT_CONFLICT = Gauge("servermon_deployment_conflict",
+                            "1 while Redis is held by another deployment than the portal's, "
+                            "so nothing is published")

@@ -54,7 +54,8 @@ def _authorised(request: web.Request, token: str) -> bool:
 
 def build_app(scheduler: Scheduler, sd_token: str,
               status: Callable[[], dict[str, object]]) -> web.Application:
-    """``status()`` adds the dependencies' state to /healthz."""
+    """``status()`` adds the dependencies' state to /healthz. A deployment conflict fails
+    it: unlike Redis or the portal being away, it lasts until someone fixes the setup."""
     exposition = Exposition()
 
     async def metrics(_request: web.Request) -> web.Response:
@@ -62,7 +63,11 @@ def build_app(scheduler: Scheduler, sd_token: str,
                             headers={"Content-Type": CONTENT_TYPE})
 
     async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "targets": len(scheduler.states), **status()})
+        state = status()
+        failing = bool(state.get("deployment_conflict"))
+        return web.json_response({"status": "failing" if failing else "ok",
+                                  "targets": len(scheduler.states), **state},
+                                 status=503 if failing else 200)
 
     async def probe(request: web.Request) -> web.Response:
         if not _authorised(request, sd_token):

@@ -11,6 +11,11 @@
 While Redis is away, probing goes on: changes wait in a bounded queue and are sent in
 order when it returns; if it stays away very long only the oldest are dropped, and
 counted. The latest results simply wait for the next flush.
+
+Nothing is written while the database is held by another deployment than the one the
+portal names (``DEPLOYMENT_KEY`` against service discovery's ``DEPLOYMENT_HEADER``): that
+deployment's worker would store the changes in its own log. They wait as they do for a
+Redis that is away, and go once the database is the portal's again.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 
 import redis.asyncio as aioredis
@@ -29,7 +36,14 @@ from redis.exceptions import RedisError
 
 from exporter import health
 from exporter.scheduler import TargetState
-from wire import EVENTS_STREAM, LATEST_HASH
+from wire import (
+    DEPLOYMENT_KEY,
+    DEPLOYMENT_LEASE_S,
+    EVENTS_STREAM,
+    LATEST_HASH,
+    deployment_holder,
+    redis_database,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +54,8 @@ FLUSH_EVERY_S = 0.2
 GATHER_S = 0.02  # after a state change, wait this long for others to share the pipeline
 PING_EVERY_S = 5.0  # with nothing to send, still find out whether Redis is there
 MAX_BACKOFF_S = 5.0
+DEPLOYMENT_CHECK_S = 5.0  # how stale the deployment key, read before writing, may be
+CONFLICT_LOG_S = 60.0
 
 
 def _iso(value: datetime | None) -> str:
@@ -73,11 +89,24 @@ def change_fields(state: TargetState, previous: str | None) -> dict[str, str]:
     }
 
 
+def _no_deployment() -> str | None:
+    return None
+
+
 class Publisher:
-    def __init__(self, redis_url: str, queue_limit: int = QUEUE_LIMIT) -> None:
+    """``deployment()`` is the deployment the portal named, None until it has."""
+
+    def __init__(self, redis_url: str, queue_limit: int = QUEUE_LIMIT,
+                 deployment: Callable[[], str | None] = _no_deployment) -> None:
         self.redis = aioredis.Redis.from_url(redis_url, decode_responses=True,
                                              socket_timeout=5, socket_connect_timeout=3)
         self.queue_limit = queue_limit
+        self.deployment = deployment
+        self.holder: dict | None = None  # the deployment key's value, as last read
+        self.holder_seen_s = 0.0
+        self.checked_at = -math.inf
+        self.conflict = False
+        self.conflict_logged_at = -math.inf
         self.latest: dict[str, str] = {}
         self.removed: set[str] = set()
         self.events: deque[dict[str, str]] = deque()
@@ -109,8 +138,45 @@ class Publisher:
             health.EVENTS_DROPPED.inc()
         health.EVENTS_QUEUED.set(len(self.events))
 
+    async def held_by_another(self) -> bool:
+        """Whether another deployment than the portal's holds the database; the key is
+        read at most every DEPLOYMENT_CHECK_S."""
+        now = time.monotonic()
+        if now - self.checked_at >= DEPLOYMENT_CHECK_S:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(DEPLOYMENT_KEY)
+            pipe.pttl(DEPLOYMENT_KEY)
+            value, ttl_ms = await pipe.execute()
+            self.holder = deployment_holder(value)
+            self.holder_seen_s = max(DEPLOYMENT_LEASE_S - ttl_ms / 1000, 0.0)
+            self.checked_at = self.last_contact = now
+        ours = self.deployment()
+        conflict = bool(ours and self.holder and self.holder["name"] != ours)
+        self._report(conflict, ours, now)
+        self.conflict = conflict
+        health.DEPLOYMENT_CONFLICT.set(int(conflict))
+        return conflict
+
+    def _report(self, conflict: bool, ours: str | None, now: float) -> None:
+        """A conflict's line at most every CONFLICT_LOG_S, and one when it ends."""
+        if conflict and now - self.conflict_logged_at >= CONFLICT_LOG_S:
+            self.conflict_logged_at = now
+            holder = self.holder or {}
+            log.error('%s is in use by deployment "%s" (worker on host %s pid %s, seen %.0f s ago); '
+                      'this exporter\'s portal is deployment "%s", so nothing is published (%d '
+                      "state changes queued). Give each deployment its own Redis database "
+                      "(REDIS_URL), or point PORTAL_URL at that deployment's portal.",
+                      redis_database(self.redis), holder.get("name"), holder.get("host"),
+                      holder.get("pid"), self.holder_seen_s, ours, len(self.events))
+        elif self.conflict and not conflict:
+            self.conflict_logged_at = -math.inf
+            log.info("%s is this deployment's again; publishing %d queued state changes",
+                     redis_database(self.redis), len(self.events))
+
     async def flush(self) -> None:
         """Send what has gathered; on failure put it back, newer news winning."""
+        if await self.held_by_another():
+            return
         latest, self.latest = self.latest, {}
         removed, self.removed = self.removed, set()
         changes = [self.events.popleft() for _ in range(min(BATCH, len(self.events)))]
@@ -157,7 +223,7 @@ class Publisher:
             if backoff != FLUSH_EVERY_S:
                 log.info("publishing to Redis again")
                 backoff = FLUSH_EVERY_S
-            if self.events:
+            if self.events and not self.conflict:
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(FLUSH_EVERY_S):

@@ -31,7 +31,7 @@ class Exporter:
 
     def __init__(self, config: ExporterConfig) -> None:
         self.config = config
-        self.publisher = Publisher(config.redis_url)
+        self.publisher = Publisher(config.redis_url, deployment=lambda: self.discovery.deployment)
         self.scheduler = Scheduler(config.concurrency, self.publisher.record,
                                    self.publisher.forget)
         self.discovery = Discovery(config, self.load)
@@ -53,7 +53,8 @@ class Exporter:
             gc.freeze()
 
     def status(self) -> dict[str, object]:
-        return {"sd_up": self.discovery.up, "redis_up": self.publisher.up}
+        return {"sd_up": self.discovery.up, "redis_up": self.publisher.up,
+                "deployment_conflict": self.publisher.conflict}
 
     async def start(self) -> None:
         app = build_app(self.scheduler, self.config.sd_token, self.status)

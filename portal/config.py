@@ -9,7 +9,9 @@ process's own environment, from the secrets folder ``script/server`` generates t
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ class ConfigError(ValueError):
 
 
 DEFAULT_SECRETS_DIR = Path("var/secrets")
+DEPLOYMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 class _Env:
@@ -132,6 +135,7 @@ class Config:
     alertmanager_url: str
     alertmanager_webhook_token: str
     sd_token: str
+    deployment: str
     grafana_url: str | None = None
     grafana_token: str | None = None
     smtp_host: str | None = None
@@ -173,9 +177,10 @@ class Config:
         portal_url = env.url("PORTAL_URL", "http://127.0.0.1:8000")
         smtp_host = env.text("SMTP_HOST")
         twilio_sid = env.text("TWILIO_ACCOUNT_SID")
+        database_url = _database_url(env)
         return cls(
             secret_key=env.secret("SECRET_KEY", min_length=32),
-            database_url=_database_url(env),
+            database_url=database_url,
             redis_url=_redis_url(env),
             portal_url=portal_url,
             portal_port=env.integer("PORTAL_PORT", 8000, low=1, high=65535),
@@ -184,6 +189,7 @@ class Config:
             alertmanager_url=env.url("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
             alertmanager_webhook_token=env.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
             sd_token=env.secret("SD_TOKEN"),
+            deployment=_deployment(env, database_url),
             grafana_url=env.url("GRAFANA_URL"),
             grafana_token=env.text("GRAFANA_TOKEN"),
             smtp_host=smtp_host,
@@ -206,6 +212,31 @@ class Config:
             outbox_retry_for_s=env.integer("OUTBOX_RETRY_FOR_S", 3600, low=60, high=7 * 86400),
             testing=env.boolean("SERVERMON_TESTING", False),
         )
+
+
+def _deployment(env: _Env, database_url: str) -> str:
+    """The name this deployment holds its Redis database under (portal/jobs/deployment.py).
+
+    By default the database names it: processes on one system of record are one
+    deployment, two databases are two. The password is left out, so rotating it renames
+    nothing, and the hash keeps the address out of Redis and the logs.
+    """
+    value = env.text("DEPLOYMENT_NAME")
+    if value is None:
+        return "db-" + hashlib.sha256(without_password(database_url).encode()).hexdigest()[:12]
+    if not DEPLOYMENT_NAME.match(value):
+        raise ConfigError("DEPLOYMENT_NAME must be 1-63 lower-case letters, digits and hyphens, "
+                          f"starting with a letter or digit, got {value!r}")
+    return value
+
+
+def without_password(url: str) -> str:
+    """``url`` with the password, if any, taken out of its user part."""
+    parts = urlsplit(url)
+    user, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in user:
+        return url
+    return parts._replace(netloc=f"{user.partition(':')[0]}@{host}").geturl()
 
 
 def _redis_url(env: _Env) -> str:

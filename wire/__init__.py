@@ -13,10 +13,15 @@ Redis (docs/design.md, "The Redis contract", lists every key, including the port
   (``LATEST_FIELDS``), overwritten at every probe.
 * ``TARGETS_CHANNEL``: the portal publishes a notice when a server is added, edited or
   removed; the exporter then fetches service discovery again.
+* ``DEPLOYMENT_KEY``: the deployment whose worker holds this Redis database, as JSON
+  (``DEPLOYMENT_FIELDS``) with a TTL of ``DEPLOYMENT_LEASE_S``; the portal's service
+  discovery names its own deployment in ``DEPLOYMENT_HEADER``, and the exporter publishes
+  nothing while the key names another.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,6 +29,10 @@ EVENTS_STREAM = "servermon:events"
 EVENTS_GROUP = "portal"
 LATEST_HASH = "servermon:latest"
 TARGETS_CHANNEL = "servermon:targets"
+DEPLOYMENT_KEY = "servermon:deployment"
+DEPLOYMENT_FIELDS = ("name", "host", "pid", "at")
+DEPLOYMENT_LEASE_S = 60
+DEPLOYMENT_HEADER = "X-Servermon-Deployment"
 
 STATES = ("up", "down")  # what a probe can say; "unknown" is only ever the lack of one
 STATE_CHANGE_FIELDS = ("event_id", "server_id", "status", "previous", "reason", "latency_ms",
@@ -60,6 +69,32 @@ def channel(name: str, client: Any) -> str:
     sharing one Redis on different databases (staging and production, or two test runs)
     would hear each other; the number goes into the name instead: ``<name>:db<N>``."""
     return f"{name}:db{client.get_connection_kwargs().get('db', 0)}"
+
+
+def redis_database(client: Any) -> str:
+    """``Redis database N at redis://host:port/N`` for ``client`` (redis-py, plain or
+    asyncio), for the lines both sides log about the database: built from the connection,
+    so a password in the URL never reaches a log."""
+    kwargs = client.get_connection_kwargs()
+    db = kwargs.get("db", 0)
+    if kwargs.get("path"):
+        return f"Redis database {db} at unix://{kwargs['path']}?db={db}"
+    tls = "SSL" in client.connection_pool.connection_class.__name__
+    host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
+    host = f"[{host}]" if ":" in host else host
+    return f"Redis database {db} at {'rediss' if tls else 'redis'}://{host}:{port}/{db}"
+
+
+def deployment_holder(value: str | bytes | None) -> dict | None:
+    """The ``DEPLOYMENT_KEY`` value as a dict, or None when there is none or it names no
+    deployment (unreadable, or without a string ``name``): such a value blocks nobody."""
+    if value is None:
+        return None
+    try:
+        holder = json.loads(value)
+    except ValueError:
+        return None
+    return holder if isinstance(holder, dict) and isinstance(holder.get("name"), str) else None
 
 
 def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int]:

@@ -3,7 +3,8 @@
 One group per enabled server. Public labels (``server_id``, ``server``, ``kind``,
 ``environment``, ``group`` and the server's own) end up on every metric; the probe's
 settings travel as ``__meta_servermon_*`` labels, which Prometheus drops after
-relabelling but the exporter reads.
+relabelling but the exporter reads. The answer names this deployment
+(``DEPLOYMENT_HEADER``), so the exporter can tell when its Redis database is another's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from portal.auth.guard import check_bearer, public
 from portal.extensions import db
 from portal.servers.models import Server
-from wire import META_PREFIX, SD_SETTINGS
+from wire import DEPLOYMENT_HEADER, META_PREFIX, SD_SETTINGS
 
 bp = Blueprint("sd_api", __name__, url_prefix="/api/sd")
 
@@ -40,6 +41,9 @@ def target_group(server: Server) -> dict:
 @bp.get("/targets")
 @public("checked against SD_TOKEN")
 def targets():
-    check_bearer(current_app.config["SERVERMON"].sd_token)
+    config = current_app.config["SERVERMON"]
+    check_bearer(config.sd_token)
     servers = db.session.scalars(select(Server).where(Server.enabled.is_(True)).order_by(Server.id))
-    return jsonify([target_group(server) for server in servers])
+    response = jsonify([target_group(server) for server in servers])
+    response.headers[DEPLOYMENT_HEADER] = config.deployment
+    return response

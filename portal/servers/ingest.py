@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,17 +102,27 @@ def record_change(change: StateChange) -> bool:
     return True
 
 
+def _always() -> bool:
+    return True
+
+
 class StreamConsumer:
-    """Reads the stream as one member of the consumer group; see the module docstring."""
+    """Reads the stream as one member of the consumer group; see the module docstring.
+
+    ``may_read`` is asked before each round of reads: the worker reads only while its
+    deployment holds the Redis database (portal/jobs/deployment.py), so it never takes
+    another deployment's changes.
+    """
 
     def __init__(self, app: Flask, name: str | None = None, *, block_ms: int = 1000,
-                 batch: int = 100) -> None:
+                 batch: int = 100, may_read: Callable[[], bool] = _always) -> None:
         self.app = app
         self.redis = redis.Redis.from_url(app.config["SERVERMON"].redis_url, decode_responses=True,
                                           socket_timeout=block_ms / 1000 + 5)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.block_ms = block_ms
         self.batch = batch
+        self.may_read = may_read
         self.stopping = threading.Event()
         self._group_ready = False
 
@@ -165,6 +176,9 @@ class StreamConsumer:
     def run_forever(self) -> None:
         log.info("ingesting %s as %s/%s", EVENTS_STREAM, EVENTS_GROUP, self.name)
         while not self.stopping.is_set():
+            if not self.may_read():
+                self.stopping.wait(1)
+                continue
             try:
                 self.run_once()
             except redis.RedisError as exc:

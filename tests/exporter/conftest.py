@@ -1,5 +1,6 @@
 """Real local things for the exporter to talk to: HTTP, TLS and DNS servers, closed and
-open ports, a service-discovery endpoint, Redis database 13, and the running exporter.
+open ports, a service-discovery endpoint, Redis database 13 (or TEST_EXPORTER_REDIS_URL),
+and the running exporter.
 
 Servers run on one asyncio loop in a background thread for the whole session; each test
 probes from its own loop, as the exporter would from its own process.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -33,9 +35,9 @@ from exporter.service import Exporter
 from exporter.targets import Target, label_text
 from tests.support.targets import DnsProtocol
 from tests.support.waiting import wait_for
-from wire import TARGETS_CHANNEL, channel
+from wire import DEPLOYMENT_HEADER, TARGETS_CHANNEL, channel
 
-EXPORTER_REDIS_URL = "redis://127.0.0.1:6379/13"
+EXPORTER_REDIS_URL = os.environ.get("TEST_EXPORTER_REDIS_URL", "redis://127.0.0.1:6379/13")
 SD_TOKEN = "sd-token-for-exporter-tests-0123"
 
 
@@ -285,7 +287,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def redis_db() -> Iterator[redis.Redis]:
-    """Redis database 13, empty before and after the test."""
+    """The exporter tests' Redis database, empty before and after the test."""
     client = redis.Redis.from_url(EXPORTER_REDIS_URL, decode_responses=True)
     client.flushdb()
     yield client
@@ -294,10 +296,12 @@ def redis_db() -> Iterator[redis.Redis]:
 
 
 class SDServer:
-    """A stand-in for the portal's /api/sd/targets: serves ``groups``, counts fetches."""
+    """A stand-in for the portal's /api/sd/targets: serves ``groups``, counts fetches, and
+    names ``deployment`` when set."""
 
     def __init__(self) -> None:
         self.groups: list[dict] = []
+        self.deployment: str | None = None
         self.fetches = 0
         self.failing = False
         self.port = 0
@@ -314,7 +318,9 @@ class SDServer:
             self.fetches += 1
             if self.failing:
                 return web.json_response({"error": "down for maintenance"}, status=503)
-            return web.Response(text=json.dumps(self.groups), content_type="application/json")
+            headers = {DEPLOYMENT_HEADER: self.deployment} if self.deployment else {}
+            return web.Response(text=json.dumps(self.groups), content_type="application/json",
+                                headers=headers)
 
         app = web.Application()
         app.router.add_get("/api/sd/targets", targets)
@@ -332,6 +338,7 @@ def sd_server_session(background: Background) -> SDServer:
 def sd_server(sd_server_session: SDServer) -> SDServer:
     sd_server_session.groups = []
     sd_server_session.failing = False
+    sd_server_session.deployment = None
     return sd_server_session
 
 

@@ -8,7 +8,7 @@ import redis
 
 from exporter import health
 from exporter.discovery import Discovery
-from tests.exporter.conftest import exporter_config, group
+from tests.exporter.conftest import EXPORTER_REDIS_URL, exporter_config, group
 from wire import TARGETS_CHANNEL, channel
 
 
@@ -103,7 +103,7 @@ def test_a_change_notice_brings_a_refetch_within_a_second(sd_server, redis_db):
     sd_server.groups = [group(1, "icmp", "h1")]
     loaded = Loaded()
     discovery = Discovery(exporter_config(sd_server.url, SD_REFRESH_S="60"), loaded)
-    notices = redis.Redis.from_url("redis://127.0.0.1:6379/13")
+    notices = redis.Redis.from_url(EXPORTER_REDIS_URL)
 
     async def scenario():
         tasks = [asyncio.create_task(discovery.poll()), asyncio.create_task(discovery.listen())]
@@ -125,3 +125,12 @@ def test_a_change_notice_brings_a_refetch_within_a_second(sd_server, redis_db):
     asyncio.run(scenario())
     notices.close()
     assert sd_server.fetches >= 3
+
+
+def test_it_remembers_the_deployment_the_portal_names(sd_server):
+    discovery = Discovery(exporter_config(sd_server.url), Loaded())
+    refresh(discovery)
+    assert discovery.deployment is None  # a portal that names none
+    sd_server.deployment = "bank-prod"
+    refresh(discovery)
+    assert discovery.deployment == "bank-prod"

@@ -63,4 +63,5 @@ def test_metrics_and_healthz_are_open(running):
     assert metrics.status_code == 200 and "servermon_sd_up 1.0" in metrics.text
     assert promtool_check(metrics.text).returncode == 0
     health = requests.get(f"{running.base}/healthz", timeout=5).json()
-    assert health == {"status": "ok", "targets": 0, "sd_up": True, "redis_up": True}
+    assert health == {"status": "ok", "targets": 0, "sd_up": True, "redis_up": True,
+                      "deployment_conflict": False}

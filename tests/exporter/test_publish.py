@@ -1,19 +1,21 @@
-"""Results to the portal through Redis database 13: exactly the contract the portal reads."""
+"""Results to the portal through the exporter tests' Redis database: exactly the contract the
+portal reads."""
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from exporter import health
+from exporter import health, publish
 from exporter.probes.result import ProbeResult
 from exporter.publish import Publisher
 from exporter.scheduler import TargetState
 from tests.exporter.conftest import EXPORTER_REDIS_URL, target
-from wire import EVENTS_STREAM, LATEST_HASH
+from wire import DEPLOYMENT_KEY, DEPLOYMENT_LEASE_S, EVENTS_STREAM, LATEST_HASH, redis_database
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -131,3 +133,80 @@ def test_the_publisher_reports_redis_down_and_keeps_going(closed_port):
     asyncio.run(scenario())
     assert health.REDIS_UP._value.get() == 0 and not publisher.up
     assert len(publisher.events) == 1 and "1" in publisher.latest
+
+
+def held_by(redis_db, name: str) -> None:
+    """Another deployment's worker holding the database, as portal/jobs/deployment.py writes it."""
+    redis_db.set(DEPLOYMENT_KEY, json.dumps({"name": name, "host": "worker-7", "pid": 4242,
+                                             "at": "2026-11-28T12:00:00+00:00"}),
+                 ex=DEPLOYMENT_LEASE_S)
+
+
+@pytest.fixture
+def rechecking(monkeypatch):
+    """The deployment key read at every flush, not every few seconds; its log lines seen
+    although the migrations' fileConfig disabled this module's logger."""
+    monkeypatch.setattr(publish, "DEPLOYMENT_CHECK_S", 0.0)
+    monkeypatch.setattr(logging.getLogger("exporter.publish"), "disabled", False)
+
+
+def test_nothing_is_written_while_another_deployment_holds_the_database(
+        redis_db, rechecking, caplog):
+    held_by(redis_db, "staging")
+    publisher = Publisher(EXPORTER_REDIS_URL, deployment=lambda: "prod")
+    state = TargetState(target=target("http", "http://a.test/", server_id=4))
+    probed(state, publisher, True, T0)
+    probed(state, publisher, False, T0 + timedelta(seconds=30), "status 503", 503)
+
+    async def scenario():
+        for _ in range(3):
+            await publisher.flush()
+        await publisher.redis.aclose()
+
+    with caplog.at_level(logging.INFO, logger="exporter.publish"):
+        asyncio.run(scenario())
+    assert redis_db.xlen(EVENTS_STREAM) == 0 and not redis_db.exists(LATEST_HASH)
+    assert len(publisher.events) == 2 and "4" in publisher.latest
+    assert publisher.conflict and health.DEPLOYMENT_CONFLICT._value.get() == 1
+    assert [record.getMessage() for record in caplog.records] == [
+        f'{redis_database(redis_db)} is in use by deployment "staging" (worker on host worker-7 '
+        "pid 4242, seen 0 s ago); this exporter's portal is deployment \"prod\", so nothing is "
+        "published (2 state changes queued). Give each deployment its own Redis database "
+        "(REDIS_URL), or point PORTAL_URL at that deployment's portal."]
+
+
+def test_the_queued_changes_go_out_once_the_database_is_the_portals_again(
+        redis_db, rechecking, caplog):
+    held_by(redis_db, "staging")
+    publisher = Publisher(EXPORTER_REDIS_URL, deployment=lambda: "prod")
+    state = TargetState(target=target("tcp", "db:5432", server_id=9))
+
+    async def scenario():
+        probed(state, publisher, True, T0, status_code=None)
+        await publisher.flush()
+        probed(state, publisher, False, T0 + timedelta(seconds=30), "connection refused", None)
+        await publisher.flush()
+        held_by(redis_db, "prod")
+        await flushed(publisher)
+
+    with caplog.at_level(logging.INFO, logger="exporter.publish"):
+        asyncio.run(scenario())
+    assert [(e["previous"], e["status"]) for e in events(redis_db)] == [
+        ("unknown", "up"), ("up", "down")]
+    assert json.loads(redis_db.hget(LATEST_HASH, "9"))["status"] == "down"
+    assert not publisher.events and not publisher.conflict
+    assert health.DEPLOYMENT_CONFLICT._value.get() == 0
+    assert caplog.records[-1].getMessage() == (
+        f"{redis_database(redis_db)} is this deployment's again; publishing 2 queued state changes")
+
+
+@pytest.mark.parametrize("named", [None, "staging"])
+def test_with_no_claim_or_no_name_from_the_portal_it_publishes_as_before(redis_db, named):
+    if named:
+        held_by(redis_db, named)  # but the portal has not named its deployment yet
+    publisher = Publisher(EXPORTER_REDIS_URL, deployment=lambda: None if named else "prod")
+    state = TargetState(target=target("http", "http://a.test/", server_id=3))
+    probed(state, publisher, True, T0)
+    asyncio.run(flushed(publisher))
+    assert redis_db.xlen(EVENTS_STREAM) == 1 and redis_db.hexists(LATEST_HASH, "3")
+    assert not publisher.conflict and health.DEPLOYMENT_CONFLICT._value.get() == 0

@@ -2,10 +2,14 @@
 
 import json
 import re
+import time
 
+import requests
+
+from exporter import publish
 from tests.exporter.conftest import group, load, promtool_check
 from tests.support.waiting import wait_for
-from wire import EVENTS_STREAM, LATEST_HASH, TARGETS_CHANNEL, channel
+from wire import DEPLOYMENT_KEY, EVENTS_STREAM, LATEST_HASH, TARGETS_CHANNEL, channel
 
 
 def sample(text: str, name: str, server_id: int, extra: str = "") -> str | None:
@@ -109,3 +113,31 @@ def test_probing_goes_on_while_redis_is_away(start_exporter, sd_server, http_bas
     text = exporter.scrape()
     assert "servermon_redis_up 0.0" in text
     assert exporter.exporter.publisher.events  # the state changes wait for Redis
+
+
+def test_it_publishes_nothing_into_another_deployments_database(
+        start_exporter, sd_server, redis_db, http_base, monkeypatch):
+    monkeypatch.setattr(publish, "DEPLOYMENT_CHECK_S", 0.2)
+    redis_db.set(DEPLOYMENT_KEY, json.dumps({"name": "staging", "host": "w", "pid": 1}), ex=60)
+    sd_server.deployment = "prod"
+    exporter = start_exporter(sd_server.url)
+    wait_for(lambda: exporter.exporter.discovery.up)
+    load(exporter, sd_server, [group(1, "http", f"{http_base}/ok")], redis_db)
+
+    def healthz():
+        return requests.get(f"{exporter.base}/healthz", timeout=5)
+
+    wait_for(lambda: healthz().status_code == 503, timeout=3, what="healthz failing")
+    assert healthz().json() == {**healthz().json(), "status": "failing",
+                                "deployment_conflict": True}
+    assert "servermon_deployment_conflict 1.0" in exporter.scrape()
+    assert sample(exporter.scrape(), "probe_success", 1) == "1"  # probing goes on
+    time.sleep(0.5)  # flushes come and go every 0.2 s
+    assert redis_db.xlen(EVENTS_STREAM) == 0 and not redis_db.exists(LATEST_HASH)
+
+    redis_db.delete(DEPLOYMENT_KEY)  # staging is gone for good: its claim lapsed
+    wait_for(lambda: redis_db.xlen(EVENTS_STREAM) == 1, timeout=3, what="the queued change")
+    assert redis_db.xrange(EVENTS_STREAM)[0][1]["status"] == "up"
+    assert redis_db.hexists(LATEST_HASH, "1")
+    assert healthz().json()["status"] == "ok" and healthz().status_code == 200
+    assert "servermon_deployment_conflict 0.0" in exporter.scrape()

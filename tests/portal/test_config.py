@@ -1,12 +1,13 @@
 """Configuration fails at start-up with one clear line naming the setting."""
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
-from portal.config import Config, ConfigError
+from portal.config import Config, ConfigError, without_password
 
 BASE = {"SECRET_KEY": "k" * 40, "SD_TOKEN": "s" * 20, "ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20}
 
@@ -24,6 +25,9 @@ BASE = {"SECRET_KEY": "k" * 40, "SD_TOKEN": "s" * 20, "ALERTMANAGER_WEBHOOK_TOKE
         ({"SMTP_STARTTLS": "maybe"}, "SMTP_STARTTLS must be true or false"),
         ({"TWILIO_ACCOUNT_SID": "AC123"}, "TWILIO_AUTH_TOKEN is required"),
         ({"SD_TOKEN_FILE": "/nonexistent/token"}, "SD_TOKEN_FILE: cannot read"),
+        ({"DEPLOYMENT_NAME": "Production"}, "DEPLOYMENT_NAME must be 1-63 lower-case"),
+        ({"DEPLOYMENT_NAME": "-prod"}, "DEPLOYMENT_NAME must be"),
+        ({"DEPLOYMENT_NAME": "p" * 64}, "DEPLOYMENT_NAME must be"),
     ],
 )
 def test_it_names_the_bad_setting(change, message):
@@ -109,6 +113,20 @@ def test_postgres_urls_use_psycopg2_and_https_turns_on_secure_cookies():
                               "PORTAL_URL": "https://servermon.bank.example"})
     assert config.database_url == "postgresql+psycopg2://u@db/x"
     assert config.cookie_secure is True
+
+
+def test_the_deployment_is_named_by_its_database_whatever_the_password():
+    first = Config.from_env({**BASE, "DATABASE_URL": "postgresql://servermon:old@db:5432/prod"})
+    rotated = Config.from_env({**BASE, "DATABASE_URL": "postgres://servermon:new@db:5432/prod"})
+    staging = Config.from_env({**BASE, "DATABASE_URL": "postgresql://servermon:old@db:5432/staging"})
+    assert first.deployment == rotated.deployment != staging.deployment
+    assert re.fullmatch(r"db-[0-9a-f]{12}", first.deployment)
+    assert "old" not in without_password(first.database_url)
+
+
+def test_deployment_name_names_it_outright():
+    config = Config.from_env({**BASE, "DEPLOYMENT_NAME": "bank-prod-2"})
+    assert config.deployment == "bank-prod-2"
 
 
 def test_the_cli_stops_with_one_line_and_no_traceback(tmp_path):

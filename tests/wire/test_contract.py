@@ -4,6 +4,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import redis
+import redis.asyncio as aioredis
 
 import wire
 from exporter.probes.result import ProbeResult
@@ -85,3 +87,27 @@ def test_host_and_port(value, default, expected):
 def test_what_is_not_host_and_port(value, message):
     with pytest.raises(ValueError, match=message):
         wire.split_host_port(value)
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("redis://:s3cret@cache.bank.test:6380/3", "Redis database 3 at redis://cache.bank.test:6380/3"),
+    ("rediss://servermon:s3cret@cache.bank.test/2", "Redis database 2 at rediss://cache.bank.test:6379/2"),
+    ("redis://[::1]:6379/1", "Redis database 1 at redis://[::1]:6379/1"),
+    ("unix:///run/redis.sock?db=4", "Redis database 4 at unix:///run/redis.sock?db=4"),
+])
+def test_the_database_is_named_without_its_password(url, expected):
+    assert wire.redis_database(redis.Redis.from_url(url)) == expected
+    assert wire.redis_database(aioredis.Redis.from_url(url)) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ('{"name": "prod", "host": "w1", "pid": 7, "at": "2026-11-28T12:00:00+00:00"}', "prod"),
+    (b'{"name": "prod"}', "prod"),
+    (None, None),
+    ("not json", None),
+    ('["prod"]', None),
+    ('{"name": 7}', None),
+])
+def test_a_deployment_claim_blocks_only_when_it_names_one(value, expected):
+    holder = wire.deployment_holder(value)
+    assert (holder and holder["name"]) == expected

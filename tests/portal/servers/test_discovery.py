@@ -1,6 +1,7 @@
 """GET /api/sd/targets: the exporter's view of the registry, behind the SD token."""
 
 from tests.factories import make_server
+from wire import DEPLOYMENT_HEADER
 
 SD = {"Authorization": "Bearer sd-token-for-tests-0123456789"}
 
@@ -23,6 +24,12 @@ def test_it_serves_one_group_per_enabled_server(client):
     assert labels["__meta_servermon_tls_verify"] == "true"
     assert labels["__meta_servermon_http_max_latency_ms"] == ""
     assert all(isinstance(value, str) for value in labels.values())
+
+
+def test_it_names_the_deployment(client, app):
+    response = client.get("/api/sd/targets", headers=SD)
+    assert response.headers[DEPLOYMENT_HEADER] == app.config["SERVERMON"].deployment
+    assert response.headers[DEPLOYMENT_HEADER].startswith("db-")
 
 
 def test_it_refuses_a_missing_or_wrong_token(client):

@@ -1,6 +1,7 @@
 """State changes from the exporter's Redis stream, stored exactly once."""
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -8,13 +9,15 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
+from portal.jobs.deployment import Lease, claim
 from portal.realtime.publish import CHANNEL
 from portal.redis_client import channel, get_redis
 from portal.servers import ingest
 from portal.servers.ingest import DEAD_LETTER, StreamConsumer
 from portal.servers.models import ServerEvent, ServerStatus
 from tests.factories import login, make_server, make_user
-from wire import EVENTS_GROUP, EVENTS_STREAM
+from tests.support.waiting import wait_for
+from wire import DEPLOYMENT_KEY, EVENTS_GROUP, EVENTS_STREAM
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -166,3 +169,37 @@ def test_a_failed_live_update_does_not_leave_a_stored_change_pending(consumer, m
     assert consumer.run_once() == 1
     assert len(events()) == 1
     assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
+
+
+def stored():
+    db.session.expire_all()
+    return events()
+
+
+def test_a_consumer_reads_only_while_its_deployment_holds_the_database(app):
+    """The worker's consumer is gated by its lease (portal/jobs/deployment.py): once another
+    deployment holds the database, a change added to the stream is left unread."""
+    server = make_server()
+    redis = get_redis()
+    lease = Lease(redis, app.config["SERVERMON"].deployment)
+    lease.keep()
+    consumer = StreamConsumer(app, "gated", block_ms=50, may_read=lease.held)
+    thread = consumer.start_thread()
+    try:
+        change(server, "down", T0)
+        wait_for(lambda: len(stored()) == 1, what="the change while the lease is held")
+        redis.delete(DEPLOYMENT_KEY)
+        claim(redis, "staging")
+        lease.keep()
+        time.sleep(0.3)  # the round of reads already under way (50 ms blocks) ends
+        change(server, "up", T0 + timedelta(minutes=1))
+        time.sleep(1.5)  # the consumer checks its lease every second meanwhile
+        group = redis.xinfo_groups(EVENTS_STREAM)[0]
+        assert (group["lag"], group["pending"]) == (1, 0)
+        assert len(stored()) == 1
+        redis.delete(DEPLOYMENT_KEY)
+        lease.keep()
+        wait_for(lambda: len(stored()) == 2, what="the change once the lease is back")
+    finally:
+        consumer.stopping.set()
+        thread.join(5)
