@@ -10,7 +10,7 @@ from tests.chaos import scenarios
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
 
 
-@pytest.mark.parametrize(("interval_s", "half_period_s", "cycles"), [(10, 14, 4), (20, 25, 3)])
+@pytest.mark.parametrize(("interval_s", "half_period_s", "cycles"), [(10, 13, 3), (15, 18, 3)])
 def test_a_flapping_server_is_one_flapping_period_said_once(stack, interval_s, half_period_s,
                                                             cycles):
     result = scenarios.flapping(stack, interval_s=interval_s, half_period_s=half_period_s,

@@ -14,7 +14,7 @@ from portal.pipeline.service import watch_pipeline
 from portal.servers.models import ServerEvent
 from portal.settings.service import update_settings
 from tests.factories import login, make_server, make_user
-from tests.portal.incidents.test_incident_truth import app, on_call  # noqa: F401 (fixtures)
+from tests.portal.incidents.conftest import paging_app
 from tests.portal.incidents.test_webhook import alert, incidents, payload, post, probe_change
 from tests.support.pages import sign_in
 
@@ -29,12 +29,17 @@ def sms_states() -> list[str]:
 
 
 @pytest.fixture
-def flappy(app):  # noqa: F811
+def app(migrated):
+    yield from paging_app(migrated)
+
+
+@pytest.fixture
+def flappy(app):
     update_settings({"flap_changes": 5, "flap_window_min": 10, "flap_settle_min": 2}, None)
     return make_server("cbs-app-01")
 
 
-def bounce(client, app, server, down_at, up_at, *, resolve=True):  # noqa: F811
+def bounce(client, app, server, down_at, up_at, *, resolve=True):
     """One down and up, as the probes and Alertmanager report them."""
     probe_change(app, server, "down", down_at)
     post(client, payload(alert(server, starts=down_at + 2 * S)))
@@ -52,7 +57,7 @@ def test_a_flapping_server_is_one_incident_said_once_then_settled(client, app, f
     bounce(client, app, flappy, start + 2 * MIN, start + 150 * S)    # 5, 6
     for minute in (3, 4, 5):                                          # 7 to 12
         bounce(client, app, flappy, start + minute * MIN, start + minute * MIN + 30 * S)
-    first, second, period = incidents()
+    *_, period = incidents()
     assert period.flapping_since is not None and period.is_open
     assert period.started_at == start + 2 * MIN
     assert sms_states() == ["firing", "resolved", "firing", "resolved", "flapping"]

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.notify.models import Notification
-from tests.conftest import fresh_app, make_config
 from tests.factories import login, make_incident, make_server, make_user
+from tests.portal.incidents.conftest import paging_app
 from tests.portal.incidents.test_webhook import T0, alert, incidents, payload, post, probe_change
 from tests.support.pages import sign_in
 
@@ -26,17 +26,7 @@ def pages() -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def app(migrated):
-    """Both channels configured, so pages are planned (nothing here sends them)."""
-    config = make_config(migrated, SMTP_HOST="127.0.0.1", SMTP_PORT=2525,
-                         SMTP_FROM="servermon@bank.example", TWILIO_ACCOUNT_SID="AC" + "0" * 32,
-                         TWILIO_AUTH_TOKEN="twilio-token-0123", TWILIO_FROM="+15005550006")
-    with fresh_app(config) as paging_app:
-        yield paging_app
-
-
-@pytest.fixture
-def on_call():
-    return make_user("it_staff", phone="+256700000001", notify_sms=True)
+    yield from paging_app(migrated)
 
 
 def test_a_server_that_answers_again_is_up_while_its_incident_closes(client, app):
