@@ -244,7 +244,7 @@ def receive_alerts(payload: WebhookIn) -> list[Change]:
     page_cache.bump()
     dispatch(planned)
     for change in changes:
-        if change.opened or change.resolved:
+        if change.opened or change.resolved or change.flapping:
             publish("incident", serialize_incident(change.incident))
             queue_annotation(change.incident.id)
     return changes

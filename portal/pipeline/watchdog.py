@@ -9,6 +9,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
@@ -26,8 +27,17 @@ def is_watchdog(labels: dict[str, str]) -> bool:
 
 
 def saw_watchdog() -> None:
-    beat("watchdog", "Watchdog received from Alertmanager")
-    db.session.commit()
+    """Two web workers may record the very first Watchdog at once: the loser's insert
+    fails on the key, and it records the beat again over the winner's row."""
+    for attempt in (1, 2):
+        try:
+            beat("watchdog", "Watchdog received from Alertmanager")
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
 
 
 def check_watchdog(into: Raised) -> None:

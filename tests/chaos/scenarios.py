@@ -293,3 +293,95 @@ def _status(server_id: int) -> str | None:
     fresh()
     row = db.session.get(ServerStatus, server_id)
     return row.status if row else None
+
+
+def redis_lost(stack: Stack, *, servers: int = 2, interval_s: int = 10,
+               down_s: float = 15) -> Result:
+    """Redis SIGKILLed, the servers fail while it is away, and it comes back empty: no
+    stream, no consumer group, no queued jobs, no deployment claim. Every outage must still
+    be recorded, paged once, and closed."""
+    who = people()
+    targets = [Target() for _ in range(servers)]
+    made = []
+    for n, target in enumerate(targets):
+        target.start()
+        made.append(make_server(f"swift-{n:02d}", kind="http", interval_s=interval_s,
+                                timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
+    stack.wait_exporter()
+    wait_for(stack, lambda: all(_status(s.id) == "up" for s in made), 3 * interval_s,
+             "every server up")
+    stack.kill("redis")
+    for target in targets:
+        target.stop()
+    time.sleep(down_s)
+    stack.restart_redis()
+    back = time.monotonic()
+    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == servers,
+             2 * interval_s + 90, "an open incident per server")
+    wait_for(stack, all_sent, 90, "the DOWN pages sent")
+    heal_s = _recover(stack, targets, 120) + (time.monotonic() - back)
+    wait_for(stack, all_sent, 90, "the RESOLVED pages sent")
+    for target in targets:
+        target.stop()
+    result = tally(stack, "Redis killed, back empty", who)
+    result.heal_s = heal_s
+    return result
+
+
+def portal_killed(stack: Stack, *, servers: int = 2, interval_s: int = 10,
+                  down_s: float = 20) -> Result:
+    """The portal dies as its servers fail, so Alertmanager's posts find nobody; it comes
+    back and every outage is recorded (Alertmanager retries), paged once, closed."""
+    who = people()
+    targets, made = [], []
+    for n, target in enumerate(Target() for _ in range(servers)):
+        target.start()
+        targets.append(target)
+        made.append(make_server(f"atm-{n:02d}", kind="http", interval_s=interval_s,
+                                timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
+    stack.wait_exporter()
+    wait_for(stack, lambda: all(_status(s.id) == "up" for s in made), 3 * interval_s,
+             "every server up")
+    stack.stop_portal()
+    for target in targets:
+        target.stop()
+    time.sleep(down_s)
+    stack.start_portal()
+    back = time.monotonic()
+    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == servers,
+             180, "an open incident per server once the portal is back")
+    wait_for(stack, all_sent, 90, "the DOWN pages sent")
+    heal_s = _recover(stack, targets, 120) + (time.monotonic() - back)
+    wait_for(stack, all_sent, 90, "the RESOLVED pages sent")
+    for target in targets:
+        target.stop()
+    result = tally(stack, "portal killed while alerts fire", who)
+    result.heal_s = heal_s
+    return result
+
+
+def smtp_down(stack: Stack, *, down_s: float, interval_s: int = 10) -> Result:
+    """The mail relay refuses connections for ``down_s`` as an outage starts: its e-mails
+    are retried (capped backoff, for an hour) and each arrives once after the relay is back."""
+    who = people()
+    target = Target()
+    target.start()
+    server = make_server("mail-gw", kind="http", interval_s=interval_s, timeout_s=2,
+                         target=f"http://127.0.0.1:{target.port}/")
+    stack.wait_exporter()
+    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    stack.relay.stop()
+    target.stop()
+    time.sleep(down_s)
+    stack.relay.start()
+    back = time.monotonic()
+    emails = {user.email for user in who.values()}
+    wait_for(stack, lambda: emails <= {mail["To"] for mail in stack.mail}, 400,
+             "both e-mails delivered after the relay came back")
+    heal_s = time.monotonic() - back
+    wait_for(stack, all_sent, 60, "every page sent")
+    target.stop()
+    result = tally(stack, f"mail relay down {down_s:.0f} s", who)
+    result.heal_s = heal_s
+    result.notes.append(f"e-mails arrived {heal_s:.0f} s after the relay came back")
+    return result

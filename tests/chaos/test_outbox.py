@@ -27,3 +27,11 @@ def test_twilio_500_then_429_still_sends_each_sms_once(stack):
     assert sms_to(result, ON_CALL_PHONE) == 1 and sms_to(result, ADMIN_PHONE) == 1
     assert result.duplicates == 0
     assert stack.twilio.received == 2 + 2 + 2  # two 500s, two 429s, two sent
+
+
+def test_a_mail_relay_down_past_the_old_give_up_still_delivers_each_e_mail_once(stack):
+    """90 s down: the first three attempts (0, 10, 40 s) fail, the fourth (130 s) arrives."""
+    result = scenarios.smtp_down(stack, down_s=90)
+    mails = {to for to, _ in result.delivered_mail}
+    assert len(mails) == 2 and sum(result.delivered_mail.values()) == 2
+    assert result.duplicates == 0 and result.heal_s < 90

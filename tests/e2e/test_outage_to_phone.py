@@ -98,12 +98,16 @@ class LiveFeed:
                 return at, event
         return None
 
-    def logged(self, server_id: int, status: str) -> tuple[float, dict] | None:
-        """The status event that pushed a state change of the log (``change``)."""
+    def logged(self, server_id: int, status: str,
+               previous: str | None = None) -> tuple[float, dict] | None:
+        """The first status event that pushed a state change of the log (``change``) to
+        ``status`` (from ``previous``, when given)."""
         for at, event in self.events:
             data = event["data"]
+            change = data.get("change") or {}
             if (event["type"] == "status" and data.get("server_id") == server_id
-                    and (data.get("change") or {}).get("status") == status):
+                    and change.get("status") == status
+                    and previous in (None, change.get("previous"))):
                 return at, event
         return None
 
@@ -178,8 +182,8 @@ def test_an_outage_reaches_people_live_and_resolves(migrated, tmp_path, target, 
         restarted_at = datetime.now(UTC)
         # The recovery is pushed at once, and the server is up from that moment, while its
         # incident waits for Alertmanager's resolution (portal/servers/status.py).
-        _, recovery = wait_for(lambda: feed.logged(server.id, "up"), INTERVAL_S + 5,
-                               "live recovery", stack)
+        _, recovery = wait_for(lambda: feed.logged(server.id, "up", previous="down"),
+                               INTERVAL_S + 5, "live recovery", stack)
         assert recovery["data"]["status"] == "up"
         assert status()["status"] == "up"
         resolved = wait_for(

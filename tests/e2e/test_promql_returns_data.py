@@ -4,7 +4,8 @@ the real Prometheus scraping the real exporter (and the portal), and returns dat
 The targets are arranged so each expression has something to say: a slow site for
 ServerSlow, a refused port for ServerDown, certificates expiring in 10 and 2 days, a
 DNS server, a second exporter shard that is down (ExporterDown, TargetMissing) and a
-third exporter whose service-discovery token is wrong (ExporterTargetsUnavailable)."""
+third exporter whose service-discovery token is wrong (ExporterTargetsUnavailable), a
+second portal that is down (PortalDown) and no Alertmanager (AlertmanagerDown)."""
 
 from __future__ import annotations
 
@@ -135,8 +136,12 @@ def test_every_dashboard_and_rule_expression_returns_data(migrated, tmp_path):
             if job["job_name"] == "servermon-exporter":
                 job["static_configs"][0]["targets"] = [f"127.0.0.1:{p}" for p in
                                                        (shard, down_shard, lost)]
-            if job["job_name"] == "servermon-portal":  # else its first scrape may take 15 s
+            if job["job_name"] != "servermon-exporter":  # else a first scrape may take 15 s
                 job["scrape_interval"] = job["scrape_timeout"] = "1s"
+            if job["job_name"] == "servermon-portal":
+                # A second portal that is down, for PortalDown (AlertmanagerDown has one:
+                # Alertmanager is "at" port 9, where nothing listens).
+                job["static_configs"][0]["targets"].append(f"127.0.0.1:{free_port()}")
         rendered.prometheus.write_text(yaml.safe_dump(prometheus_yml))
         for rules in rendered.rules:
             data = yaml.safe_load(rules.read_text())
@@ -166,7 +171,9 @@ def test_every_dashboard_and_rule_expression_returns_data(migrated, tmp_path):
                     "probe_ssl_earliest_cert_expiry", 2) and probed(
                     'probe_duration_seconds{server=~"slow.*"} > 2', 1) and probed(
                     "rate(servermon_probes_total[1m]) > 0", 1) and probed(
-                    "servermon_server_registered", 7), timeout=60,
+                    "servermon_server_registered", 7) and probed(
+                    'up{job="alertmanager"}', 1) and probed('up{job="servermon-portal"}', 2),
+                    timeout=60,
                     what="first probes scraped",
                     context=lambda: (tmp_path / "exporters.log").read_text()[-3000:])
                 time.sleep(3)  # a few rule evaluations on the scraped data

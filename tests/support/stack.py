@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis as redis_client
 import requests
 from flask import Flask
 
@@ -23,7 +24,7 @@ from portal import create_app
 from provisioning.render import render
 from tests.support.binaries import binary, free_port, wait_http
 from tests.support.live_server import serving
-from tests.support.standins import TwilioStandIn, smtp_sink
+from tests.support.standins import SmtpSink, TwilioStandIn, smtp_sink
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -46,7 +47,15 @@ PRODUCTION = Timings()
 
 
 class Stack:
-    def __init__(self, env: dict[str, str], workdir: Path, timings: Timings) -> None:
+    """``own_redis``: a redis-server of its own (no persistence), which ``restart_redis``
+    can kill and bring back empty; else the shared one at REDIS_URL."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, timings: Timings, *,
+                 own_redis: bool = False) -> None:
+        self.own_redis = own_redis
+        self.redis_port = free_port() if own_redis else None
+        if own_redis:
+            env = {**env, "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0"}
         self.base_env = env
         self.workdir = workdir
         self.timings = timings
@@ -60,6 +69,8 @@ class Stack:
         self.mail: list = []
         self.twilio: TwilioStandIn | None = None
         self.app: Flask | None = None
+        self._portal = None
+        self.relay = SmtpSink()  # stop() and start() it for a mail relay outage
         self.processes: dict[str, subprocess.Popen] = {}
         self.commands: dict[str, tuple[list[str], dict[str, str] | None, str | None]] = {}
 
@@ -125,14 +136,47 @@ class Stack:
             shutil.rmtree(self.workdir / "alertmanager", ignore_errors=True)
         self.start("alertmanager")
 
+    def _start_redis(self) -> None:
+        self._process("redis", [binary("redis-server"), "--port", str(self.redis_port),
+                                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--dir", str(self.workdir)], None)
+        client = redis_client.Redis(port=self.redis_port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis_client.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def restart_redis(self, down_s: float = 0) -> None:
+        """SIGKILL Redis, keep it away ``down_s``, bring it back with nothing in it."""
+        self.kill("redis")
+        time.sleep(down_s)
+        self._start_redis()
+
+    def stop_portal(self) -> None:
+        """The portal stops answering (its port closes), as when its process dies."""
+        self._portal.__exit__(None, None, None)
+        self._portal = None
+
+    def start_portal(self) -> None:
+        self._portal = serving(self.app, self.portal_port)
+        self._portal.__enter__()
+
     def __enter__(self) -> Stack:
-        self.smtp_port, self.mail = self.exits.enter_context(smtp_sink())
+        if self.own_redis:
+            self._start_redis()
+        self.smtp_port, self.mail = self.exits.enter_context(smtp_sink(self.relay))
         self.twilio = self.exits.enter_context(TwilioStandIn())
         env = self.environment()
         from portal.config import Config
 
         self.app = create_app(Config.from_env(env))
-        self.exits.enter_context(serving(self.app, self.portal_port))
+        self.start_portal()
+        self.exits.callback(lambda: self._portal and self.stop_portal())
         token = self.workdir / "webhook_token"
         token.write_text(env["ALERTMANAGER_WEBHOOK_TOKEN"] + "\n")
         t = self.timings

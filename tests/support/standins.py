@@ -28,16 +28,35 @@ class _Sink:
         return "250 OK"
 
 
+class SmtpSink:
+    """SMTP sink standing in for the bank's mail relay, which can be taken down (its port
+    then refuses connections) and brought back on the same port."""
+
+    def __init__(self) -> None:
+        self.sink = _Sink()
+        self.port = free_port()
+        self.messages = self.sink.messages
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
 @contextmanager
-def smtp_sink() -> Iterator[tuple[int, list[Message]]]:
+def smtp_sink(relay: SmtpSink | None = None) -> Iterator[tuple[int, list[Message]]]:
     """SMTP sink standing in for the bank's mail relay: (port, received messages)."""
-    sink = _Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    relay = relay or SmtpSink()
+    relay.start()
     try:
-        yield controller.port, sink.messages
+        yield relay.port, relay.messages
     finally:
-        controller.stop()
+        relay.stop()
 
 
 class JsonHandler(BaseHTTPRequestHandler):

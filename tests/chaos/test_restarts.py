@@ -1,0 +1,47 @@
+"""Redis killed and back empty, and the portal dead while alerts fire: every outage is
+still recorded once, paged once each way, and closed at the probe's times."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from portal.extensions import db
+from tests.chaos import scenarios
+from tests.chaos.conftest import CHAOS_ENV
+from tests.conftest import TEST_REDIS_URL, _empty_tables
+from tests.e2e.test_outage_to_phone import base_env
+from tests.support.stack import SHORT, Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+
+EACH_WAY = {("on-call", "firing"): 2, ("on-call", "resolved"): 2,
+            ("admin", "firing"): 2, ("admin", "resolved"): 2}
+
+
+@pytest.fixture
+def own_redis_stack(migrated, tmp_path):
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    with Stack({**base_env(migrated), **CHAOS_ENV}, tmp_path, SHORT, own_redis=True) as running, \
+            running.app.app_context():
+        _empty_tables()
+        yield running
+        db.session.remove()
+
+
+def test_redis_killed_and_back_empty_mid_outage(own_redis_stack):
+    result = scenarios.redis_lost(own_redis_stack)
+    assert (result.incidents, result.left_open) == (2, 0)
+    assert result.pages == EACH_WAY
+    assert result.duplicates == 0
+    for incident in scenarios.incidents("ServerDown"):
+        assert scenarios.timed_from_probes(incident), incident.id
+
+
+def test_the_portal_killed_while_alerts_fire(stack):
+    result = scenarios.portal_killed(stack)
+    assert (result.incidents, result.left_open) == (2, 0)
+    assert result.pages == EACH_WAY
+    assert result.duplicates == 0
+    for incident in scenarios.incidents("ServerDown"):
+        assert scenarios.timed_from_probes(incident), incident.id
