@@ -173,7 +173,7 @@ def sd_groups(urls: list[str], interval: float) -> list[dict]:
         "environment": "bench", "group": f"g{index % 10}",
         "__meta_servermon_interval_s": str(interval),
         "__meta_servermon_timeout_s": str(PROBE_TIMEOUT_S),
-        "__meta_servermon_confirm_down": "false", "__meta_servermon_http_method": "GET",
+        "__meta_servermon_down_after": "1", "__meta_servermon_http_method": "GET",
         "__meta_servermon_http_accepted_statuses": "200",
         "__meta_servermon_http_follow_redirects": "true", "__meta_servermon_tls_verify": "true",
     }} for index, url in enumerate(urls)]

@@ -183,15 +183,20 @@ class Scheduler:
         return result, started_at
 
     async def _probe_once(self, state: TargetState, due: float) -> None:
+        """Down after ``down_after`` failures in a row: a server not already down that fails
+        is probed again CONFIRM_DELAY_S later, up to ``down_after - 1`` times, and the first
+        success ends it. So "down" means the same at every interval."""
         target = state.target
         result, checked_at = await self._attempt(target, due)
         observed_at = checked_at
-        if not result.success and target.confirm_down and state.status != "down":
+        retries = target.down_after - 1 if not result.success and state.status != "down" else 0
+        for _ in range(retries):
             await asyncio.sleep(CONFIRM_DELAY_S)
             result, checked_at = await self._attempt(
                 target, asyncio.get_running_loop().time())
             if result.success:
                 observed_at = checked_at
+                break
         self.record(state, result, checked_at, observed_at)
 
     def record(self, state: TargetState, result: ProbeResult, checked_at: datetime,

@@ -121,7 +121,7 @@ class Target:
     labels_text: str
     interval_s: float = 30.0
     timeout_s: float = 10.0
-    confirm_down: bool = False
+    down_after: int = 1  # failed probes in a row before down (the portal's default is 2)
     http_method: str = "GET"
     http_statuses: tuple[tuple[int, int], ...] = ((200, 399),)
     http_keyword: str | None = None
@@ -180,7 +180,7 @@ class Target:
         return cls(
             server_id=server_id, name=name, kind=kind, address=address, labels_text=labels_text,
             interval_s=interval, timeout_s=timeout,
-            confirm_down=_bool(meta, "confirm_down", False),
+            down_after=int(_number(meta, "down_after", 1, 1, 5)),
             http_method=_choice(meta, "http_method", "GET", HTTP_METHODS),
             http_statuses=parse_statuses(meta.get("http_accepted_statuses") or "200-399"),
             http_keyword=keyword, http_keyword_absent=mode == "absent", http_keyword_regex=regex,

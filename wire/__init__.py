@@ -55,7 +55,7 @@ PROBE_SETTINGS = (
     "http_keyword_regex", "http_max_latency_ms", "http_follow_redirects", "tls_verify",
     "tcp_tls", "dns_record_type", "dns_expected", "dns_resolver",
 )
-SD_SETTINGS = ("interval_s", "confirm_down", *PROBE_SETTINGS)
+SD_SETTINGS = ("interval_s", "down_after", *PROBE_SETTINGS)
 
 HOST_PORT = "must be host:port, e.g. db1.bank.local:5432 or [2001:db8::1]:443"
 _BRACKETED = re.compile(r"^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$")

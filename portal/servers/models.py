@@ -23,7 +23,7 @@ class Server(db.Model):
     interval_s: Mapped[int] = mapped_column(Integer)
     timeout_s: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
-    confirm_down: Mapped[bool] = mapped_column(Boolean, default=True)
+    down_after: Mapped[int] = mapped_column(Integer, default=2)
     environment: Mapped[str | None] = mapped_column(String(64), index=True)
     group_name: Mapped[str | None] = mapped_column(String(64), index=True)
     description: Mapped[str | None] = mapped_column(Text)

@@ -149,7 +149,23 @@ class ServerSpec(Strict):
     interval_s: int = Field(ge=10, le=3600)
     timeout_s: int = Field(ge=1, le=60)
     enabled: bool = True
-    confirm_down: bool = True
+    # Down after this many failed probes in a row: the scheduled one, then retries
+    # CONFIRM_DELAY_S apart (exporter/scheduler.py). 1 reports the first failure.
+    down_after: int = Field(2, ge=1, le=5)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_confirm_down(cls, data: object) -> object:
+        """``confirm_down`` (before down_after): true meant 2 failures, false 1. Still taken
+        from API clients written for it; never returned."""
+        if isinstance(data, dict) and "confirm_down" in data and "down_after" not in data:
+            data = dict(data)
+            legacy = data.pop("confirm_down")
+            if isinstance(legacy, bool):
+                data["down_after"] = 2 if legacy else 1
+            else:
+                data["confirm_down"] = legacy  # refused below as the unknown field it is
+        return data
     environment: Annotated[Line | None, AfterValidator(_label_value)] = None
     group: Annotated[Line | None, AfterValidator(_label_value)] = None
     description: str | None = Field(None, max_length=1000)

@@ -105,7 +105,7 @@ def test_every_dashboard_and_rule_expression_returns_data(migrated, tmp_path):
         wanted = [
             ("web", "http", f"http://127.0.0.1:{plain}/", {}),
             ("slow", "http", f"http://127.0.0.1:{plain}/slow", {"timeout_s": 5}),
-            ("refused", "tcp", f"127.0.0.1:{free_port()}", {"confirm_down": False}),
+            ("refused", "tcp", f"127.0.0.1:{free_port()}", {"down_after": 1}),
             ("cert-soon", "http", f"https://localhost:{tls_soon}/", {"tls_verify": False}),
             ("cert-critical", "tcp", f"localhost:{tls_critical}",
              {"tcp_tls": True, "tls_verify": False}),

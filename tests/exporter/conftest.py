@@ -54,7 +54,7 @@ def target(kind: str, address: str, server_id: int = 1, **fields: object) -> Tar
 def group(server_id: int, kind: str, address: str, labels: dict | None = None,
           **settings: str) -> dict:
     """One Prometheus HTTP SD group, shaped as the portal's /api/sd/targets serves it."""
-    meta = {"interval_s": "10", "timeout_s": "2", "confirm_down": "false", **settings}
+    meta = {"interval_s": "10", "timeout_s": "2", "down_after": "1", **settings}
     return {"targets": [address], "labels": {
         "server_id": str(server_id), "server": f"server-{server_id}", "kind": kind,
         **(labels or {}), **{f"__meta_servermon_{k}": v for k, v in meta.items()}}}
@@ -154,7 +154,16 @@ def _web_app(in_flight: Gauge) -> web.Application:
     async def loop_redirect(_r):
         raise web.HTTPFound("/loop")
 
+    answered: dict[str, int] = {}
+
+    async def once_broken(request):
+        """503 the first time each /once-broken/<key> is asked for, fine after."""
+        key = request.match_info["key"]
+        answered[key] = answered.get(key, 0) + 1
+        return web.Response(status=503 if answered[key] == 1 else 200, text="once")
+
     app = web.Application()
+    app.router.add_route("*", "/once-broken/{key}", once_broken)
     for path, handler in (("/ok", ok), ("/error", error), ("/stall", stall), ("/slow", slow),
                           ("/redirect", redirect), ("/loop", loop_redirect)):
         app.router.add_route("*", path, handler)

@@ -123,7 +123,7 @@ def test_each_server_runs_on_its_own_interval(http_base):
 
 def test_a_failure_is_confirmed_before_the_server_is_reported_down(closed_port):
     results = Results()
-    down = target("tcp", f"127.0.0.1:{closed_port}", confirm_down=True, timeout_s=1)
+    down = target("tcp", f"127.0.0.1:{closed_port}", down_after=2, timeout_s=1)
     failures = health.PROBES.labels("tcp", "failure")
 
     async def scenario():
@@ -144,9 +144,37 @@ def test_a_failure_is_confirmed_before_the_server_is_reported_down(closed_port):
     assert state.changed_at < state.checked_at  # the outage dates from the first failure
 
 
+def test_down_after_three_failures_in_a_row_and_a_success_between_resets_it(closed_port,
+                                                                              http_base):
+    results = Results()
+    down = target("tcp", f"127.0.0.1:{closed_port}", down_after=3, timeout_s=1)
+    failures = health.PROBES.labels("tcp", "failure")
+
+    async def scenario():
+        made = scheduler(results)
+        state = TargetState(target=down)
+        started = time.monotonic()
+        await made._probe_once(state, asyncio.get_running_loop().time())
+        return state, time.monotonic() - started
+
+    before = failures._value.get()
+    state, took = run(scenario())
+    assert took >= 2.0 and failures._value.get() == before + 3  # the probe and two retries
+    assert state.status == "down" and state.changed_at < state.checked_at
+
+    flaky = target("http", f"{http_base}/once-broken/down-after-3", down_after=3)
+
+    async def one_failure_then_fine():
+        state = TargetState(target=flaky, status="up")
+        await scheduler(results)._probe_once(state, asyncio.get_running_loop().time())
+        return state
+
+    assert run(one_failure_then_fine()).status == "up"  # the first retry answered: never down
+
+
 def test_a_recovered_server_is_reported_up_without_waiting(http_base):
     results = Results()
-    ok = target("http", f"{http_base}/ok", confirm_down=True)
+    ok = target("http", f"{http_base}/ok", down_after=2)
 
     async def scenario():
         made = scheduler(results)

@@ -16,12 +16,12 @@ def test_public_labels_come_first_then_free_labels_sorted():
 
 def test_meta_labels_are_settings_not_metric_labels():
     target = Target.from_group(group(
-        3, "http", "http://a.test/", interval_s="60", timeout_s="5", confirm_down="true",
+        3, "http", "http://a.test/", interval_s="60", timeout_s="5", down_after="3",
         http_method="HEAD", http_accepted_statuses="200-299,301", http_keyword="OK",
         http_keyword_mode="absent", http_keyword_regex="false", http_max_latency_ms="",
         http_follow_redirects="false", tls_verify="false"))
     assert "__meta" not in target.labels_text
-    assert (target.interval_s, target.timeout_s, target.confirm_down) == (60, 5, True)
+    assert (target.interval_s, target.timeout_s, target.down_after) == (60, 5, 3)
     assert target.http_method == "HEAD"
     assert target.http_statuses == ((200, 299), (301, 301))
     assert target.http_keyword == "OK" and target.http_keyword_absent
@@ -52,7 +52,8 @@ def test_dns_settings():
     ({"server_id": "seven"}, "server_id must be a whole number, got 'seven'"),
     ({"__meta_servermon_interval_s": "often"}, "interval_s must be a number, got 'often'"),
     ({"__meta_servermon_timeout_s": "0"}, "timeout_s must be between 0.1 and 300, got 0"),
-    ({"__meta_servermon_confirm_down": "maybe"}, "confirm_down must be true or false, got 'maybe'"),
+    ({"__meta_servermon_down_after": "maybe"}, "down_after must be a number, got 'maybe'"),
+    ({"__meta_servermon_down_after": "9"}, "down_after must be between 1 and 5, got 9"),
     ({"__meta_servermon_http_accepted_statuses": "2xx"},
      "'2xx' is not a status code or range like 200-299"),
     ({"__meta_servermon_http_keyword": "(", "__meta_servermon_http_keyword_regex": "true"},

@@ -44,7 +44,7 @@ def test_the_latest_result_has_the_named_fields():
 def test_the_exporter_reads_every_setting_the_portal_sends(app):
     server = make_server(
         name="ledger", kind="http", target="https://ledger.test/health", interval_s=45,
-        timeout_s=7, confirm_down=False, http_method="HEAD", http_accepted_statuses="200,204",
+        timeout_s=7, down_after=1, http_method="HEAD", http_accepted_statuses="200,204",
         http_keyword="ok|fine", http_keyword_mode="absent", http_keyword_regex=True,
         http_max_latency_ms=1500, http_follow_redirects=False, tls_verify=False,
         environment="production", group="core", labels={"site": "kla"},
@@ -54,7 +54,7 @@ def test_the_exporter_reads_every_setting_the_portal_sends(app):
             if key.startswith(wire.META_PREFIX)}
     assert sent == set(wire.SD_SETTINGS)
     target = Target.from_group(group)
-    assert (target.interval_s, target.timeout_s, target.confirm_down) == (45, 7, False)
+    assert (target.interval_s, target.timeout_s, target.down_after) == (45, 7, 1)
     assert (target.http_method, target.http_statuses) == ("HEAD", ((200, 200), (204, 204)))
     assert (target.http_keyword, target.http_keyword_absent, target.http_keyword_regex) == \
         ("ok|fine", True, True)

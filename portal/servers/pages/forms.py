@@ -37,9 +37,8 @@ TARGET_HELP = {
     "dns": "The name to look up, e.g. www.bank.co.ug (an IP address for PTR records)",
 }
 
-BOOL_FIELDS = ("enabled", "confirm_down", "http_keyword_regex", "http_follow_redirects",
-               "tls_verify", "tcp_tls")
-INT_FIELDS = ("interval_s", "timeout_s", "http_max_latency_ms", "owner_id")
+BOOL_FIELDS = ("enabled", "http_keyword_regex", "http_follow_redirects", "tls_verify", "tcp_tls")
+INT_FIELDS = ("interval_s", "timeout_s", "down_after", "http_max_latency_ms", "owner_id")
 OPTIONAL_FIELDS = ("environment", "group", "description", "http_keyword", "dns_expected",
                    "dns_resolver", "http_max_latency_ms", "owner_id")
 TEXT_FIELDS = tuple(name for name in ServerSpec.model_fields

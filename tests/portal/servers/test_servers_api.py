@@ -26,6 +26,24 @@ def test_it_registers_a_server_with_defaults_from_settings(client, headers):
     assert body["status"] == "unknown" and body["last_checked"] is None
     assert body["http_accepted_statuses"] == "200-399"
     assert body["owner"] is not None
+    assert body["down_after"] == 2 and "confirm_down" not in body
+
+
+@pytest.mark.parametrize(("sent", "down_after"), [
+    ({"down_after": 4}, 4), ({"confirm_down": False}, 1), ({"confirm_down": True}, 2)])
+def test_down_after_n_failed_probes_and_the_old_confirm_down_still_read(
+        client, headers, sent, down_after):
+    response = client.post("/api/servers", json={**HTTP, **sent}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["down_after"] == down_after
+
+
+@pytest.mark.parametrize("sent", [{"down_after": 0}, {"down_after": 6},
+                                  {"confirm_down": "sometimes"}])
+def test_a_bad_down_after_is_a_400_naming_the_field(client, headers, sent):
+    response = client.post("/api/servers", json={**HTTP, **sent}, headers=headers)
+    assert response.status_code == 400
+    assert set(response.get_json()["details"]) == set(sent)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ def server_form(**overrides):
     """A complete add-server form, as a browser posts it (checked boxes only)."""
     data = {
         "name": "core-banking", "kind": "http", "target": "https://core.bank.example/health",
-        "interval_s": "30", "timeout_s": "10", "enabled": "on", "confirm_down": "on",
+        "interval_s": "30", "timeout_s": "10", "enabled": "on", "down_after": "2",
         "environment": "production", "group": "core", "description": "Main ledger",
         "labels": "team=payments\nsite=kampala", "owner_id": "",
         "http_method": "GET", "http_accepted_statuses": "200-299", "http_keyword": "",

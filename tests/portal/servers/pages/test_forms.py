@@ -37,9 +37,9 @@ def test_adding_a_server_through_the_form(client):
 
 def test_unchecked_boxes_save_as_false(client):
     sign_in(client)
-    post_form(client, "/servers/new", server_form(enabled=None, confirm_down=None, tls_verify=None))
+    post_form(client, "/servers/new", server_form(enabled=None, down_after="1", tls_verify=None))
     server = db.session.scalar(select(Server))
-    assert not server.enabled and not server.confirm_down and not server.tls_verify
+    assert not server.enabled and server.down_after == 1 and not server.tls_verify
 
 
 def test_a_tcp_target_without_port_is_a_field_error_and_nothing_is_written(client):
