@@ -200,6 +200,39 @@ def apply_alert(alert: AlertIn) -> list[Change]:
     return changes + _settle(_flapping(opened) if flapping else opened, alert)
 
 
+RETIME_WITHIN = timedelta(hours=1)
+
+
+def retime(incident: Incident) -> bool:
+    """Move an outage's start and end onto the probe events that arrived after it was
+    recorded (the ingest was behind when Alertmanager's message came: Redis away, the worker
+    down). True when a time moved. Flapping periods are timed by the reconciler instead."""
+    if not incident.is_downtime or incident.server_id is None or incident.flapping_since:
+        return False
+    moved = False
+    if incident.reason is None:  # started from the alert's time, not a down-event
+        event = down_event(incident.server_id, incident.alert_started_at)
+        if event is not None and event.at != incident.started_at and \
+                event.at <= incident.started_at + CLOCK_SKEW:
+            incident.started_at, incident.reason, moved = event.at, event.reason, True
+    if incident.ended_at is not None:
+        end = outage_end(incident, incident.ended_at)
+        if end != incident.ended_at:
+            incident.ended_at, moved = end, True
+    return moved
+
+
+def retime_recent() -> list[Incident]:
+    """``retime`` every outage that began or ended within RETIME_WITHIN (not committed)."""
+    since = utcnow() - RETIME_WITHIN
+    recent = db.session.scalars(select(Incident).where(
+        Incident.alertname == DOWNTIME_ALERT, Incident.server_id.is_not(None),
+        Incident.flapping_since.is_(None),
+        or_(Incident.started_at >= since, Incident.ended_at >= since))
+        .order_by(Incident.id).limit(500))
+    return [incident for incident in recent if retime(incident)]
+
+
 def plan_pages(changes: list[Change]) -> list:
     """The notifications these changes cause: a page for an opened incident that is still
     open (one saying it flaps, for a flapping one), one when an open incident starts

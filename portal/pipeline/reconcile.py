@@ -9,6 +9,9 @@ every pass compares:
   at the probe's up-event and pages its resolution, exactly as the webhook would have
   (one open incident per server and alert, and the outbox's keys, make the two idempotent
   with each other). Another alert Alertmanager no longer has closes when seen missing.
+* **late probe events.** An outage recorded while the ingest was behind (Redis away, the
+  worker down) got the alert's times; once the probe events are stored its start and end
+  move onto them (portal/incidents/service.py ``retime``).
 * **flapping.** An open outage whose server has started flapping becomes a flapping period
   (paged once); a flapping period closes at its last up-event once the server has settled
   (portal/incidents/flapping.py).
@@ -35,7 +38,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.flapping import has_settled, is_flapping, mark_flapping
 from portal.incidents.models import DOWNTIME_ALERT, Incident
-from portal.incidents.service import outage_end
+from portal.incidents.service import outage_end, retime_recent
 from portal.notify import plan_notifications
 from portal.pipeline.alertmanager import ActiveAlerts, AlertmanagerUnavailable, active_alerts
 from portal.pipeline.heartbeats import beat
@@ -56,6 +59,7 @@ NAMES_SHOWN = 5
 class Pass:
     closed: list[Incident] = field(default_factory=list)
     flapping: list[Incident] = field(default_factory=list)
+    retimed: list[Incident] = field(default_factory=list)
     unalerted: list[str] = field(default_factory=list)
     raised: Raised = field(default_factory=Raised)
 
@@ -65,7 +69,7 @@ class Pass:
 
     @property
     def changed(self) -> list[Incident]:
-        return self.closed + self.flapping + self.raised.incidents
+        return self.closed + self.flapping + self.retimed + self.raised.incidents
 
 
 def _close(incident: Incident, until, into: Pass, *, exact: bool = False) -> None:
@@ -148,6 +152,7 @@ def _describe(names: list[str], minutes: int) -> tuple[str, str]:
 def reconcile() -> Pass:
     """One pass (the caller commits, then dispatches ``planned``)."""
     result = Pass()
+    result.retimed = retime_recent()
     watch_flapping(result)
     try:
         active = active_alerts()

@@ -296,7 +296,7 @@ def _status(server_id: int) -> str | None:
 
 
 def redis_lost(stack: Stack, *, servers: int = 2, interval_s: int = 10,
-               down_s: float = 15) -> Result:
+               down_s: float = 10) -> Result:
     """Redis SIGKILLed, the servers fail while it is away, and it comes back empty: no
     stream, no consumer group, no queued jobs, no deployment claim. Every outage must still
     be recorded, paged once, and closed."""
@@ -329,7 +329,7 @@ def redis_lost(stack: Stack, *, servers: int = 2, interval_s: int = 10,
 
 
 def portal_killed(stack: Stack, *, servers: int = 2, interval_s: int = 10,
-                  down_s: float = 20) -> Result:
+                  down_s: float = 15) -> Result:
     """The portal dies as its servers fail, so Alertmanager's posts find nobody; it comes
     back and every outage is recorded (Alertmanager retries), paged once, closed."""
     who = people()

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.notify.models import Notification
 from tests.factories import login, make_incident, make_server, make_user
@@ -120,3 +121,21 @@ def test_the_database_refuses_a_second_open_incident_of_one_server_and_alert(app
     with pytest.raises(IntegrityError):
         make_incident(server, T0 + 60 * S)
     db.session.rollback()
+
+
+def test_an_outage_recorded_before_its_probe_events_is_retimed_when_they_arrive(client, app):
+    """Redis was away: Alertmanager's messages came before the exporter's changes did."""
+    from portal.pipeline.service import watch_pipeline
+
+    server = make_server()
+    now = utcnow().replace(microsecond=0)
+    post(client, payload(alert(server, starts=now - 50 * S)))
+    post(client, payload(alert(server, "resolved", starts=now - 50 * S, ends=now - 5 * S)))
+    [incident] = incidents()
+    assert (incident.started_at, incident.ended_at) == (now - 50 * S, now - 5 * S)
+    probe_change(app, server, "down", now - 58 * S)  # the exporter's queue, sent late
+    probe_change(app, server, "up", now - 12 * S)
+    watch_pipeline()
+    db.session.refresh(incident)
+    assert (incident.started_at, incident.ended_at) == (now - 58 * S, now - 12 * S)
+    assert incident.reason == "connection refused"
