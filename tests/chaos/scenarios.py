@@ -385,3 +385,37 @@ def smtp_down(stack: Stack, *, down_s: float, interval_s: int = 10) -> Result:
     result.heal_s = heal_s
     result.notes.append(f"e-mails arrived {heal_s:.0f} s after the relay came back")
     return result
+
+
+def database_down(stack: Stack, cluster, *, servers: int = 2, interval_s: int = 10,
+                  down_s: float = 30) -> Result:
+    """The database (a private PostgreSQL, ``tests/support/postgres.py``) stopped for
+    ``down_s`` as the servers fail: the webhook answers 503 and Alertmanager retries, the
+    ingest keeps the changes pending. Back, every outage is recorded, paged once, closed."""
+    who = people()
+    targets, made = [], []
+    for n, target in enumerate(Target() for _ in range(servers)):
+        target.start()
+        targets.append(target)
+        made.append(make_server(f"gl-{n:02d}", kind="http", interval_s=interval_s,
+                                timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
+    stack.wait_exporter()
+    wait_for(stack, lambda: all(_status(s.id) == "up" for s in made), 3 * interval_s,
+             "every server up")
+    db.session.commit()  # hand the test's connection back: the pool re-checks it on use
+    cluster.stop()
+    for target in targets:
+        target.stop()
+    time.sleep(down_s)
+    cluster.start()
+    back = time.monotonic()
+    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == servers,
+             180, "an open incident per server once the database is back")
+    wait_for(stack, all_sent, 90, "the DOWN pages sent")
+    heal_s = _recover(stack, targets, 120) + (time.monotonic() - back)
+    wait_for(stack, all_sent, 90, "the RESOLVED pages sent")
+    for target in targets:
+        target.stop()
+    result = tally(stack, f"database down {down_s:.0f} s", who)
+    result.heal_s = heal_s
+    return result

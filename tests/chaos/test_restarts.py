@@ -1,5 +1,6 @@
-"""Redis killed and back empty, and the portal dead while alerts fire: every outage is
-still recorded once, paged once each way, and closed at the probe's times."""
+"""Redis killed and back empty, the database stopped, and the portal dead while alerts
+fire: every outage is still recorded once, paged once each way, and closed at the probe's
+times."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.chaos import scenarios
 from tests.chaos.conftest import CHAOS_ENV
 from tests.conftest import TEST_REDIS_URL, _empty_tables
 from tests.e2e.test_outage_to_phone import base_env
+from tests.support.postgres import private_postgres
 from tests.support.stack import SHORT, Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
@@ -45,3 +47,20 @@ def test_the_portal_killed_while_alerts_fire(stack):
     assert result.duplicates == 0
     for incident in scenarios.incidents("ServerDown"):
         assert scenarios.timed_from_probes(incident), incident.id
+
+
+def test_the_database_stopped_for_30_s_as_servers_fail(tmp_path):
+    from flask_migrate import upgrade
+
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    with private_postgres() as cluster, \
+            Stack({**base_env(cluster.url), **CHAOS_ENV}, tmp_path, SHORT) as stack, \
+            stack.app.app_context():
+        upgrade()
+        result = scenarios.database_down(stack, cluster)
+        assert (result.incidents, result.left_open) == (2, 0)
+        assert result.pages == EACH_WAY
+        assert result.duplicates == 0
+        for incident in scenarios.incidents("ServerDown"):
+            assert scenarios.timed_from_probes(incident), incident.id
+        db.session.remove()
