@@ -18,6 +18,7 @@ within 90 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -42,7 +43,9 @@ SCENARIOS = {
     "redis_lost": ("redis_lost", {"servers": 2, "interval_s": 30, "down_s": 60}),
     "portal_killed": ("portal_killed", {"servers": 2, "interval_s": 30, "down_s": 60}),
     "smtp_down_10min": ("smtp_down", {"interval_s": 30, "down_s": 600}),
+    "database_down": ("database_down", {"servers": 2, "interval_s": 30, "down_s": 30}),
 }
+PRIVATE_DATABASE = {"database_down"}
 OWN_REDIS = {"redis_lost"}
 COLUMNS = ("scenario", "incidents", "open after recovery", "pages per person", "duplicates",
            "closed by the reconciler", "seconds to heal")
@@ -56,12 +59,17 @@ def run(name: str) -> dict:
     from tests.chaos import scenarios
     from tests.conftest import TEST_REDIS_URL
     from tests.e2e.test_outage_to_phone import base_env
+    from tests.support.postgres import private_postgres
     from tests.support.stack import PRODUCTION, Stack
 
     function, kwargs = SCENARIOS[name]
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as extra:
         redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-        with Stack(base_env(f"sqlite:///{tmp}/chaos.db"), Path(tmp), PRODUCTION,
+        database = f"sqlite:///{tmp}/chaos.db"
+        if name in PRIVATE_DATABASE:
+            cluster = extra.enter_context(private_postgres())
+            database, kwargs = cluster.url, {**kwargs, "cluster": cluster}
+        with Stack(base_env(database), Path(tmp), PRODUCTION,
                    own_redis=name in OWN_REDIS) as stack, stack.app.app_context():
             upgrade()
             started = time.monotonic()
