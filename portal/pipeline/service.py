@@ -16,6 +16,7 @@ from portal.servers import page_cache
 def watch_pipeline() -> Pass:
     """The worker is alive; reconcile; check the Watchdog; then page and push what changed."""
     beat("worker", "periodic jobs running")
+    db.session.commit()  # alive, whatever the passes below meet
     result = reconcile()
     check_watchdog(result.raised)
     db.session.commit()

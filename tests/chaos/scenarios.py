@@ -110,6 +110,14 @@ def timed_from_probes(incident: Incident) -> bool:
         (incident.ended_at is None or ("up", incident.ended_at) in events)
 
 
+def wait_timed_from_probes(stack: Stack) -> None:
+    """Every outage ends up timed by the probe events: at once, or, when Alertmanager's
+    message came before the events were stored, after the reconciler's next pass (15 s)."""
+    wait_for(stack, lambda: all(timed_from_probes(incident)
+                                for incident in incidents("ServerDown")), 45,
+             "every incident timed from the probe events")
+
+
 # --- the scenarios -----------------------------------------------------------------------
 
 def flapping(stack: Stack, *, interval_s: int, half_period_s: float, cycles: int,

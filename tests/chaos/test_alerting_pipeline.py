@@ -23,8 +23,7 @@ def test_alertmanager_restarted_with_its_data_wiped(stack):
                             ("admin", "firing"): 3, ("admin", "resolved"): 3}
     assert_each_delivered_once(result)
     assert sum(n for (to, _), n in result.delivered_sms.items() if to == ON_CALL_PHONE) == 6
-    for incident in scenarios.incidents("ServerDown"):
-        assert scenarios.timed_from_probes(incident), incident.id
+    scenarios.wait_timed_from_probes(stack)
 
 
 def test_prometheus_restarted_mid_outage(stack):
@@ -33,8 +32,7 @@ def test_prometheus_restarted_mid_outage(stack):
     assert result.pages == {("on-call", "firing"): 2, ("on-call", "resolved"): 2,
                             ("admin", "firing"): 2, ("admin", "resolved"): 2}
     assert_each_delivered_once(result)
-    for incident in scenarios.incidents("ServerDown"):
-        assert scenarios.timed_from_probes(incident), incident.id
+    scenarios.wait_timed_from_probes(stack)
 
 
 def test_a_pipeline_that_cannot_deliver_pages_admins_once_then_heals(stack):
