@@ -39,6 +39,11 @@ class Incident(db.Model):
         # At most one open incident per server and alert, whichever process writes it.
         Index("uq_incidents_open_per_server_alert", "server_id", "alertname", unique=True,
               postgresql_where=text("ended_at IS NULL"), sqlite_where=text("ended_at IS NULL")),
+        # Without a server (the monitoring's own, and those the portal raises, which two
+        # worker processes may raise at once): at most one open per alert and fingerprint.
+        Index("uq_incidents_open_unattached", "alertname", "fingerprint", unique=True,
+              postgresql_where=text("ended_at IS NULL AND server_id IS NULL"),
+              sqlite_where=text("ended_at IS NULL AND server_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

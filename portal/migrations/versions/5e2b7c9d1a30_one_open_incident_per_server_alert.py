@@ -24,14 +24,20 @@ depends_on = None
 
 def _make_open_duplicates_consecutive() -> None:
     connection = op.get_bind()
-    rows = connection.execute(sa.text(
+    queries = (  # the two keys an open incident is unique on, with or without a server
         "SELECT id, server_id, alertname, started_at FROM incidents "
         "WHERE ended_at IS NULL AND server_id IS NOT NULL "
-        "ORDER BY server_id, alertname, started_at, id")).all()
-    for current, following in pairwise(rows):
-        if (current.server_id, current.alertname) == (following.server_id, following.alertname):
-            connection.execute(sa.text("UPDATE incidents SET ended_at = :end WHERE id = :id"),
-                               {"end": following.started_at, "id": current.id})
+        "ORDER BY server_id, alertname, started_at, id",
+        "SELECT id, alertname, fingerprint, started_at FROM incidents "
+        "WHERE ended_at IS NULL AND server_id IS NULL "
+        "ORDER BY alertname, fingerprint, started_at, id",
+    )
+    for query in queries:
+        rows = connection.execute(sa.text(query)).all()
+        for current, following in pairwise(rows):
+            if tuple(current)[1:3] == tuple(following)[1:3]:
+                connection.execute(sa.text("UPDATE incidents SET ended_at = :end WHERE id = :id"),
+                                   {"end": following.started_at, "id": current.id})
 
 
 def upgrade():
@@ -39,6 +45,10 @@ def upgrade():
     op.create_index('uq_incidents_open_per_server_alert', 'incidents', ['server_id', 'alertname'],
                     unique=True, postgresql_where=sa.text('ended_at IS NULL'),
                     sqlite_where=sa.text('ended_at IS NULL'))
+    op.create_index('uq_incidents_open_unattached', 'incidents', ['alertname', 'fingerprint'],
+                    unique=True,
+                    postgresql_where=sa.text('ended_at IS NULL AND server_id IS NULL'),
+                    sqlite_where=sa.text('ended_at IS NULL AND server_id IS NULL'))
     op.add_column('incidents', sa.Column('flapping_since', portal.dbtypes.UTCDateTime(timezone=True),
                                          nullable=True))
     op.create_table(
@@ -53,4 +63,5 @@ def upgrade():
 def downgrade():
     op.drop_table('heartbeats')
     op.drop_column('incidents', 'flapping_since')
+    op.drop_index('uq_incidents_open_unattached', table_name='incidents')
     op.drop_index('uq_incidents_open_per_server_alert', table_name='incidents')

@@ -53,6 +53,25 @@ def test_a_silent_watchdog_pages_admins_once_and_clears_when_it_returns(client):
     assert [state for state, _, _ in pages()] == ["firing", "firing", "resolved", "resolved"]
 
 
+def test_two_workers_cannot_both_raise_the_same_incident(client):
+    """Each worker process runs the checks; the database keeps one open incident."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from portal.pipeline.system import Raised, raise_incident
+
+    raise_incident("AlertmanagerSilent", "silent", "first worker", Raised())
+    db.session.commit()
+    twin = Incident(fingerprint="servermon-AlertmanagerSilent", alert_started_at=utcnow(),
+                    alertname="AlertmanagerSilent", severity="critical", server_id=None,
+                    labels={}, started_at=utcnow())
+    db.session.add(twin)  # as the second worker, which had not seen the first's row yet
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert len(incidents()) == 1
+
+
 def test_a_new_install_counts_the_silence_from_its_first_look(client):
     watch_pipeline()
     assert last_seen("watchdog").detail == "no Watchdog received yet"
