@@ -148,18 +148,25 @@ def flapping(stack: Stack, *, interval_s: int, half_period_s: float, cycles: int
     return result
 
 
-def _outage(stack: Stack, count: int, interval_s: int) -> tuple[list[Target], list]:
-    """``count`` servers, up, then stopped together until each has an open incident and
-    its first pages are out."""
-    targets = [Target() for _ in range(count)]
-    servers = []
-    for n, target in enumerate(targets):
+def _up(stack: Stack, prefix: str, count: int, interval_s: int) -> tuple[list[Target], list]:
+    """``count`` HTTP servers on targets of their own, probed up."""
+    targets, servers = [], []
+    for n in range(count):
+        target = Target()
         target.start()
-        servers.append(make_server(f"cbs-app-{n:02d}", kind="http", interval_s=interval_s,
+        targets.append(target)
+        servers.append(make_server(f"{prefix}-{n:02d}", kind="http", interval_s=interval_s,
                                    timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
     stack.wait_exporter()
     wait_for(stack, lambda: all(_status(s.id) == "up" for s in servers), 3 * interval_s,
              "every server up")
+    return targets, servers
+
+
+def _outage(stack: Stack, count: int, interval_s: int) -> tuple[list[Target], list]:
+    """``count`` servers, up, then stopped together until each has an open incident and
+    its first pages are out."""
+    targets, servers = _up(stack, "cbs-app", count, interval_s)
     for target in targets:
         target.stop()
     wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == count,
@@ -309,15 +316,7 @@ def redis_lost(stack: Stack, *, servers: int = 2, interval_s: int = 10,
     stream, no consumer group, no queued jobs, no deployment claim. Every outage must still
     be recorded, paged once, and closed."""
     who = people()
-    targets = [Target() for _ in range(servers)]
-    made = []
-    for n, target in enumerate(targets):
-        target.start()
-        made.append(make_server(f"swift-{n:02d}", kind="http", interval_s=interval_s,
-                                timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
-    stack.wait_exporter()
-    wait_for(stack, lambda: all(_status(s.id) == "up" for s in made), 3 * interval_s,
-             "every server up")
+    targets, _ = _up(stack, "swift", servers, interval_s)
     stack.kill("redis")
     for target in targets:
         target.stop()
@@ -341,15 +340,7 @@ def portal_killed(stack: Stack, *, servers: int = 2, interval_s: int = 10,
     """The portal dies as its servers fail, so Alertmanager's posts find nobody; it comes
     back and every outage is recorded (Alertmanager retries), paged once, closed."""
     who = people()
-    targets, made = [], []
-    for n, target in enumerate(Target() for _ in range(servers)):
-        target.start()
-        targets.append(target)
-        made.append(make_server(f"atm-{n:02d}", kind="http", interval_s=interval_s,
-                                timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
-    stack.wait_exporter()
-    wait_for(stack, lambda: all(_status(s.id) == "up" for s in made), 3 * interval_s,
-             "every server up")
+    targets, _ = _up(stack, "atm", servers, interval_s)
     stack.stop_portal()
     for target in targets:
         target.stop()
@@ -401,15 +392,7 @@ def database_down(stack: Stack, cluster, *, servers: int = 2, interval_s: int = 
     ``down_s`` as the servers fail: the webhook answers 503 and Alertmanager retries, the
     ingest keeps the changes pending. Back, every outage is recorded, paged once, closed."""
     who = people()
-    targets, made = [], []
-    for n, target in enumerate(Target() for _ in range(servers)):
-        target.start()
-        targets.append(target)
-        made.append(make_server(f"gl-{n:02d}", kind="http", interval_s=interval_s,
-                                timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
-    stack.wait_exporter()
-    wait_for(stack, lambda: all(_status(s.id) == "up" for s in made), 3 * interval_s,
-             "every server up")
+    targets, _ = _up(stack, "gl", servers, interval_s)
     db.session.commit()  # hand the test's connection back: the pool re-checks it on use
     cluster.stop()
     for target in targets:
