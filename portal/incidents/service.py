@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from portal.auth.models import User
@@ -47,6 +47,7 @@ from portal.servers import page_cache
 from portal.servers.labels import server_label_view
 from portal.servers.models import Server, ServerEvent, ServerStatus
 from portal.servers.status import active_windows, in_maintenance
+from portal.settings.service import SettingsData, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def _flapping(change: Change) -> Change:
     return change
 
 
-def apply_alert(alert: AlertIn) -> list[Change]:
+def apply_alert(alert: AlertIn, settings: SettingsData) -> list[Change]:
     """What this alert does to the incidents (not committed): usually one change, two when
     it closes a finished outage and opens the next, none when it adds nothing."""
     known = _by_key(alert)
@@ -172,7 +173,7 @@ def apply_alert(alert: AlertIn) -> list[Change]:
     evidence = down_event(server.id, alert.startsAt) if downtime else None
     # Judged as of the outage this alert is about (a late post must not change the verdict).
     flapping = downtime and is_flapping(
-        server.id, now=evidence.at + CLOCK_SKEW if evidence else alert.startsAt)
+        server.id, settings, now=evidence.at + CLOCK_SKEW if evidence else alert.startsAt)
     changes: list[Change] = []
     if current is not None:
         if flapping or current.flapping_since is not None:  # one incident for the period
@@ -250,7 +251,8 @@ def plan_pages(changes: list[Change]) -> list:
 
 def _apply(payload: WebhookIn) -> tuple[list[Change], list]:
     """Every alert's incident and the notifications it causes, in one transaction."""
-    changes = [change for alert in payload.alerts for change in apply_alert(alert)]
+    settings = load_settings()  # once per post: a storm's post carries hundreds of alerts
+    changes = [change for alert in payload.alerts for change in apply_alert(alert, settings)]
     planned = plan_pages(changes)
     db.session.commit()
     return changes, planned
@@ -324,21 +326,19 @@ def recoveries(incidents: list[Incident]) -> dict[int, datetime]:
     """For open outages whose server answers again: when it came back (the first up-event
     after the start). Alertmanager's resolution, or the reconciler, closes them there.
     (A flapping period is not closing when its server answers: it is flapping.)"""
-    recovered: dict[int, datetime] = {}
-    candidates = [incident for incident in incidents
+    candidates = [incident.id for incident in incidents
                   if incident.is_open and incident.is_downtime and incident.server_id
                   and incident.flapping_since is None]
     if not candidates:
-        return recovered
-    up_now = set(db.session.scalars(select(ServerStatus.server_id).where(
-        ServerStatus.server_id.in_({incident.server_id for incident in candidates}),
-        ServerStatus.status == "up")))
-    for incident in candidates:
-        if incident.server_id in up_now:
-            event = _first_up_after(incident.server_id, incident.started_at, utcnow())
-            if event is not None:
-                recovered[incident.id] = event.at
-    return recovered
+        return {}
+    back = db.session.execute(
+        select(Incident.id, func.min(ServerEvent.at))
+        .join(ServerStatus, ServerStatus.server_id == Incident.server_id)
+        .join(ServerEvent, and_(ServerEvent.server_id == Incident.server_id,
+                                ServerEvent.status == "up", ServerEvent.at > Incident.started_at))
+        .where(Incident.id.in_(candidates), ServerStatus.status == "up")
+        .group_by(Incident.id))  # one query, however many open outages a storm left
+    return dict(back.all())
 
 
 def incident_rows(incidents: list[Incident], grafana_url: str | None) -> list[dict]:
