@@ -121,6 +121,13 @@ def test_each_server_runs_on_its_own_interval(http_base):
     assert health.LATENESS._sum.get() - lateness_before < 0.1 * 11
 
 
+async def probe_once(made: Scheduler, state: TargetState) -> float:
+    """One scheduled probe of ``state``, with its confirming retries; the seconds it took."""
+    started = time.monotonic()
+    await made._probe_once(state, asyncio.get_running_loop().time())
+    return time.monotonic() - started
+
+
 def test_a_failure_is_confirmed_before_the_server_is_reported_down(closed_port):
     results = Results()
     down = target("tcp", f"127.0.0.1:{closed_port}", down_after=2, timeout_s=1)
@@ -129,11 +136,8 @@ def test_a_failure_is_confirmed_before_the_server_is_reported_down(closed_port):
     async def scenario():
         made = scheduler(results)
         state = TargetState(target=down)
-        started = time.monotonic()
-        await made._probe_once(state, asyncio.get_running_loop().time())
-        first = time.monotonic() - started
-        await made._probe_once(state, asyncio.get_running_loop().time())
-        return state, first, time.monotonic() - started - first
+        first = await probe_once(made, state)
+        return state, first, await probe_once(made, state)
 
     before = failures._value.get()
     state, first, second = run(scenario())
@@ -150,26 +154,16 @@ def test_down_after_three_failures_in_a_row_and_a_success_between_resets_it(clos
     down = target("tcp", f"127.0.0.1:{closed_port}", down_after=3, timeout_s=1)
     failures = health.PROBES.labels("tcp", "failure")
 
-    async def scenario():
-        made = scheduler(results)
-        state = TargetState(target=down)
-        started = time.monotonic()
-        await made._probe_once(state, asyncio.get_running_loop().time())
-        return state, time.monotonic() - started
-
+    state = TargetState(target=down)
     before = failures._value.get()
-    state, took = run(scenario())
+    took = run(probe_once(scheduler(results), state))
     assert took >= 2.0 and failures._value.get() == before + 3  # the probe and two retries
     assert state.status == "down" and state.changed_at < state.checked_at
 
-    flaky = target("http", f"{http_base}/once-broken/down-after-3", down_after=3)
-
-    async def one_failure_then_fine():
-        state = TargetState(target=flaky, status="up")
-        await scheduler(results)._probe_once(state, asyncio.get_running_loop().time())
-        return state
-
-    assert run(one_failure_then_fine()).status == "up"  # the first retry answered: never down
+    flaky = TargetState(target=target("http", f"{http_base}/once-broken/down-after-3",
+                                      down_after=3), status="up")
+    run(probe_once(scheduler(results), flaky))
+    assert flaky.status == "up"  # the first retry answered: never down
 
 
 def test_a_recovered_server_is_reported_up_without_waiting(http_base):
