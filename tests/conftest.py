@@ -53,6 +53,15 @@ def make_config(database_url: str, **overrides: object) -> Config:
     return Config.from_env(values)
 
 
+def paging_config(database_url: str, **overrides: object) -> Config:
+    """Both channels configured, so pages are planned; tests using it run no worker, so
+    nothing is sent."""
+    return make_config(database_url, SMTP_HOST="127.0.0.1", SMTP_PORT=2525,
+                       SMTP_FROM="servermon@bank.example", TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+                       TWILIO_AUTH_TOKEN="twilio-token-0123", TWILIO_FROM="+15005550006",
+                       **overrides)
+
+
 @pytest.fixture(scope="session")
 def migrated(database_url: str) -> str:
     from flask_migrate import upgrade

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from portal.dbtypes import utcnow
-from tests.conftest import fresh_app, make_config
+from tests.conftest import fresh_app, paging_config
 from tests.support.binaries import alertmanager, free_port
 
 AM_CONFIG = """\
@@ -28,24 +28,20 @@ def am_url(tmp_path):
         yield url
 
 
-def paging_config(migrated: str, am: str):
-    """Both channels configured, so pages are planned (nothing here sends them)."""
-    return make_config(migrated, SMTP_HOST="127.0.0.1", SMTP_PORT=2525,
-                       SMTP_FROM="servermon@bank.example", TWILIO_ACCOUNT_SID="AC" + "0" * 32,
-                       TWILIO_AUTH_TOKEN="twilio-token-0123", TWILIO_FROM="+15005550006",
-                       ALERTMANAGER_URL=am, RECONCILE_GRACE_S=60, UNALERTED_AFTER_S=300,
-                       WATCHDOG_SILENT_AFTER_S=180)
+def pipeline_config(migrated: str, am: str):
+    return paging_config(migrated, ALERTMANAGER_URL=am, RECONCILE_GRACE_S=60,
+                         UNALERTED_AFTER_S=300, WATCHDOG_SILENT_AFTER_S=180)
 
 
 @pytest.fixture
 def app(migrated, am_url):
-    with fresh_app(paging_config(migrated, am_url)) as paging_app:
+    with fresh_app(pipeline_config(migrated, am_url)) as paging_app:
         yield paging_app
 
 
 @pytest.fixture
 def am_down_app(migrated):
-    with fresh_app(paging_config(migrated, f"http://127.0.0.1:{free_port()}")) as down_app:
+    with fresh_app(pipeline_config(migrated, f"http://127.0.0.1:{free_port()}")) as down_app:
         yield down_app
 
 
