@@ -26,16 +26,24 @@ from portal.servers.models import ServerEvent
 from portal.settings.service import SettingsData, load_settings
 
 
-def changes_since(server_id: int, since: datetime) -> int:
-    return db.session.scalar(select(func.count(ServerEvent.id)).where(
-        ServerEvent.server_id == server_id, ServerEvent.at > since)) or 0
-
-
 def is_flapping(server_id: int, settings: SettingsData | None = None,
                 now: datetime | None = None) -> bool:
+    return server_id in flapping_among([server_id], settings, now)
+
+
+def flapping_among(server_ids: list[int], settings: SettingsData | None = None,
+                   now: datetime | None = None) -> set[int]:
+    """Which of these servers flap: one query, however many (the reconciler asks for every
+    open outage each pass)."""
+    if not server_ids:
+        return set()
     settings = settings or load_settings()
     since = (now or utcnow()) - timedelta(minutes=settings.flap_window_min)
-    return changes_since(server_id, since) >= settings.flap_changes
+    return set(db.session.scalars(
+        select(ServerEvent.server_id)
+        .where(ServerEvent.server_id.in_(server_ids), ServerEvent.at > since)
+        .group_by(ServerEvent.server_id)
+        .having(func.count(ServerEvent.id) >= settings.flap_changes)))
 
 
 def has_settled(status: str | None, changed_at: datetime | None,

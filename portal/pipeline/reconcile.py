@@ -36,7 +36,7 @@ from sqlalchemy import select, update
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
-from portal.incidents.flapping import has_settled, is_flapping, mark_flapping
+from portal.incidents.flapping import flapping_among, has_settled, mark_flapping
 from portal.incidents.models import DOWNTIME_ALERT, Incident
 from portal.incidents.service import outage_end, retime_recent
 from portal.notify import plan_notifications
@@ -96,12 +96,14 @@ def _open_with_probe(*conditions) -> list:
 def watch_flapping(into: Pass) -> None:
     """Needs only the probes: runs whether or not Alertmanager answers."""
     settings = load_settings()
-    for incident, probe, changed_at in _open_with_probe(Incident.alertname == DOWNTIME_ALERT,
-                                                        Incident.server_id.is_not(None)):
+    rows = _open_with_probe(Incident.alertname == DOWNTIME_ALERT, Incident.server_id.is_not(None))
+    flapping = flapping_among([incident.server_id for incident, _, _ in rows
+                               if incident.flapping_since is None], settings)
+    for incident, probe, changed_at in rows:
         if incident.flapping_since is not None:
             if has_settled(probe, changed_at, settings):
                 _close(incident, changed_at, into, exact=True)
-        elif is_flapping(incident.server_id, settings) and mark_flapping(incident):
+        elif incident.server_id in flapping and mark_flapping(incident):
             into.flapping.append(incident)
             into.raised.planned += plan_notifications(incident, "flapping")
 
