@@ -82,10 +82,12 @@ def all_sent() -> bool:
     return all(row.status == "sent" for row in rows)
 
 
-def tally(stack: Stack, name: str, who: dict[str, object], *, names=("ServerDown",)) -> Result:
+def tally(stack: Stack, name: str, who: dict[str, object], *, names=("ServerDown",),
+          heal_s: float | None = None) -> Result:
     """Count what the scenario left: the incidents, and per person the SMS planned."""
     found = incidents(*names)
-    result = Result(name, incidents=len(found), left_open=sum(i.is_open for i in found))
+    result = Result(name, incidents=len(found), left_open=sum(i.is_open for i in found),
+                    heal_s=heal_s)
     phones = {user.phone: label for label, user in who.items()}
     counts: Counter = Counter()
     for row in db.session.scalars(db.select(Notification).join(Incident).where(
@@ -126,12 +128,7 @@ def flapping(stack: Stack, *, interval_s: int, half_period_s: float, cycles: int
     update_settings({"flap_changes": 5, "flap_window_min": 10, "flap_settle_min": settle_min},
                     None)
     who = people()
-    target = Target()
-    target.start()
-    server = make_server("flappy", target=f"http://127.0.0.1:{target.port}/", kind="http",
-                         interval_s=interval_s, timeout_s=2)
-    stack.wait_exporter()
-    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    [target], _ = _up(stack, ["flappy"], interval_s)
     for _ in range(cycles):
         target.stop()
         time.sleep(half_period_s)
@@ -143,19 +140,21 @@ def flapping(stack: Stack, *, interval_s: int, half_period_s: float, cycles: int
     heal_s = time.monotonic() - up_since
     wait_for(stack, all_sent, 60, "every page sent")
     target.stop()
-    result = tally(stack, f"flapping, {interval_s} s interval", who)
-    result.heal_s = heal_s
-    return result
+    return tally(stack, f"flapping, {interval_s} s interval", who, heal_s=heal_s)
 
 
-def _up(stack: Stack, prefix: str, count: int, interval_s: int) -> tuple[list[Target], list]:
-    """``count`` HTTP servers on targets of their own, probed up."""
+def numbered(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}-{n:02d}" for n in range(count)]
+
+
+def _up(stack: Stack, names: list[str], interval_s: int) -> tuple[list[Target], list]:
+    """One HTTP server per name, on a target of its own, probed up."""
     targets, servers = [], []
-    for n in range(count):
+    for name in names:
         target = Target()
         target.start()
         targets.append(target)
-        servers.append(make_server(f"{prefix}-{n:02d}", kind="http", interval_s=interval_s,
+        servers.append(make_server(name, kind="http", interval_s=interval_s,
                                    timeout_s=2, target=f"http://127.0.0.1:{target.port}/"))
     stack.wait_exporter()
     wait_for(stack, lambda: all(_status(s.id) == "up" for s in servers), 3 * interval_s,
@@ -166,7 +165,7 @@ def _up(stack: Stack, prefix: str, count: int, interval_s: int) -> tuple[list[Ta
 def _outage(stack: Stack, count: int, interval_s: int) -> tuple[list[Target], list]:
     """``count`` servers, up, then stopped together until each has an open incident and
     its first pages are out."""
-    targets, servers = _up(stack, "cbs-app", count, interval_s)
+    targets, servers = _up(stack, numbered("cbs-app", count), interval_s)
     for target in targets:
         target.stop()
     wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == count,
@@ -184,6 +183,21 @@ def _recover(stack: Stack, targets: list[Target], timeout: float) -> float:
     return time.monotonic() - started
 
 
+def _heal(stack: Stack, targets: list[Target], *, open_within: float, what: str) -> float:
+    """Once the broken part is back: an open incident per target, its DOWN pages sent, the
+    targets restarted, every incident closed and its RESOLVED pages sent. Returns the
+    seconds from now to the last close."""
+    back = time.monotonic()
+    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) ==
+             len(targets), open_within, f"an open incident per server once {what}")
+    wait_for(stack, all_sent, 90, "the DOWN pages sent")
+    heal_s = _recover(stack, targets, 120) + (time.monotonic() - back)
+    wait_for(stack, all_sent, 90, "the RESOLVED pages sent")
+    for target in targets:
+        target.stop()
+    return heal_s
+
+
 def alertmanager_wiped(stack: Stack, *, servers: int = 3, interval_s: int = 10,
                        heal_timeout: float = 90) -> Result:
     """Alertmanager restarted mid-outage with its data gone: the resolutions it owed are
@@ -195,9 +209,7 @@ def alertmanager_wiped(stack: Stack, *, servers: int = 3, interval_s: int = 10,
     wait_for(stack, all_sent, 60, "the RESOLVED pages sent")
     for target in targets:
         target.stop()
-    result = tally(stack, "Alertmanager restarted, data wiped", who)
-    result.heal_s = heal_s
-    return result
+    return tally(stack, "Alertmanager restarted, data wiped", who, heal_s=heal_s)
 
 
 def prometheus_restarted(stack: Stack, *, servers: int = 2, interval_s: int = 10,
@@ -213,21 +225,14 @@ def prometheus_restarted(stack: Stack, *, servers: int = 2, interval_s: int = 10
     wait_for(stack, all_sent, 60, "the RESOLVED pages sent")
     for target in targets:
         target.stop()
-    result = tally(stack, "Prometheus restarted mid-outage", who)
-    result.heal_s = heal_s
-    return result
+    return tally(stack, "Prometheus restarted mid-outage", who, heal_s=heal_s)
 
 
 def worker_killed_mid_send(stack: Stack, *, interval_s: int = 10) -> Result:
     """The worker SIGKILLed while both SMS of an outage are in flight at Twilio."""
     who = people()
     stack.twilio.hang_next, stack.twilio.hang_s = 2, 20.0
-    target = Target()
-    target.start()
-    server = make_server("ledger-db", kind="http", interval_s=interval_s, timeout_s=2,
-                         target=f"http://127.0.0.1:{target.port}/")
-    stack.wait_exporter()
-    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    [target], _ = _up(stack, ["ledger-db"], interval_s)
     target.stop()
     wait_for(stack, lambda: stack.twilio.received >= 2, 2 * interval_s + 60,
              "both SMS in flight")
@@ -239,10 +244,8 @@ def worker_killed_mid_send(stack: Stack, *, interval_s: int = 10) -> Result:
              "both SMS sent by the restarted worker")
     heal_s = time.monotonic() - killed
     wait_for(stack, all_sent, 60, "every page sent")
-    result = tally(stack, "worker SIGKILLed mid-send", who)
-    result.heal_s = heal_s
     target.stop()
-    return result
+    return tally(stack, "worker SIGKILLed mid-send", who, heal_s=heal_s)
 
 
 def pipeline_broken(stack: Stack, *, interval_s: int = 10, unalerted_s: int = 20) -> Result:
@@ -252,12 +255,7 @@ def pipeline_broken(stack: Stack, *, interval_s: int = 10, unalerted_s: int = 20
     token = stack.workdir / "webhook_token"
     good = token.read_text()
     token.write_text("not-the-portals-token-0123456789\n")  # read at every post
-    target = Target()
-    target.start()
-    server = make_server("swift-gw", kind="http", interval_s=interval_s, timeout_s=2,
-                         target=f"http://127.0.0.1:{target.port}/")
-    stack.wait_exporter()
-    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    [target], _ = _up(stack, ["swift-gw"], interval_s)
     target.stop()
     broken = time.monotonic()
     wait_for(stack, lambda: incidents("AlertingPipelineBroken"), unalerted_s + 60,
@@ -272,9 +270,8 @@ def pipeline_broken(stack: Stack, *, interval_s: int = 10, unalerted_s: int = 20
     wait_for(stack, lambda: not any(i.is_open for i in incidents()), 90, "everything closed")
     wait_for(stack, all_sent, 60, "every page sent")
     target.stop()
-    result = tally(stack, "webhook token wrong (pipeline broken)", who,
+    result = tally(stack, "webhook token wrong (pipeline broken)", who, heal_s=detected_s,
                    names=("ServerDown", "AlertingPipelineBroken", "AlertmanagerSilent"))
-    result.heal_s = detected_s
     result.notes.append(f"admins paged {detected_s:.0f} s after the outage began")
     return result
 
@@ -283,12 +280,7 @@ def twilio_failing(stack: Stack, *, interval_s: int = 10) -> Result:
     """Twilio answers 500, then 429 with Retry-After: each SMS still goes once."""
     who = people()
     stack.twilio.fail_next, stack.twilio.throttle_next, stack.twilio.retry_after = 2, 2, "5"
-    target = Target()
-    target.start()
-    server = make_server("atm-switch", kind="http", interval_s=interval_s, timeout_s=2,
-                         target=f"http://127.0.0.1:{target.port}/")
-    stack.wait_exporter()
-    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    [target], _ = _up(stack, ["atm-switch"], interval_s)
     target.stop()
     started = time.monotonic()
     phones = {ON_CALL_PHONE, ADMIN_PHONE}
@@ -297,9 +289,7 @@ def twilio_failing(stack: Stack, *, interval_s: int = 10) -> Result:
     heal_s = time.monotonic() - started
     wait_for(stack, all_sent, 60, "every page sent")
     target.stop()
-    result = tally(stack, "Twilio 500 then 429", who)
-    result.heal_s = heal_s
-    return result
+    return tally(stack, "Twilio 500 then 429", who, heal_s=heal_s)
 
 
 def _status(server_id: int) -> str | None:
@@ -316,23 +306,14 @@ def redis_lost(stack: Stack, *, servers: int = 2, interval_s: int = 10,
     stream, no consumer group, no queued jobs, no deployment claim. Every outage must still
     be recorded, paged once, and closed."""
     who = people()
-    targets, _ = _up(stack, "swift", servers, interval_s)
+    targets, _ = _up(stack, numbered("swift", servers), interval_s)
     stack.kill("redis")
     for target in targets:
         target.stop()
     time.sleep(down_s)
     stack.restart_redis()
-    back = time.monotonic()
-    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == servers,
-             2 * interval_s + 90, "an open incident per server")
-    wait_for(stack, all_sent, 90, "the DOWN pages sent")
-    heal_s = _recover(stack, targets, 120) + (time.monotonic() - back)
-    wait_for(stack, all_sent, 90, "the RESOLVED pages sent")
-    for target in targets:
-        target.stop()
-    result = tally(stack, "Redis killed, back empty", who)
-    result.heal_s = heal_s
-    return result
+    heal_s = _heal(stack, targets, open_within=2 * interval_s + 90, what="Redis is back")
+    return tally(stack, "Redis killed, back empty", who, heal_s=heal_s)
 
 
 def portal_killed(stack: Stack, *, servers: int = 2, interval_s: int = 10,
@@ -340,35 +321,21 @@ def portal_killed(stack: Stack, *, servers: int = 2, interval_s: int = 10,
     """The portal dies as its servers fail, so Alertmanager's posts find nobody; it comes
     back and every outage is recorded (Alertmanager retries), paged once, closed."""
     who = people()
-    targets, _ = _up(stack, "atm", servers, interval_s)
+    targets, _ = _up(stack, numbered("atm", servers), interval_s)
     stack.stop_portal()
     for target in targets:
         target.stop()
     time.sleep(down_s)
     stack.start_portal()
-    back = time.monotonic()
-    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == servers,
-             180, "an open incident per server once the portal is back")
-    wait_for(stack, all_sent, 90, "the DOWN pages sent")
-    heal_s = _recover(stack, targets, 120) + (time.monotonic() - back)
-    wait_for(stack, all_sent, 90, "the RESOLVED pages sent")
-    for target in targets:
-        target.stop()
-    result = tally(stack, "portal killed while alerts fire", who)
-    result.heal_s = heal_s
-    return result
+    heal_s = _heal(stack, targets, open_within=180, what="the portal is back")
+    return tally(stack, "portal killed while alerts fire", who, heal_s=heal_s)
 
 
 def smtp_down(stack: Stack, *, down_s: float, interval_s: int = 10) -> Result:
     """The mail relay refuses connections for ``down_s`` as an outage starts: its e-mails
     are retried (capped backoff, for an hour) and each arrives once after the relay is back."""
     who = people()
-    target = Target()
-    target.start()
-    server = make_server("mail-gw", kind="http", interval_s=interval_s, timeout_s=2,
-                         target=f"http://127.0.0.1:{target.port}/")
-    stack.wait_exporter()
-    wait_for(stack, lambda: _status(server.id) == "up", 3 * interval_s, "first probe up")
+    [target], _ = _up(stack, ["mail-gw"], interval_s)
     stack.relay.stop()
     target.stop()
     time.sleep(down_s)
@@ -380,8 +347,7 @@ def smtp_down(stack: Stack, *, down_s: float, interval_s: int = 10) -> Result:
     heal_s = time.monotonic() - back
     wait_for(stack, all_sent, 60, "every page sent")
     target.stop()
-    result = tally(stack, f"mail relay down {down_s:.0f} s", who)
-    result.heal_s = heal_s
+    result = tally(stack, f"mail relay down {down_s:.0f} s", who, heal_s=heal_s)
     result.notes.append(f"e-mails arrived {heal_s:.0f} s after the relay came back")
     return result
 
@@ -392,21 +358,12 @@ def database_down(stack: Stack, cluster, *, servers: int = 2, interval_s: int = 
     ``down_s`` as the servers fail: the webhook answers 503 and Alertmanager retries, the
     ingest keeps the changes pending. Back, every outage is recorded, paged once, closed."""
     who = people()
-    targets, _ = _up(stack, "gl", servers, interval_s)
+    targets, _ = _up(stack, numbered("gl", servers), interval_s)
     db.session.commit()  # hand the test's connection back: the pool re-checks it on use
     cluster.stop()
     for target in targets:
         target.stop()
     time.sleep(down_s)
     cluster.start()
-    back = time.monotonic()
-    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == servers,
-             180, "an open incident per server once the database is back")
-    wait_for(stack, all_sent, 90, "the DOWN pages sent")
-    heal_s = _recover(stack, targets, 120) + (time.monotonic() - back)
-    wait_for(stack, all_sent, 90, "the RESOLVED pages sent")
-    for target in targets:
-        target.stop()
-    result = tally(stack, f"database down {down_s:.0f} s", who)
-    result.heal_s = heal_s
-    return result
+    heal_s = _heal(stack, targets, open_within=180, what="the database is back")
+    return tally(stack, f"database down {down_s:.0f} s", who, heal_s=heal_s)
