@@ -12,10 +12,12 @@ While Redis is away, probing goes on: changes wait in a bounded queue and are se
 order when it returns; if it stays away very long only the oldest are dropped, and
 counted. The latest results simply wait for the next flush.
 
-Nothing is written while the database is held by another deployment than the one the
-portal names (``DEPLOYMENT_KEY`` against service discovery's ``DEPLOYMENT_HEADER``): that
-deployment's worker would store the changes in its own log. They wait as they do for a
-Redis that is away, and go once the database is the portal's again.
+Once the portal has named its deployment (service discovery's ``DEPLOYMENT_HEADER``), the
+exporter claims the database for it before writing, as the worker does (``DEPLOYMENT_KEY``,
+renewed every DEPLOYMENT_CHECK_S): so while it publishes, no other deployment's worker can
+take the database and store these changes in its own log, even when this deployment's
+worker is stopped. While another deployment holds it, nothing is written: the changes wait
+as they do for a Redis that is away, and go once the database is the portal's again.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from redis.exceptions import RedisError
 from exporter import health
 from exporter.scheduler import TargetState
 from wire import (
+    DEPLOYMENT_CLAIM,
     DEPLOYMENT_KEY,
     DEPLOYMENT_LEASE_S,
     EVENTS_STREAM,
     LATEST_HASH,
+    deployment_claim,
     deployment_holder,
     redis_database,
 )
@@ -54,7 +58,7 @@ FLUSH_EVERY_S = 0.2
 GATHER_S = 0.02  # after a state change, wait this long for others to share the pipeline
 PING_EVERY_S = 5.0  # with nothing to send, still find out whether Redis is there
 MAX_BACKOFF_S = 5.0
-DEPLOYMENT_CHECK_S = 5.0  # how stale the deployment key, read before writing, may be
+DEPLOYMENT_CHECK_S = 5.0  # how often the deployment's claim is renewed (read, when unnamed)
 CONFLICT_LOG_S = 60.0
 
 
@@ -139,34 +143,48 @@ class Publisher:
         health.EVENTS_QUEUED.set(len(self.events))
 
     async def held_by_another(self) -> bool:
-        """Whether another deployment than the portal's holds the database; the key is
-        read at most every DEPLOYMENT_CHECK_S."""
+        """Whether another deployment than the portal's holds the database. Every
+        DEPLOYMENT_CHECK_S the portal's deployment claims it (the key is only read while
+        the portal has not named one: the exporter has no targets from it yet)."""
         now = time.monotonic()
+        ours = self.deployment()
         if now - self.checked_at >= DEPLOYMENT_CHECK_S:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.get(DEPLOYMENT_KEY)
-            pipe.pttl(DEPLOYMENT_KEY)
-            value, ttl_ms = await pipe.execute()
-            self.holder = deployment_holder(value)
+            self.holder, ttl_ms = await self._claim(ours)
             self.holder_seen_s = max(DEPLOYMENT_LEASE_S - ttl_ms / 1000, 0.0)
             self.checked_at = self.last_contact = now
-        ours = self.deployment()
         conflict = bool(ours and self.holder and self.holder["name"] != ours)
         self._report(conflict, ours, now)
         self.conflict = conflict
         health.DEPLOYMENT_CONFLICT.set(int(conflict))
         return conflict
 
+    async def _claim(self, ours: str | None) -> tuple[dict | None, int]:
+        """The claim found (None, or this deployment's) and its time to live in ms."""
+        if ours is None:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(DEPLOYMENT_KEY)
+            pipe.pttl(DEPLOYMENT_KEY)
+            value, ttl_ms = await pipe.execute()
+            return deployment_holder(value), ttl_ms
+        held = await self.redis.eval(DEPLOYMENT_CLAIM, 1, DEPLOYMENT_KEY, ours,
+                                     deployment_claim(ours, "exporter"), DEPLOYMENT_LEASE_S)
+        if not held:
+            return {"name": ours}, DEPLOYMENT_LEASE_S * 1000
+        value, ttl_ms = held
+        # The script found another's name in it; should Python read it otherwise, still refuse.
+        return deployment_holder(value) or {"name": str(value)[:63]}, int(ttl_ms)
+
     def _report(self, conflict: bool, ours: str | None, now: float) -> None:
         """A conflict's line at most every CONFLICT_LOG_S, and one when it ends."""
         if conflict and now - self.conflict_logged_at >= CONFLICT_LOG_S:
             self.conflict_logged_at = now
             holder = self.holder or {}
-            log.error('%s is in use by deployment "%s" (worker on host %s pid %s, seen %.0f s ago); '
+            log.error('%s is in use by deployment "%s" (%s on host %s pid %s, seen %.0f s ago); '
                       'this exporter\'s portal is deployment "%s", so nothing is published (%d '
                       "state changes queued). Give each deployment its own Redis database "
                       "(REDIS_URL), or point PORTAL_URL at that deployment's portal.",
-                      redis_database(self.redis), holder.get("name"), holder.get("host"),
+                      redis_database(self.redis), holder.get("name"),
+                      holder.get("process") or "worker", holder.get("host"),
                       holder.get("pid"), self.holder_seen_s, ours, len(self.events))
         elif self.conflict and not conflict:
             self.conflict_logged_at = -math.inf

@@ -13,16 +13,20 @@ Redis (docs/design.md, "The Redis contract", lists every key, including the port
   (``LATEST_FIELDS``), overwritten at every probe.
 * ``TARGETS_CHANNEL``: the portal publishes a notice when a server is added, edited or
   removed; the exporter then fetches service discovery again.
-* ``DEPLOYMENT_KEY``: the deployment whose worker holds this Redis database, as JSON
-  (``DEPLOYMENT_FIELDS``) with a TTL of ``DEPLOYMENT_LEASE_S``; the portal's service
-  discovery names its own deployment in ``DEPLOYMENT_HEADER``, and the exporter publishes
-  nothing while the key names another.
+* ``DEPLOYMENT_KEY``: the deployment holding this Redis database, as JSON
+  (``DEPLOYMENT_FIELDS``) with a TTL of ``DEPLOYMENT_LEASE_S``, claimed and renewed by its
+  worker and its exporter alike (``DEPLOYMENT_CLAIM``); the portal's service discovery
+  names its own deployment in ``DEPLOYMENT_HEADER``. A worker refuses to consume, and an
+  exporter to publish, while the key names another deployment.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+from datetime import UTC, datetime
 from typing import Any
 
 EVENTS_STREAM = "servermon:events"
@@ -30,8 +34,24 @@ EVENTS_GROUP = "portal"
 LATEST_HASH = "servermon:latest"
 TARGETS_CHANNEL = "servermon:targets"
 DEPLOYMENT_KEY = "servermon:deployment"
-DEPLOYMENT_FIELDS = ("name", "host", "pid", "at")
+DEPLOYMENT_FIELDS = ("name", "process", "host", "pid", "at")
 DEPLOYMENT_LEASE_S = 60
+# Compare and set in one step (KEYS[1] the key; ARGV the deployment's name, the value to
+# store, the lease): two processes claiming at once cannot both take the key. Returns false
+# when the key is now this deployment's, else {value, PTTL} of the other deployment's
+# claim. A value naming no deployment (see deployment_holder) is taken over.
+DEPLOYMENT_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local ok, holder = pcall(cjson.decode, held)
+  if ok and type(holder) == 'table' and type(holder['name']) == 'string'
+      and holder['name'] ~= ARGV[1] then
+    return {held, redis.call('PTTL', KEYS[1])}
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return false
+"""
 DEPLOYMENT_HEADER = "X-Servermon-Deployment"
 
 STATES = ("up", "down")  # what a probe can say; "unknown" is only ever the lack of one
@@ -83,6 +103,13 @@ def redis_database(client: Any) -> str:
     host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
     host = f"[{host}]" if ":" in host else host
     return f"Redis database {db} at {'rediss' if tls else 'redis'}://{host}:{port}/{db}"
+
+
+def deployment_claim(name: str, process: str) -> str:
+    """The ``DEPLOYMENT_KEY`` value a ``process`` ("worker" or "exporter") of deployment
+    ``name`` stores: who renewed the claim last, and when."""
+    return json.dumps({"name": name, "process": process, "host": socket.gethostname(),
+                       "pid": os.getpid(), "at": datetime.now(UTC).isoformat(timespec="seconds")})
 
 
 def deployment_holder(value: str | bytes | None) -> dict | None:

@@ -1,4 +1,5 @@
-"""One deployment per Redis database: the worker's lease on ``wire.DEPLOYMENT_KEY``.
+"""One deployment per Redis database: the worker's lease on ``wire.DEPLOYMENT_KEY`` (its
+exporter renews the same claim, exporter/publish.py).
 
 The state-change stream has one consumer group; two deployments on one database would
 split it, each storing some of the other's changes in the wrong log. So a worker claims
@@ -10,16 +11,19 @@ so whoever claims a lapsed database next never shares the stream with it.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import socket
 import time
-from datetime import UTC, datetime
 
 import redis
 
-from wire import DEPLOYMENT_KEY, DEPLOYMENT_LEASE_S, deployment_holder, redis_database
+from wire import (
+    DEPLOYMENT_CLAIM,
+    DEPLOYMENT_KEY,
+    DEPLOYMENT_LEASE_S,
+    deployment_claim,
+    deployment_holder,
+    redis_database,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,31 +31,17 @@ log = logging.getLogger(__name__)
 # takes a second or two, well inside the lease's last 15 s.
 HOLD_S = DEPLOYMENT_LEASE_S - 15
 
-# Compare and set in one step: two workers starting at once cannot both take the key.
-# A value naming no deployment (see wire.deployment_holder) is taken over.
-_CLAIM = """
-local held = redis.call('GET', KEYS[1])
-if held then
-  local ok, holder = pcall(cjson.decode, held)
-  if ok and type(holder) == 'table' and type(holder['name']) == 'string'
-      and holder['name'] ~= ARGV[1] then
-    return {held, redis.call('PTTL', KEYS[1])}
-  end
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return false
-"""
-
 
 class DeploymentConflict(Exception):
-    """Another deployment's worker holds the database; the message is the line to log."""
+    """Another deployment holds the database; the message is the line to log."""
 
     def __init__(self, database: str, this: str, holder: dict, seen_s: float) -> None:
         self.name = holder["name"]
         self.host, self.pid = holder.get("host"), holder.get("pid")
         self.seen_s = seen_s
+        process = holder.get("process") or "worker"
         super().__init__(
-            f'{database} is in use by deployment "{self.name}" (worker on host {self.host} '
+            f'{database} is in use by deployment "{self.name}" ({process} on host {self.host} '
             f'pid {self.pid}, seen {seen_s:.0f} s ago); this deployment is "{this}". Give each '
             "deployment its own Redis database (REDIS_URL) or the same DEPLOYMENT_NAME.")
 
@@ -59,10 +49,8 @@ class DeploymentConflict(Exception):
 def claim(client: redis.Redis, name: str) -> None:
     """Hold the database for deployment ``name`` for another lease; raise
     DeploymentConflict when another deployment holds it (RedisError when Redis fails)."""
-    value = json.dumps({"name": name, "host": socket.gethostname(), "pid": os.getpid(),
-                        "at": datetime.now(UTC).isoformat(timespec="seconds")})
-    held = client.register_script(_CLAIM)(keys=[DEPLOYMENT_KEY],
-                                          args=[name, value, DEPLOYMENT_LEASE_S])
+    held = client.register_script(DEPLOYMENT_CLAIM)(
+        keys=[DEPLOYMENT_KEY], args=[name, deployment_claim(name, "worker"), DEPLOYMENT_LEASE_S])
     if held:
         raw, ttl_ms = held
         # Seen when it last renewed: Redis's own clock, whatever the hosts' clocks say.

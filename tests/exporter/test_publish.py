@@ -4,9 +4,11 @@ portal reads."""
 import asyncio
 import json
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -14,6 +16,7 @@ from exporter import health, publish
 from exporter.probes.result import ProbeResult
 from exporter.publish import Publisher
 from exporter.scheduler import TargetState
+from portal.jobs.deployment import DeploymentConflict, claim
 from tests.exporter.conftest import EXPORTER_REDIS_URL, target
 from wire import DEPLOYMENT_KEY, DEPLOYMENT_LEASE_S, EVENTS_STREAM, LATEST_HASH, redis_database
 
@@ -137,8 +140,8 @@ def test_the_publisher_reports_redis_down_and_keeps_going(closed_port):
 
 def held_by(redis_db, name: str) -> None:
     """Another deployment's worker holding the database, as portal/jobs/deployment.py writes it."""
-    redis_db.set(DEPLOYMENT_KEY, json.dumps({"name": name, "host": "worker-7", "pid": 4242,
-                                             "at": "2026-11-28T12:00:00+00:00"}),
+    redis_db.set(DEPLOYMENT_KEY, json.dumps({"name": name, "process": "worker", "host": "worker-7",
+                                             "pid": 4242, "at": "2026-11-28T12:00:00+00:00"}),
                  ex=DEPLOYMENT_LEASE_S)
 
 
@@ -200,13 +203,29 @@ def test_the_queued_changes_go_out_once_the_database_is_the_portals_again(
         f"{redis_database(redis_db)} is this deployment's again; publishing 2 queued state changes")
 
 
-@pytest.mark.parametrize("named", [None, "staging"])
-def test_with_no_claim_or_no_name_from_the_portal_it_publishes_as_before(redis_db, named):
-    if named:
-        held_by(redis_db, named)  # but the portal has not named its deployment yet
-    publisher = Publisher(EXPORTER_REDIS_URL, deployment=lambda: None if named else "prod")
+def test_publishing_claims_the_database_for_the_portals_deployment(redis_db, rechecking):
+    """With its worker stopped, the exporter's own claim still keeps another deployment's
+    worker off the changes it writes."""
+    publisher = Publisher(EXPORTER_REDIS_URL, deployment=lambda: "prod")
+    state = TargetState(target=target("http", "http://a.test/", server_id=3))
+    probed(state, publisher, True, T0)
+    asyncio.run(flushed(publisher))
+    assert redis_db.xlen(EVENTS_STREAM) == 1 and not publisher.conflict
+    claimed = json.loads(redis_db.get(DEPLOYMENT_KEY))
+    assert (claimed["name"], claimed["process"], claimed["pid"]) == ("prod", "exporter", os.getpid())
+    assert redis_db.ttl(DEPLOYMENT_KEY) > DEPLOYMENT_LEASE_S - 2
+    with pytest.raises(DeploymentConflict, match=r'"prod" \(exporter on host '):
+        claim(redis.Redis.from_url(EXPORTER_REDIS_URL), "staging")
+
+
+def test_a_portal_that_has_not_named_its_deployment_claims_nothing(redis_db):
+    """Before service discovery has answered the exporter has no targets of its own, so it
+    only reads the key; a claim in it blocks nothing yet."""
+    held_by(redis_db, "staging")
+    publisher = Publisher(EXPORTER_REDIS_URL, deployment=lambda: None)
     state = TargetState(target=target("http", "http://a.test/", server_id=3))
     probed(state, publisher, True, T0)
     asyncio.run(flushed(publisher))
     assert redis_db.xlen(EVENTS_STREAM) == 1 and redis_db.hexists(LATEST_HASH, "3")
     assert not publisher.conflict and health.DEPLOYMENT_CONFLICT._value.get() == 0
+    assert json.loads(redis_db.get(DEPLOYMENT_KEY))["name"] == "staging"
