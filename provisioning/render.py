@@ -13,7 +13,7 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
     python -m provisioning.render --out var/provisioning \\
         --webhook-token-file var/secrets/alertmanager_webhook_token \\
         [--exporter 127.0.0.1:9117] [--portal 127.0.0.1:8000] [--alertmanager 127.0.0.1:9093] \\
-        [--server-down-for 5s] [--scrape-interval 5s] [--evaluation-interval 5s] \\
+        [--server-down-for 0s] [--scrape-interval 5s] [--evaluation-interval 5s] \\
         [--group-wait 5s] [--group-interval 1m] [--prometheus localhost:9090] \\
         [--smtp-smarthost 127.0.0.1:25] [--admin-email ops@bank.example] \\
         [--runbook-base https://servermon.internal/runbooks] [--rules-dir alert_rules]
@@ -28,7 +28,7 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
     --prometheus           Prometheus's own address, which it scrapes (job prometheus)
     --smtp-smarthost       the mail relay Alertmanager mails PortalDown through
     --admin-email          who gets that mail (receiver admins-email)
-    --server-down-for      ServerDown's `for` window (its description follows)
+    --server-down-for      ServerDown's `for` window (committed: none, 0s)
     --scrape-interval      how often the exporter is scraped (scrape_timeout follows)
     --evaluation-interval  how often alerting rules are evaluated
     --group-wait           Alertmanager's wait before a new group's first post
@@ -174,11 +174,7 @@ def _rules(rules_dir: Path, *, server_down_for: str | None, runbook_base: str) -
                 if name == DOWN_ALERT:
                     found_down = True
                     if server_down_for is not None:
-                        old = rule.get("for", "0s")
                         rule["for"] = server_down_for
-                        description = rule["annotations"].get("description", "")
-                        rule["annotations"]["description"] = description.replace(
-                            f"at least {old}", f"at least {server_down_for}")
         rendered[source.name] = data
     if server_down_for is not None and not found_down:
         raise RenderError(f"--server-down-for: no {DOWN_ALERT} alert in {rules_dir}")

@@ -36,7 +36,7 @@ def test_amtool_accepts_the_rendered_alertmanager_config(rendered):
 def test_the_server_down_window_and_its_description_change_together(rendered):
     down = alerts(rendered)["ServerDown"]
     assert down["for"] == "3s"
-    assert "for at least 3s." in down["annotations"]["description"]
+    assert down["annotations"]["description"].endswith("failed its probe and the confirming retry.")
 
 
 def test_every_runbook_url_starts_with_the_given_base(rendered):
