@@ -10,10 +10,12 @@ sink and the Twilio stand-in), and how long healing took."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from portal.extensions import db
 from portal.incidents.models import Incident
@@ -23,6 +25,7 @@ from portal.settings.service import update_settings
 from tests.e2e.test_outage_to_phone import Target
 from tests.factories import make_server, make_user
 from tests.support import waiting
+from tests.support.binaries import free_port
 from tests.support.stack import Stack
 
 ON_CALL_PHONE = "+256700000001"
@@ -141,6 +144,92 @@ def flapping(stack: Stack, *, interval_s: int, half_period_s: float, cycles: int
     wait_for(stack, all_sent, 60, "every page sent")
     target.stop()
     return tally(stack, f"flapping, {interval_s} s interval", who, heal_s=heal_s)
+
+
+class FailingEveryThird:
+    """An HTTP service that fails every third probe and the retries that confirm it
+    (requests under ``ROUND_GAP_S`` apart are one probe with its retries), and answers the
+    others: down for one interval in three, at whatever interval it is probed."""
+
+    ROUND_GAP_S = 3.0
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.rounds = 0
+        self.failing = True  # False: every probe answered, as once the fault is fixed
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        target, last = self, [-float("inf")]
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with lock:
+                    now = time.monotonic()
+                    if now - last[0] > FailingEveryThird.ROUND_GAP_S:
+                        target.rounds += 1
+                    last[0] = now
+                    fail = target.failing and target.rounds % 3 == 0
+                self.send_response(503 if fail else 200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"no" if fail else b"ok")
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def down_events() -> list[ServerEvent]:
+    fresh()
+    return db.session.scalars(db.select(ServerEvent).where(ServerEvent.status == "down")
+                              .order_by(ServerEvent.at)).all()
+
+
+def uncovered_outages() -> list[ServerEvent]:
+    """Down-events of the log that no incident covers: outages the SLA record lacks."""
+    found = incidents("ServerDown")
+    return [event for event in down_events() if not any(
+        incident.server_id == event.server_id and incident.started_at <= event.at and
+        (incident.ended_at is None or event.at < incident.ended_at) for incident in found)]
+
+
+def one_probe_in_three_failing(stack: Stack, *, interval_s: int, failures: int,
+                               settle_min: int = 1) -> Result:
+    """Every third probe (and its retry) fails, ``failures`` times, then the fault is fixed.
+    Each confirmed failure is an outage of the record, and once they come often enough one
+    flapping period, said once."""
+    update_settings({"flap_changes": 5, "flap_window_min": 10, "flap_settle_min": settle_min},
+                    None)
+    who = people()
+    target = FailingEveryThird()
+    target.start()
+    server = make_server("core-switch", kind="http", interval_s=interval_s, timeout_s=2,
+                         target=f"http://127.0.0.1:{target.port}/")
+    stack.wait_exporter()
+    wait_for(stack, lambda: len(down_events()) >= failures, 3 * interval_s * (failures + 1),
+             f"{failures} failed probes confirmed")
+    target.failing = False
+    fixed = time.monotonic()
+    wait_for(stack, lambda: _status(server.id) == "up", 2 * interval_s, "the server up")
+    wait_for(stack, lambda: incidents() and not any(i.is_open for i in incidents()),
+             settle_min * 60 + 3 * interval_s + 120, "the outages closed, flapping settled")
+    heal_s = time.monotonic() - fixed
+    wait_for(stack, all_sent, 60, "every page sent")
+    target.stop()
+    result = tally(stack, f"every 3rd probe fails, {interval_s} s interval", who, heal_s=heal_s)
+    result.notes.append(f"{len(down_events())} confirmed failures, "
+                        f"{len(uncovered_outages())} not in any incident")
+    return result
 
 
 def numbered(prefix: str, count: int) -> list[str]:

@@ -1,5 +1,6 @@
-"""A target alternating down and up: one flapping period, said once, settled, at two probe
-intervals; every change is in the log and no incident stays open."""
+"""A target alternating down and up, and one failing a probe in three: every confirmed failure
+is an outage of the record, and once they come often enough one flapping period, said once,
+settled, at two probe intervals; every change is in the log and no incident stays open."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ def test_a_flapping_server_is_one_flapping_period_said_once(stack, interval_s, h
                                                             cycles):
     result = scenarios.flapping(stack, interval_s=interval_s, half_period_s=half_period_s,
                                 cycles=cycles)
+    assert_one_flapping_period(stack, result)
+
+
+def assert_one_flapping_period(stack, result) -> None:
     found = scenarios.incidents("ServerDown")
     periods = [incident for incident in found if incident.flapping_since is not None]
     assert len(periods) == 1 and result.left_open == 0
@@ -27,3 +32,17 @@ def test_a_flapping_server_is_one_flapping_period_said_once(stack, interval_s, h
         assert result.pages[(who, "resolved")] == len(found)
     assert result.duplicates == 0
     scenarios.wait_timed_from_probes(stack)
+
+
+@pytest.mark.parametrize(("interval_s", "failures"), [
+    (10, 4), pytest.param(30, 3, marks=pytest.mark.timeout(600))])
+def test_one_probe_in_three_failing_is_an_outage_each_time_then_one_flapping_period(
+        committed_rules_stack, interval_s, failures):
+    """With Prometheus and the rules as committed: at a 10 s interval a failure is exposed
+    for about 9 s, which one 5 s scrape may be all that sees (``for: 15s`` made 0 incidents
+    of 16 failed probes, ``for: 5s`` missed about one in five)."""
+    result = scenarios.one_probe_in_three_failing(committed_rules_stack, interval_s=interval_s,
+                                                  failures=failures)
+    assert len(scenarios.down_events()) >= failures
+    assert scenarios.uncovered_outages() == []
+    assert_one_flapping_period(committed_rules_stack, result)

@@ -5,12 +5,10 @@ times."""
 from __future__ import annotations
 
 import pytest
-import redis
 
 from portal.extensions import db
 from tests.chaos import scenarios
 from tests.chaos.conftest import CHAOS_ENV
-from tests.conftest import TEST_REDIS_URL, _empty_tables
 from tests.e2e.test_outage_to_phone import base_env
 from tests.support.postgres import private_postgres
 from tests.support.stack import SHORT, Stack
@@ -21,16 +19,6 @@ EACH_WAY = {("on-call", "firing"): 2, ("on-call", "resolved"): 2,
             ("admin", "firing"): 2, ("admin", "resolved"): 2}
 
 
-@pytest.fixture
-def own_redis_stack(migrated, tmp_path):
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    with Stack({**base_env(migrated), **CHAOS_ENV}, tmp_path, SHORT, own_redis=True) as running, \
-            running.app.app_context():
-        _empty_tables()
-        yield running
-        db.session.remove()
-
-
 def assert_healed(result, stack) -> None:
     """Two outages, both closed, paged once each way to each person, timed by the probes."""
     assert (result.incidents, result.left_open) == (2, 0)
@@ -39,8 +27,8 @@ def assert_healed(result, stack) -> None:
     scenarios.wait_timed_from_probes(stack)
 
 
-def test_redis_killed_and_back_empty_mid_outage(own_redis_stack):
-    assert_healed(scenarios.redis_lost(own_redis_stack), own_redis_stack)
+def test_redis_killed_and_back_empty_mid_outage(stack):
+    assert_healed(scenarios.redis_lost(stack), stack)
 
 
 def test_the_portal_killed_while_alerts_fire(stack):
@@ -50,9 +38,8 @@ def test_the_portal_killed_while_alerts_fire(stack):
 def test_the_database_stopped_for_30_s_as_servers_fail(tmp_path):
     from flask_migrate import upgrade
 
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     with private_postgres() as cluster, \
-            Stack({**base_env(cluster.url), **CHAOS_ENV}, tmp_path, SHORT) as stack, \
+            Stack({**base_env(cluster.url), **CHAOS_ENV}, tmp_path, SHORT, own_redis=True) as stack, \
             stack.app.app_context():
         upgrade()
         assert_healed(scenarios.database_down(stack, cluster), stack)
