@@ -2,7 +2,7 @@
 
 The whole stack as script/server runs it (real exporter, Prometheus, Alertmanager, portal,
 worker; an SMTP sink and a local stand-in for Twilio's REST API), with the committed rule,
-Alertmanager and portal timings: ServerDown after 5 s, group_interval 1 m, the reconciler's
+Alertmanager and portal timings: ServerDown at the first evaluation, group_interval 1 m, the reconciler's
 grace 120 s, flapping 5 changes in 10 min settling after 5 min up. Each scenario gets a
 fresh stack and database and prints one row: incidents, left open after recovery, SMS per
 person and state, duplicate deliveries, incidents the reconciler had to close, seconds to
@@ -33,6 +33,10 @@ SCENARIOS = {
                                   "settle_min": 5}),
     "flapping_10s": ("flapping", {"interval_s": 10, "half_period_s": 15, "cycles": 5,
                                   "settle_min": 5}),
+    "one_in_three_30s": ("one_probe_in_three_failing", {"interval_s": 30, "failures": 5,
+                                                        "settle_min": 5}),
+    "one_in_three_10s": ("one_probe_in_three_failing", {"interval_s": 10, "failures": 16,
+                                                        "settle_min": 5}),
     "alertmanager_wiped": ("alertmanager_wiped", {"servers": 3, "interval_s": 30,
                                                   "heal_timeout": 400}),
     "prometheus_restarted": ("prometheus_restarted", {"servers": 2, "interval_s": 30,
