@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -63,7 +64,8 @@ def test_the_page_shows_the_pipelines_own_health(client):
 
     sign_in(client, "it_staff")
     beat("worker", "periodic jobs running")
-    beat("watchdog", "Watchdog received from Alertmanager", at=utcnow() - timedelta(minutes=10))
+    seen = utcnow() - timedelta(minutes=10)
+    beat("watchdog", "Watchdog received from Alertmanager", at=seen)
     db.session.commit()
     html = client.get("/admin").get_data(as_text=True)
 
@@ -71,7 +73,10 @@ def test_the_page_shows_the_pipelines_own_health(client):
         return html.split(f'data-component="{name}"', 1)[1].split("</li>", 1)[0]
 
     assert "OK" in component("worker") and "periodic jobs running" in component("worker")
-    assert "Failing" in component("watchdog") and "last seen" in component("watchdog")
+    assert "Failing" in component("watchdog")
+    # In the configured zone (Africa/Kampala, EAT), with its age.
+    local = seen.astimezone(ZoneInfo("Africa/Kampala")).strftime("%Y-%m-%d %H:%M:%S EAT")
+    assert f"last seen {local} (600 s ago)" in component("watchdog")
     assert "Failing" in component("reconciler") and "never seen" in component("reconciler")
     assert "Failing" in component("exporter")  # nothing listens on the test config's port
 
