@@ -1,12 +1,18 @@
 """Login throttling: after repeated failures, per username and per client address.
 
 Counts are kept for any username typed, existing or not, so a 429 never tells an
-attacker which accounts exist.
+attacker which accounts exist. Without Redis a sign-in can be neither checked nor counted,
+so it is refused with a 503 that says so (as every session check is, auth/sessions.py),
+never let through unthrottled.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
 
 from portal.errors import APIError
 from portal.redis_client import get_redis
@@ -14,6 +20,15 @@ from portal.redis_client import get_redis
 WINDOW_S = 15 * 60
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
+
+
+@contextmanager
+def _counters() -> Iterator[redis.Redis]:
+    try:
+        yield get_redis()
+    except redis.RedisError as exc:
+        raise APIError(503, "sign-in is unavailable: the session store (Redis) does not answer; "
+                            "try again shortly") from exc
 
 
 def _keys(username: str, address: str) -> tuple[str, str]:
@@ -24,13 +39,13 @@ def _keys(username: str, address: str) -> tuple[str, str]:
 def check(username: str, address: str) -> None:
     """Refuse with 429 while either counter is over its limit."""
     user_key, addr_key = _keys(username, address)
-    redis = get_redis()
-    pipe = redis.pipeline()
-    pipe.get(user_key)
-    pipe.get(addr_key)
-    pipe.ttl(user_key)
-    pipe.ttl(addr_key)
-    user_count, addr_count, user_ttl, addr_ttl = pipe.execute()
+    with _counters() as client:
+        pipe = client.pipeline()
+        pipe.get(user_key)
+        pipe.get(addr_key)
+        pipe.ttl(user_key)
+        pipe.ttl(addr_key)
+        user_count, addr_count, user_ttl, addr_ttl = pipe.execute()
     blocked = []
     if int(user_count or 0) >= MAX_FAILURES_PER_USER:
         blocked.append(user_ttl)
@@ -48,13 +63,15 @@ def check(username: str, address: str) -> None:
 
 def record_failure(username: str, address: str) -> None:
     user_key, addr_key = _keys(username, address)
-    pipe = get_redis().pipeline()
-    for key in (user_key, addr_key):
-        pipe.incr(key)
-        pipe.expire(key, WINDOW_S, nx=True)
-    pipe.execute()
+    with _counters() as client:
+        pipe = client.pipeline()
+        for key in (user_key, addr_key):
+            pipe.incr(key)
+            pipe.expire(key, WINDOW_S, nx=True)
+        pipe.execute()
 
 
 def record_success(username: str, address: str) -> None:
     user_key, _ = _keys(username, address)
-    get_redis().delete(user_key)
+    with _counters() as client:
+        client.delete(user_key)

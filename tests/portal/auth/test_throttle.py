@@ -46,3 +46,19 @@ def test_a_success_clears_the_username_counter(client):
     assert _attempt(client, user.username, PASSWORD).status_code == 200
     assert _attempt(client, user.username).status_code == 401
     assert _attempt(client, user.username, PASSWORD).status_code == 200
+
+
+def test_with_redis_unreachable_sign_in_is_a_clear_503_not_a_500(migrated):
+    """The throttle's counters live in Redis; without them a sign-in can be neither checked
+    nor counted, so it is refused, saying why, rather than crashing or letting it through."""
+    from tests.conftest import fresh_app, make_config
+    from tests.support.binaries import free_port
+
+    user = None
+    with fresh_app(make_config(migrated, REDIS_URL=f"redis://127.0.0.1:{free_port()}/15")) as app:
+        user = make_user()
+        response = app.test_client().post(
+            "/api/auth/login", json={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 503
+    assert response.get_json()["error"] == ("sign-in is unavailable: the session store (Redis) "
+                                            "does not answer; try again shortly")
