@@ -43,6 +43,8 @@ class IncidentQuery(PageQuery):
     state: Literal["open", "resolved"] | None = None
     alertname: Line | None = Field(None, max_length=100)
     severity: Literal[SEVERITIES] | None = None  # type: ignore[valid-type]
+    # The incidents one message told of (a storm digest's link): its first outbox row's id.
+    message: DbId | None = None
 
 
 class AckIn(Strict):

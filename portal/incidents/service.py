@@ -41,6 +41,7 @@ from portal.lookups import get_or_404
 from portal.notify import dispatch, plan_notifications
 from portal.notify.deliveries import delivery_counts
 from portal.notify.messages import human_duration
+from portal.notify.models import Notification
 from portal.realtime.publish import publish
 from portal.schemas import aware
 from portal.servers import page_cache
@@ -309,6 +310,9 @@ def incident_query(args: IncidentQuery) -> Select:
         query = query.where(Incident.alertname == args.alertname)
     if args.severity:
         query = query.where(Incident.severity == args.severity)
+    if args.message is not None:
+        query = query.where(Incident.id.in_(select(Notification.incident_id).where(
+            Notification.sent_in == args.message)))
     return query.order_by(Incident.started_at.desc(), Incident.id.desc())
 
 

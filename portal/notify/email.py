@@ -8,21 +8,21 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from portal.config import Config
 from portal.dbtypes import utcnow
-from portal.notify.messages import one_line
-from portal.notify.models import Notification
+from portal.notify.messages import Outgoing, one_line
 
 TIMEOUT_S = 10
 
 
 class EmailSender:
-    """Sends one outbox row; raises on any failure so the outbox can retry it."""
+    """Sends one message (an outbox row, or a digest of several); raises on any failure
+    so the outbox can retry it."""
 
     channel = "email"
 
     def __init__(self, config: Config) -> None:
         self.config = config
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notification: Outgoing) -> None:
         if not self.config.smtp_host:  # planned by a web process that had it, worker has not
             raise RuntimeError("SMTP_HOST is not set for the worker")
         message = EmailMessage()

@@ -18,6 +18,19 @@ class Message:
     sms: str
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message as a sender sends it: a single outbox row's, or a digest of several.
+    ``id`` is the first row's, and names the message (its e-mail Message-ID, the link to
+    its incidents on the Alerts page)."""
+
+    id: int
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+
+
 def one_line(text: str | None) -> str:
     """No CR/LF: subjects and SMS must stay one line (and headers uninjectable)."""
     return " ".join((text or "").split())

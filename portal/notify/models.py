@@ -16,7 +16,8 @@ class Notification(db.Model):
 
     The unique key makes planning idempotent (a redelivered webhook plans nothing new),
     and the status column is claimed atomically before sending, so one row is sent once
-    even if its queue message is delivered twice.
+    even if its queue message is delivered twice. Rows are the record per incident; a
+    message may carry several (a storm digest, ``sent_in``).
     """
 
     __tablename__ = "notifications"
@@ -39,6 +40,10 @@ class Notification(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The send that holds it (a token): one claim takes a recipient's due rows of a kind.
+    claim: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The row whose message carried it: its own id, or a digest's first row's.
+    sent_in: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -4,6 +4,10 @@ Rows are written in the same transaction as the incident change that causes them
 only then queued; the queue message carries just the row id. Sending claims the row
 first (pending -> sending, one UPDATE), so a message delivered twice sends once.
 
+A send is per recipient, not per row: it claims every due row of its channel, recipient and
+state at once, and sends them as one message, or holds them to the end of the gathering
+window when a message of that kind went to that recipient within it (notify/digest.py).
+
 A claim is a lease of LEASE: a worker that dies mid-send leaves the row ``sending``, and
 the sweeper (every 15 s) takes it back once the lease has run out, so its page goes out
 again within about 75 s. The lease outlasts the job's time limit (SEND_TIME_LIMIT), so a
@@ -16,8 +20,9 @@ it failed for good, which every admin's bell and the Alerts page show.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import timedelta
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -30,9 +35,15 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import Incident
 from portal.jobs.broker import send
+from portal.notify.digest import (
+    compose_digest,
+    follows_a_page,
+    hold_until,
+    previous_claim,
+)
 from portal.notify.email import EmailSender
 from portal.notify.inbox import serialize_user_notification
-from portal.notify.messages import compose
+from portal.notify.messages import Outgoing, compose
 from portal.notify.models import Notification, UserNotification
 from portal.notify.recipients import admins, in_app, paged
 from portal.notify.retry import RetryLater
@@ -57,7 +68,7 @@ class Sender(Protocol):
 
     def __init__(self, config: Config) -> None: ...
 
-    def send(self, notification: Notification) -> None: ...
+    def send(self, message: Outgoing) -> None: ...
 
 
 SENDERS: dict[str, type[Sender]] = {"email": EmailSender, "sms": SmsSender}
@@ -163,33 +174,79 @@ def dispatch(planned: Iterable[int | Planned]) -> None:
         log.warning("in-app notifications not published: %s", exc)
 
 
-def _claim(notification_id: int) -> bool:
-    now = utcnow()
-    claimed = db.session.execute(
+def _claim(notification_id: int, together: bool) -> tuple[list[Notification], datetime, str]:
+    """Claim, in one UPDATE, every due pending row of this row's channel, recipient and
+    state (if this one is due), or with ``together`` false this row alone: concurrent
+    workers never split a recipient's wave."""
+    now, claim = utcnow(), uuid.uuid4().hex
+    key = db.session.execute(select(Notification.channel, Notification.recipient,
+                                    Notification.state).where(
+        Notification.id == notification_id, Notification.status == "pending",
+        Notification.next_attempt_at <= now)).first()
+    if key is None:
+        db.session.commit()
+        return [], now, claim
+    which = (Notification.channel == key.channel, Notification.recipient == key.recipient,
+             Notification.state == key.state) if together else (Notification.id == notification_id,)
+    db.session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status == "pending",
-               Notification.next_attempt_at <= now)
-        .values(status="sending", claimed_at=now)
-    ).rowcount
+        .where(*which, Notification.status == "pending", Notification.next_attempt_at <= now)
+        .values(status="sending", claimed_at=now, claim=claim)
+        .execution_options(synchronize_session=False))
     db.session.commit()
-    return claimed == 1
+    rows = db.session.scalars(select(Notification).where(Notification.claim == claim)
+                              .order_by(Notification.id)).all()
+    return list(rows), now, claim
 
 
 def deliver(notification_id: int) -> str:
-    """Send one notification if it is ours to send (the ``send_notification`` job); returns
-    what happened. It never raises for a failed send: it schedules its own retries."""
-    if not _claim(notification_id):
+    """Send this row's recipient their due rows of its kind, as one message, if they are
+    ours to send (the ``send_notification`` job); returns what happened. It never raises
+    for a failed send: it schedules its own retries."""
+    settings = load_settings()
+    rows, now, claim = _claim(notification_id, together=settings.gather_window_s > 0)
+    if not rows:
         return "skipped"
-    row = db.session.get(Notification, notification_id)
-    sender = SENDERS[row.channel](current_app.config["SERVERMON"])
+    previous = previous_claim(rows[0], now, claim)
+    until = hold_until(previous, now, settings.gather_window_s)
+    if until is not None:
+        return _hold(rows, until)
+    message = _message(rows, follows_a_page(previous, now, settings.gather_window_s),
+                       ZoneInfo(settings.timezone))
+    sender = SENDERS[message.channel](current_app.config["SERVERMON"])
     try:
-        sender.send(row)
+        sender.send(message)
     except Exception as exc:
-        return _failed(row, exc)
-    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
-    row.attempts += 1
+        return _failed(rows, exc)
+    sent_at = utcnow()
+    for row in rows:
+        row.status, row.sent_at, row.last_error, row.sent_in = "sent", sent_at, None, message.id
+        row.attempts += 1
     db.session.commit()
     return "sent"
+
+
+def _hold(rows: Sequence[Notification], until: datetime) -> str:
+    """Back to pending until the window ends, and queued for then."""
+    for row in rows:
+        row.status, row.next_attempt_at, row.claimed_at, row.claim = "pending", until, None, None
+    db.session.commit()
+    enqueue(rows[0].id, delay_ms=max(int((until - utcnow()).total_seconds() * 1000), 0))
+    return "gathering"
+
+
+def _message(rows: Sequence[Notification], more: bool, zone: ZoneInfo) -> Outgoing:
+    """A single row's message as planned, or one digest of them all."""
+    first = rows[0]
+    if len(rows) == 1:
+        return Outgoing(first.id, first.channel, first.recipient, first.subject, first.body)
+    incidents = db.session.scalars(select(Incident).where(
+        Incident.id.in_([row.incident_id for row in rows]))
+        .order_by(Incident.started_at, Incident.id)).all()
+    link = f"{current_app.config['SERVERMON'].portal_url}/alerts?message={first.id}"
+    subject, body, sms = compose_digest(incidents, first.state, zone, link, more=more)
+    return Outgoing(first.id, first.channel, first.recipient, subject,
+                    sms if first.channel == "sms" else body)
 
 
 def backoff_s(attempts: int, exc: Exception | None = None) -> float:
@@ -201,26 +258,34 @@ def backoff_s(attempts: int, exc: Exception | None = None) -> float:
     return delay
 
 
-def _failed(row: Notification, exc: Exception) -> str:
-    row.attempts += 1
-    row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+def _failed(rows: Sequence[Notification], exc: Exception) -> str:
+    """One failed message: its rows retry together, each until its own horizon."""
     now = utcnow()
-    delay = backoff_s(row.attempts, exc)
-    give_up_at = row.created_at + timedelta(
-        seconds=current_app.config["SERVERMON"].outbox_retry_for_s)
-    if now + timedelta(seconds=delay) > give_up_at:
-        row.status = "failed"
-        bell = tell_admins_of_failure(row)
-        db.session.commit()
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    retry_for = timedelta(seconds=current_app.config["SERVERMON"].outbox_retry_for_s)
+    delay = backoff_s(max(row.attempts for row in rows) + 1, exc)
+    retry_at = now + timedelta(seconds=delay)
+    given_up, retrying = [], []
+    for row in rows:
+        row.attempts += 1
+        row.last_error = error
+        if retry_at > row.created_at + retry_for:
+            row.status = "failed"
+            given_up.append(row)
+        else:
+            row.status, row.next_attempt_at, row.claimed_at, row.claim = \
+                "pending", retry_at, None, None
+            retrying.append(row)
+    bell = [entry for row in given_up for entry in tell_admins_of_failure(row)]
+    db.session.commit()
+    for row in given_up:
         log.error("notification %s to %s failed for good after %d attempts: %s", row.id,
                   row.channel, row.attempts, row.last_error)
         publish("notification_failed", {"id": row.id, "incident_id": row.incident_id})
-        dispatch(bell)
-        return "failed"
-    row.status, row.next_attempt_at = "pending", now + timedelta(seconds=delay)
-    db.session.commit()
-    enqueue(row.id, delay_ms=int(delay * 1000))
-    return "retry"
+    dispatch(bell)
+    if retrying:
+        enqueue(retrying[0].id, delay_ms=int(delay * 1000))
+    return "retry" if retrying else "failed"
 
 
 def tell_admins_of_failure(row: Notification) -> list[UserNotification]:

@@ -10,7 +10,7 @@ from twilio.rest import Client
 
 from portal.config import Config
 from portal.dbtypes import utcnow
-from portal.notify.models import Notification
+from portal.notify.messages import Outgoing
 from portal.notify.retry import RetryLater
 
 TIMEOUT_S = 10
@@ -32,14 +32,15 @@ def retry_after_s(value: str | None) -> float:
 
 
 class SmsSender:
-    """Sends one outbox row; raises on any failure so the outbox can retry it."""
+    """Sends one message (an outbox row, or a digest of several); raises on any failure
+    so the outbox can retry it."""
 
     channel = "sms"
 
     def __init__(self, config: Config) -> None:
         self.config = config
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notification: Outgoing) -> None:
         if not self.config.twilio_account_sid:  # planned by a web process that had it
             raise RuntimeError("TWILIO_ACCOUNT_SID is not set for the worker")
         answers: list = []  # the raw responses, for a 429's Retry-After header

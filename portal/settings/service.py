@@ -49,6 +49,9 @@ class SettingsData(Strict):
     flap_changes: int = Field(5, ge=3, le=50)
     flap_window_min: int = Field(10, ge=1, le=120)
     flap_settle_min: int = Field(5, ge=1, le=120)
+    # Storm digests (portal/notify/digest.py): after a page, a recipient's next pages of
+    # the same kind and channel gather for this long and go as one message; 0 sends each.
+    gather_window_s: int = Field(30, ge=0, le=600)
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> SettingsData:

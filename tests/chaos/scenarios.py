@@ -456,3 +456,66 @@ def database_down(stack: Stack, cluster, *, servers: int = 2, interval_s: int = 
     cluster.start()
     heal_s = _heal(stack, targets, open_within=180, what="the database is back")
     return tally(stack, f"database down {down_s:.0f} s", who, heal_s=heal_s)
+
+
+@dataclass
+class Storm:
+    """What a wave of outages sent: messages per recipient and channel, per wave."""
+
+    servers: int
+    incidents: int = 0
+    left_open: int = 0
+    start_lag_s: list[float] = field(default_factory=list)  # first failed probe - stop
+    all_open_s: float = 0.0  # stop -> every incident open
+    down: Counter = field(default_factory=Counter)  # (recipient, channel) -> messages
+    resolved: Counter = field(default_factory=Counter)
+    last_digest_s: float = 0.0  # stop -> the wave's last DOWN message delivered
+    rows_sent_once: bool = False  # every outbox row in exactly one delivered message
+    subjects: list[str] = field(default_factory=list)
+
+
+def _delivered(stack: Stack) -> Counter:
+    return Counter([(mail["To"], "email") for mail in stack.mail] +
+                   [(sms["To"], "sms") for sms in stack.twilio.sent])
+
+
+def storm(stack: Stack, *, servers: int = 200, interval_s: int = 10,
+          window_s: int = 30) -> Storm:
+    """``servers`` HTTP servers on one site that stops and comes back, three people on
+    call: each must get a page at once and then digests, not one message per server."""
+    update_settings({"gather_window_s": window_s}, None)
+    who = {**people(), "second on-call": make_user("it_staff", phone="+256700000002",
+                                                    notify_sms=True)}
+    site = Target()  # one data centre: every server a path on it
+    site.start()
+    made = [make_server(name, kind="http", interval_s=interval_s, timeout_s=2,
+                        target=f"http://127.0.0.1:{site.port}/{name}")
+            for name in numbered("cbs-app", servers)]
+    stack.wait_exporter()
+    wait_for(stack, lambda: all(_status(s.id) == "up" for s in made), 3 * interval_s + 30,
+             "every server up")
+    result = Storm(servers)
+    stopped_at = time.time()
+    started = time.monotonic()
+    site.stop()
+    wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == servers,
+             interval_s + 90, "an open incident per server")
+    result.all_open_s = time.monotonic() - started
+    result.start_lag_s = [incident.started_at.timestamp() - stopped_at
+                          for incident in incidents("ServerDown")]
+    wait_for(stack, all_sent, 2 * window_s + 90, "the DOWN wave sent")
+    result.last_digest_s = time.monotonic() - started
+    result.down = _delivered(stack)
+    result.subjects = [" ".join(mail["Subject"].split()) for mail in stack.mail]
+    site.start()
+    wait_for(stack, lambda: not any(i.is_open for i in incidents("ServerDown")), 180,
+             "every incident closed")
+    wait_for(stack, all_sent, 2 * window_s + 90, "the recovery wave sent")
+    result.resolved = _delivered(stack) - result.down
+    found = incidents("ServerDown")
+    result.incidents, result.left_open = len(found), sum(i.is_open for i in found)
+    rows = db.session.scalars(db.select(Notification)).all()
+    result.rows_sent_once = all(row.status == "sent" and row.sent_in for row in rows) and \
+        len(rows) == 2 * servers * 2 * len(who)  # two states, two channels
+    site.stop()
+    return result

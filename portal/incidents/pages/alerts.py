@@ -1,5 +1,6 @@
 """The Alerts page: open incidents first, then past ones a page at a time, failed
-deliveries, and acknowledgement; ``?incident=`` (the link in every message) marks one."""
+deliveries, and acknowledgement; ``?incident=`` (the link in every message) marks one,
+``?message=`` (the link in a storm digest) shows the incidents that message told of."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from portal.web.forms import chosen_server, day_range, page_number
 
 PAST_PAGE_SIZE = 25
 OPEN_LIMIT = 200  # open incidents are listed whole; a storm beyond this is cut, and says so
-FILTER_FIELDS = ("server", "state", "severity", "alertname", "from", "to")
+FILTER_FIELDS = ("server", "state", "severity", "alertname", "from", "to", "message")
 FILTER_ALIASES = {"server_id": "server"}  # IncidentQuery's name -> the form's
 
 
@@ -55,7 +56,7 @@ def read_filters(args, zone: ZoneInfo) -> AlertFilters:
     server_id = chosen_server(values, errors)
     if server_id is not None:
         data["server_id"] = server_id
-    for name in ("state", "severity", "alertname"):
+    for name in ("state", "severity", "alertname", "message"):
         if values[name]:
             data[name] = values[name]
     start, end = day_range(values, zone, errors)

@@ -12,6 +12,7 @@ def _form(**overrides):
         "notify_roles": ["admin", "ebanking_support"], "notify_email": "on",
         "probe_interval_s": "60", "probe_timeout_s": "5",
         "flap_changes": "6", "flap_window_min": "15", "flap_settle_min": "4",
+        "gather_window_s": "45",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
@@ -53,6 +54,7 @@ def test_saving_the_form_stores_every_field(client):
     assert saved.notify_sms is False and saved.notify_on_resolve is False  # unchecked boxes
     assert (saved.probe_interval_s, saved.probe_timeout_s) == (60, 5)
     assert (saved.flap_changes, saved.flap_window_min, saved.flap_settle_min) == (6, 15, 4)
+    assert saved.gather_window_s == 45
     assert "Settings saved." in client.get("/settings").get_data(as_text=True)
 
 
@@ -68,10 +70,11 @@ def test_a_timeout_not_below_the_interval_is_an_error_on_the_timeout(client):
 def test_bad_values_are_field_errors_and_nothing_is_saved(client):
     sign_in(client)
     response = post_form(client, "/settings", _form(timezone="Mars/Olympus", grafana_url="ftp://x",
-                                                    probe_interval_s="soon"))
+                                                    probe_interval_s="soon",
+                                                    gather_window_s="601"))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    for field in ("timezone", "grafana_url", "probe_interval_s"):
+    for field in ("timezone", "grafana_url", "probe_interval_s", "gather_window_s"):
         assert f'data-field-error="{field}"' in html, field
     assert 'value="ftp://x"' in html
     assert load_settings().grafana_url is None

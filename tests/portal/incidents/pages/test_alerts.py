@@ -109,6 +109,26 @@ def test_filters_narrow_by_server_state_severity_and_alert(client):
     assert shown("alertname=CertificateExpiring") == {b_warning.id}
 
 
+def test_a_digest_link_shows_the_incidents_its_message_told_of(client):
+    """``?message=`` is the first outbox row of a storm digest; the others name it."""
+    sign_in(client)
+    servers = [make_server(f"cbs-{n}") for n in range(4)]
+    told = [make_incident(server, T0) for server in servers[:3]]
+    first = make_delivery(told[0], "sent")
+    first.sent_in = first.id
+    for incident in told[1:]:
+        make_delivery(incident, "sent", sent_in=first.id)
+    make_incident(servers[3], T0)
+    response = client.get(f"/alerts?message={first.id}")
+    html = response.get_data(as_text=True)
+    assert set(_row_ids(html, "open-incidents")) == {incident.id for incident in told}
+    assert 'data-testid="message-filter"' in html
+    assert f'<input type="hidden" name="message" value="{first.id}">' in html
+    response = client.get("/alerts?message=twelve")
+    assert response.status_code == 400 and 'data-testid="message-filter"' in response.get_data(
+        as_text=True)
+
+
 def test_dates_are_days_in_the_configured_time_zone(client):
     sign_in(client)
     update_settings({"timezone": "Africa/Nairobi"}, None)  # UTC+3

@@ -1,0 +1,38 @@
+"""A data-centre outage: 200 servers down together and back together, three people on
+call. Every incident is recorded with its probe times; each person gets the first page at
+once and the rest of the wave as digests, not 200 messages per channel."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.chaos import scenarios
+
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+
+SERVERS, INTERVAL_S = 200, 10
+
+
+def test_a_storm_of_200_outages_is_at_most_two_messages_per_person_and_channel_each_way(stack):
+    result = scenarios.storm(stack, servers=SERVERS, interval_s=INTERVAL_S)
+    assert (result.incidents, result.left_open) == (SERVERS, 0)
+    # Each incident starts at its first failed probe: within one interval of the stop (and
+    # a few seconds, the exporter probing 20 servers a second), and exists 15 s after that.
+    late = sorted(lag for lag in result.start_lag_s if not -1 <= lag <= INTERVAL_S + 5)
+    assert not late, f"{len(late)} incidents started out of range: {late[:5]} ... {late[-5:]}"
+    assert result.all_open_s <= INTERVAL_S + 15
+    recipients = {recipient for recipient, _ in result.down}
+    assert len(recipients) == 6  # three people, an address and a phone each
+    assert set(result.down) == set(result.resolved)
+    assert max(result.down.values()) <= 2 and max(result.resolved.values()) <= 2
+    assert result.rows_sent_once
+    # The page and its digests name every server between them.
+    counted = 0
+    for subject in result.subjects:
+        if digest := re.match(r"\[servermon\] DOWN: (\d+) (?:more )?servers \(", subject):
+            counted += int(digest.group(1))
+        elif subject.startswith("[servermon] DOWN: cbs-app-"):
+            counted += 1
+    assert counted == SERVERS * 3
