@@ -50,31 +50,28 @@ SCENARIOS = {
     "database_down": ("database_down", {"servers": 2, "interval_s": 30, "down_s": 30}),
 }
 PRIVATE_DATABASE = {"database_down"}
-OWN_REDIS = {"redis_lost"}
 COLUMNS = ("scenario", "incidents", "open after recovery", "pages per person", "duplicates",
            "closed by the reconciler", "seconds to heal")
 
 
 def run(name: str) -> dict:
-    import redis
     from flask_migrate import upgrade
 
     from portal.extensions import db
     from tests.chaos import scenarios
-    from tests.conftest import TEST_REDIS_URL
     from tests.e2e.test_outage_to_phone import base_env
     from tests.support.postgres import private_postgres
     from tests.support.stack import PRODUCTION, Stack
 
     function, kwargs = SCENARIOS[name]
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as extra:
-        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
         database = f"sqlite:///{tmp}/chaos.db"
         if name in PRIVATE_DATABASE:
             cluster = extra.enter_context(private_postgres())
             database, kwargs = cluster.url, {**kwargs, "cluster": cluster}
+        # A redis-server of its own: no shared database is flushed or written.
         with Stack(base_env(database), Path(tmp), PRODUCTION,
-                   own_redis=name in OWN_REDIS) as stack, stack.app.app_context():
+                   own_redis=True) as stack, stack.app.app_context():
             upgrade()
             started = time.monotonic()
             result = getattr(scenarios, function)(stack, **kwargs)

@@ -34,25 +34,22 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=30, help="gather_window_s")
     args = parser.parse_args()
 
-    import redis
     from flask_migrate import upgrade
 
     from portal.extensions import db
     from tests.chaos import scenarios
-    from tests.conftest import TEST_REDIS_URL
     from tests.e2e.test_outage_to_phone import base_env
     from tests.support.stack import PRODUCTION, Stack
 
-    with tempfile.TemporaryDirectory() as tmp:
-        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-        with Stack(base_env(f"sqlite:///{tmp}/storm.db"), Path(tmp), PRODUCTION,
-                   own_redis=True) as stack, stack.app.app_context():
-            upgrade()
-            began = time.monotonic()
-            result = scenarios.storm(stack, servers=args.servers, interval_s=args.interval,
-                                     window_s=args.window)
-            took = time.monotonic() - began
-            db.session.remove()
+    with tempfile.TemporaryDirectory() as tmp, \
+            Stack(base_env(f"sqlite:///{tmp}/storm.db"), Path(tmp), PRODUCTION,
+                  own_redis=True) as stack, stack.app.app_context():
+        upgrade()
+        began = time.monotonic()
+        result = scenarios.storm(stack, servers=args.servers, interval_s=args.interval,
+                                 window_s=args.window)
+        took = time.monotonic() - began
+        db.session.remove()
     lags = sorted(result.start_lag_s)
     print(f"servers: {result.servers}, probe interval {args.interval} s, window {args.window} s "
           f"(run took {took:.0f} s)")

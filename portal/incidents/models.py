@@ -63,6 +63,11 @@ class Incident(db.Model):
     # Set while the server flaps: the incident then spans the flapping period
     # (portal/incidents/flapping.py) and closes only once the server has settled.
     flapping_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Dependants (portal/incidents/dependants.py): the down server this one depends on, by
+    # name, when its outage was not paged for that; and until when its DOWN pages wait to
+    # see whether that server is down too (None once they are planned or suppressed).
+    suppressed_by: Mapped[str | None] = mapped_column(String(100))
+    pages_held_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

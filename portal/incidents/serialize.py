@@ -30,6 +30,9 @@ def serialize_incident(incident: Incident) -> dict:
         "downtime": incident.is_downtime,
         "in_maintenance": incident.in_maintenance,
         "flapping_since": _iso(incident.flapping_since),
+        # Not paged: the down server it depends on (portal/incidents/dependants.py).
+        "suppressed_by": incident.suppressed_by,
+        "pages_held_until": _iso(incident.pages_held_until),
         "acknowledged_at": _iso(incident.acknowledged_at),
         "acknowledged_by": incident.acknowledged_by_name,
         "ack_note": incident.ack_note,

@@ -33,6 +33,7 @@ from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
 from portal.grafana import SERVER_UID, dashboard_url, queue_annotation
+from portal.incidents.dependants import page_opened, page_resolved
 from portal.incidents.flapping import is_flapping, mark_flapping
 from portal.incidents.models import DOWNTIME_ALERT, Incident
 from portal.incidents.schemas import AlertIn, IncidentQuery, WebhookIn
@@ -238,15 +239,16 @@ def retime_recent() -> list[Incident]:
 def plan_pages(changes: list[Change]) -> list:
     """The notifications these changes cause: a page for an opened incident that is still
     open (one saying it flaps, for a flapping one), one when an open incident starts
-    flapping, a resolution for a closed one (the outbox skips what was planned before)."""
+    flapping, a resolution for a closed one (the outbox skips what was planned before).
+    A dependant's outage may be held or not paged (portal/incidents/dependants.py)."""
     planned = []
     for change in changes:
         if change.flapping:
             planned += plan_notifications(change.incident, "flapping")
         elif change.opened and not change.resolved:
-            planned += plan_notifications(change.incident, "firing")
+            planned += page_opened(change.incident)
         if change.resolved:
-            planned += plan_notifications(change.incident, "resolved")
+            planned += page_resolved(change.incident)
     return planned
 
 

@@ -4,7 +4,8 @@
 * maintenance windows whose Alertmanager silence could not be made are synced again;
 * the 24 h uptime figures are copied from Prometheus into Redis;
 * open incidents are reconciled with the probes and Alertmanager, and the Watchdog's
-  silence pages admins (portal/pipeline).
+  silence pages admins (portal/pipeline);
+* dependants' outages whose pages were held are paged, or not if a parent was down.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from flask import Flask
 
 from portal.charts.uptime import refresh_uptime
 from portal.extensions import db
+from portal.incidents.dependants import release_held_pages
 from portal.incidents.maintenance import sync_silence, unsynced_windows
-from portal.notify.outbox import sweep
+from portal.notify.outbox import dispatch, sweep
 from portal.pipeline.service import watch_pipeline
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,14 @@ def sync_silences() -> None:
         sync_silence(window)
 
 
-PERIODIC = (requeue_notifications, sync_silences, refresh_uptime, watch_pipeline)
+def page_held_outages() -> None:
+    planned = release_held_pages()
+    db.session.commit()
+    dispatch(planned)
+
+
+PERIODIC = (requeue_notifications, sync_silences, refresh_uptime, watch_pipeline,
+            page_held_outages)
 
 
 def run_periodic(app: Flask) -> None:

@@ -50,7 +50,8 @@ def human_duration(seconds: float) -> str:
     return " ".join(shown) or "0 s"
 
 
-def compose(incident: Incident, state: str, zone: ZoneInfo, portal_url: str) -> Message:
+def compose(incident: Incident, state: str, zone: ZoneInfo, portal_url: str, *,
+            note: str | None = None, sms_note: str | None = None) -> Message:
     link = f"{portal_url}/alerts?incident={incident.id}"
     what = one_line(incident.server_name or incident.labels.get("server") or "servermon")
     why = one_line(incident.reason or incident.summary or incident.alertname)
@@ -84,6 +85,10 @@ def compose(incident: Incident, state: str, zone: ZoneInfo, portal_url: str) -> 
         subject = f"[servermon] {incident.severity.upper()}: {summary}"
         body = f"{summary}\nSince {since}.\n{one_line(incident.description)}"
         sms = f"{incident.severity.upper()} {summary}. {link}"
+    if note:
+        body = f"{body}\n{one_line(note)}"
+    if sms_note:
+        sms = sms.replace(f" {link}", f" {one_line(sms_note)} {link}")
     body = f"{body}\n\nDetails: {link}\n"
     if len(sms) > SMS_LIMIT:
         keep = SMS_LIMIT - len(link) - 4

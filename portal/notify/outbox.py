@@ -78,19 +78,21 @@ State = Literal["firing", "flapping", "resolved"]
 Planned = Notification | UserNotification
 
 
-def plan_notifications(incident: Incident, state: State) -> list[Planned]:
+def plan_notifications(incident: Incident, state: State, *, page: bool = True,
+                       note: str | None = None, sms_note: str | None = None) -> list[Planned]:
     """Add the messages this change causes to the session (the caller commits).
 
     Returns the outbox rows and the in-app rows, for ``dispatch`` after the commit. Rows
     that already exist for this incident and state are skipped, so a redelivered webhook
-    plans nothing twice.
+    plans nothing twice. ``page`` false plans the bell's entries only (an outage not paged
+    for its dependency); ``note`` and ``sms_note`` are added to what the messages say.
     """
     settings = load_settings()
-    silent = state == "resolved" and not settings.notify_on_resolve
+    silent = not page or (state == "resolved" and not settings.notify_on_resolve)
     recipients = [] if silent else paged(incident, settings)
     db.session.flush()  # the incident needs its id
     message = compose(incident, state, ZoneInfo(settings.timezone),
-                      current_app.config["SERVERMON"].portal_url)
+                      current_app.config["SERVERMON"].portal_url, note=note, sms_note=sms_note)
     existing = set(db.session.execute(select(Notification.channel, Notification.recipient).where(
         Notification.incident_id == incident.id, Notification.state == state)).all())
     planned: list[Planned] = []

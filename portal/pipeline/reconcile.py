@@ -36,6 +36,7 @@ from sqlalchemy import select, update
 
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.incidents.dependants import page_resolved
 from portal.incidents.flapping import flapping_among, has_settled, mark_flapping
 from portal.incidents.models import DOWNTIME_ALERT, Incident
 from portal.incidents.service import outage_end, retime_recent
@@ -79,7 +80,7 @@ def _close(incident: Incident, until, into: Pass, *, exact: bool = False) -> Non
     if won:  # another worker, or the webhook, may have closed it meanwhile
         db.session.refresh(incident)
         into.closed.append(incident)
-        into.raised.planned += plan_notifications(incident, "resolved")
+        into.raised.planned += page_resolved(incident)
         log.warning("reconciler closed incident %s (%s on %s) at %s: %s", incident.id,
                     incident.alertname, incident.server_name, end,
                     "it settled" if exact else "Alertmanager never resolved it")

@@ -171,6 +171,8 @@ class ServerSpec(Strict):
     description: str | None = Field(None, max_length=1000)
     labels: Annotated[dict[str, Line], AfterValidator(_labels)] = Field(default_factory=dict)
     owner_id: DbId | None = None
+    # The server this one cannot be reached without (portal/servers/dependencies.py).
+    depends_on_id: DbId | None = None
 
     http_method: Literal[HTTP_METHODS] = "GET"  # type: ignore[valid-type]
     http_accepted_statuses: Annotated[str, AfterValidator(normalize_statuses)] = "200-399"

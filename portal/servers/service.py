@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.lookups import get_or_404
 from portal.redis_client import channel, get_redis
 from portal.servers import page_cache
+from portal.servers.dependencies import check_dependency
 from portal.servers.models import Server, ServerLabel, ServerStatus
 from portal.servers.schemas import SPEC_COLUMNS, ServerSpec
 from portal.settings.service import load_settings
@@ -90,6 +91,7 @@ def _commit() -> None:
 def create_server(spec: ServerSpec, owner: User | None) -> Server:
     _check_owner(spec)
     _check_name_free(spec.name)
+    check_dependency(None, spec.depends_on_id)
     server = Server()
     _apply(server, spec)
     if server.owner_id is None and owner is not None:
@@ -104,6 +106,7 @@ def create_server(spec: ServerSpec, owner: User | None) -> Server:
 def update_server(server: Server, spec: ServerSpec) -> Server:
     _check_owner(spec)
     _check_name_free(spec.name, exclude_id=server.id)
+    check_dependency(server.id, spec.depends_on_id)
     _apply(server, spec)
     _commit()
     announce_change(server.id, "updated")

@@ -519,3 +519,53 @@ def storm(stack: Stack, *, servers: int = 200, interval_s: int = 10,
         len(rows) == 2 * servers * 2 * len(who)  # two states, two channels
     site.stop()
     return result
+
+
+@dataclass
+class Dependants:
+    """What a parent's outage with its dependants sent, per recipient and channel."""
+
+    incidents: int = 0
+    left_open: int = 0
+    suppressed: int = 0  # dependants' outages recorded but not paged
+    down: Counter = field(default_factory=Counter)
+    resolved: Counter = field(default_factory=Counter)
+    bodies: list[str] = field(default_factory=list)  # the DOWN e-mails
+
+
+def parent_and_dependants(stack: Stack, *, dependants: int = 20, interval_s: int = 10) -> Dependants:
+    """A switch and the servers behind it, all on one site that stops: one page per person,
+    the switch's, naming its dependants; their outages recorded, not paged."""
+    who = people()
+    site = Target()
+    site.start()
+    switch = make_server("core-switch", kind="http", interval_s=interval_s, timeout_s=2,
+                         target=f"http://127.0.0.1:{site.port}/core-switch")
+    hosts = [make_server(name, kind="http", interval_s=interval_s, timeout_s=2,
+                         target=f"http://127.0.0.1:{site.port}/{name}", depends_on_id=switch.id)
+             for name in numbered("cbs-app", dependants)]
+    stack.wait_exporter()
+    wait_for(stack, lambda: all(_status(s.id) == "up" for s in [switch, *hosts]),
+             3 * interval_s + 30, "every server up")
+    site.stop()
+    total = dependants + 1
+
+    def settled() -> bool:
+        found = [i for i in incidents("ServerDown") if i.is_open]
+        return len(found) == total and all(i.pages_held_until is None for i in found)
+
+    wait_for(stack, settled, interval_s + 120, "an open incident per server, holds released")
+    wait_for(stack, all_sent, 60, "the DOWN pages sent")
+    result = Dependants(down=_delivered(stack))
+    result.bodies = [mail.get_payload() for mail in stack.mail]
+    site.start()
+    wait_for(stack, lambda: not any(i.is_open for i in incidents("ServerDown")), 120,
+             "every incident closed")
+    wait_for(stack, all_sent, 60, "the RESOLVED pages sent")
+    result.resolved = _delivered(stack) - result.down
+    found = incidents("ServerDown")
+    result.incidents, result.left_open = len(found), sum(i.is_open for i in found)
+    result.suppressed = sum(i.suppressed_by == "core-switch" for i in found)
+    assert len(who) == 2
+    site.stop()
+    return result

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.grafana import SERVER_UID, dashboard_url, panel_url
 from portal.incidents.schemas import IncidentQuery
 from portal.incidents.service import incident_query, incident_rows
+from portal.servers.dependencies import ancestors, dependants
 from portal.servers.events import event_query
 from portal.servers.listing import serialize_server
 from portal.servers.models import Server, ServerEvent
@@ -59,5 +60,6 @@ def server_detail(server_id: int):
         incidents=_recent_incidents(server.id) if can("alerts.view") else None,
         events=_recent_events(server.id) if can("logs.view") else None,
         grafana=_grafana_for(server, base),
+        parents=ancestors(server), dependants=dependants(server.id),
     )
     return framed(html, base)

@@ -38,9 +38,10 @@ TARGET_HELP = {
 }
 
 BOOL_FIELDS = ("enabled", "http_keyword_regex", "http_follow_redirects", "tls_verify", "tcp_tls")
-INT_FIELDS = ("interval_s", "timeout_s", "down_after", "http_max_latency_ms", "owner_id")
+INT_FIELDS = ("interval_s", "timeout_s", "down_after", "http_max_latency_ms", "owner_id",
+              "depends_on_id")
 OPTIONAL_FIELDS = ("environment", "group", "description", "http_keyword", "dns_expected",
-                   "dns_resolver", "http_max_latency_ms", "owner_id")
+                   "dns_resolver", "http_max_latency_ms", "owner_id", "depends_on_id")
 TEXT_FIELDS = tuple(name for name in ServerSpec.model_fields
                     if name not in BOOL_FIELDS and name not in INT_FIELDS and name != "labels")
 FORM_FIELDS = frozenset(ServerSpec.model_fields)
@@ -114,11 +115,15 @@ def _edit_values(server: Server) -> dict:
 def _render_form(server: Server | None, values: dict, errors: dict[str, str], status: int = 200,
                  **probe: object):
     users = db.session.execute(select(User.id, User.username).order_by(User.username)).all()
+    others = select(Server.id, Server.name).order_by(Server.name)
+    if server is not None:
+        others = others.where(Server.id != server.id)
     return render_template(
         "servers/form.html", **probe,
         server=server, values=values, errors=errors, kinds=KINDS, kind_labels=KIND_LABELS,
         target_help=TARGET_HELP, record_types=DNS_RECORD_TYPES,
         owners=[("", "Nobody")] + [(user.id, user.username) for user in users],
+        parents=[("", "Nothing")] + [(row.id, row.name) for row in db.session.execute(others)],
         active_nav="server_pages.servers",
     ), status
 
