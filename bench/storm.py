@@ -2,8 +2,9 @@
 
 N HTTP servers (default 1,000) are paths on one local site, probed every 30 s by the real
 exporter on the whole stack (tests/support/stack.py: Prometheus, Alertmanager, portal,
-worker; an SMTP sink and a local stand-in for Twilio's REST API), with the committed rule,
-Alertmanager and portal timings and the default gathering window (30 s). Three people are
+worker; an SMTP sink and a local stand-in for Twilio's REST API) on a private PostgreSQL
+cluster (``--database sqlite`` for the embedded one), with the committed rule, Alertmanager
+and portal timings and the default gathering window (30 s). Three people are
 on call. The site stops, and once every incident is open and paged it comes back. Prints
 seconds until every incident existed, how late the incidents' starts are after the stop,
 messages per person and channel for each wave, and seconds until the last DOWN digest left.
@@ -18,6 +19,7 @@ Targets (issue 12): every incident within one probe interval + 15 s of the stop,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=1000)
     parser.add_argument("--interval", type=int, default=30, help="probe interval, seconds")
     parser.add_argument("--window", type=int, default=30, help="gather_window_s")
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     args = parser.parse_args()
 
     from flask_migrate import upgrade
@@ -39,11 +42,17 @@ def main() -> None:
     from portal.extensions import db
     from tests.chaos import scenarios
     from tests.e2e.test_outage_to_phone import base_env
+    from tests.support.postgres import private_postgres
     from tests.support.stack import PRODUCTION, Stack
 
-    with tempfile.TemporaryDirectory() as tmp, \
-            Stack(base_env(f"sqlite:///{tmp}/storm.db"), Path(tmp), PRODUCTION,
-                  own_redis=True) as stack, stack.app.app_context():
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as extra:
+        if args.database == "postgresql":  # production's: a private cluster, not the shared one
+            database = extra.enter_context(private_postgres()).url
+        else:
+            database = f"sqlite:///{tmp}/storm.db"
+        stack = extra.enter_context(Stack(base_env(database), Path(tmp), PRODUCTION,
+                                          own_redis=True))
+        extra.enter_context(stack.app.app_context())
         upgrade()
         began = time.monotonic()
         result = scenarios.storm(stack, servers=args.servers, interval_s=args.interval,
@@ -51,8 +60,8 @@ def main() -> None:
         took = time.monotonic() - began
         db.session.remove()
     lags = sorted(result.start_lag_s)
-    print(f"servers: {result.servers}, probe interval {args.interval} s, window {args.window} s "
-          f"(run took {took:.0f} s)")
+    print(f"servers: {result.servers}, probe interval {args.interval} s, window {args.window} s, "
+          f"{args.database} (run took {took:.0f} s)")
     print(f"incidents: {result.incidents}, left open after recovery: {result.left_open}")
     print(f"every incident open {result.all_open_s:.1f} s after the stop; incident start after "
           f"the stop: min {lags[0]:.1f} s, max {lags[-1]:.1f} s")

@@ -13,9 +13,11 @@ from portal.admin.service import summary
 from portal.auth.guard import current_user, requires
 from portal.auth.models import User
 from portal.auth.passwords import MIN_LENGTH
-from portal.errors import APIError, validation_error
+from portal.errors import APIError
 from portal.extensions import db
+from portal.notify.channels import last_outcomes, unconfigured
 from portal.rbac import ROLES, can_grant
+from portal.settings.service import load_settings, validation_error
 from portal.users.schemas import UserCreate, UserUpdate
 from portal.users.service import create_user, delete_user, update_user
 from portal.web.forms import form_errors
@@ -38,6 +40,7 @@ def admin():
     return render_template(
         "admin/admin.html", data=data, components=COMPONENTS, manageable=manageable,
         grafana_url=current_app.config["SERVERMON"].grafana_url,
+        channel_warnings=list(unconfigured(load_settings()).values()), channels=last_outcomes(),
     )
 
 

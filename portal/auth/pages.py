@@ -13,7 +13,9 @@ from portal.auth.sessions import issue_tokens, revoke
 from portal.auth.tokens import TokenCreate, issue_token, own_tokens, revoke_token, serialize_token
 from portal.errors import APIError, validation_error
 from portal.extensions import db
+from portal.notify.channels import warnings_for
 from portal.rbac import AUTHENTICATED
+from portal.settings.service import load_settings
 from portal.users.schemas import ProfileUpdate
 from portal.users.service import update_profile
 from portal.web.context import can
@@ -80,7 +82,7 @@ def _render_profile(*, contact: dict | None = None, errors: dict[str, str] | Non
         "auth/profile.html", contact=contact, tokens=tokens, new_token=new_token,
         token_values=token_values or {"name": "", "expires_in_days": ""},
         errors={"contact": {}, "password": {}, "token": {}, **({form: errors} if form else {})},
-        min_password=MIN_LENGTH,
+        min_password=MIN_LENGTH, channel_warnings=warnings_for(user, load_settings()),
     ), status
 
 

@@ -369,10 +369,28 @@ def acknowledge(incident: Incident, note: str, user: User) -> Incident:
     if incident.acknowledged_at is not None:
         raise APIError(409, f"already acknowledged by {incident.acknowledged_by_name}",
                        {"id": "already acknowledged"})
-    incident.acknowledged_at = utcnow()
-    incident.acknowledged_by_id = user.id
-    incident.acknowledged_by_name = user.username
-    incident.ack_note = note.strip() or None
+    mark_acknowledged(incident, user.id, user.username, note)
     db.session.commit()
     publish("incident", serialize_incident(incident))
     return incident
+
+
+def mark_acknowledged(incident: Incident, user_id: int | None, name: str, note: str) -> None:
+    """The acknowledgement itself (the caller commits and publishes); escalation stops."""
+    incident.acknowledged_at = utcnow()
+    incident.acknowledged_by_id = user_id
+    incident.acknowledged_by_name = name[:64]
+    incident.ack_note = note.strip()[:1000] or None
+
+
+def acknowledge_many(ids: list[int], note: str, user: User) -> tuple[list[Incident], int]:
+    """The Alerts page's bulk form: every unacknowledged one of ``ids``; returns those
+    acknowledged and how many were not (gone, or acknowledged already)."""
+    found = list(db.session.scalars(select(Incident).where(
+        Incident.id.in_(ids), Incident.acknowledged_at.is_(None)))) if ids else []
+    for incident in found:
+        mark_acknowledged(incident, user.id, user.username, note)
+    db.session.commit()
+    for incident in found:
+        publish("incident", serialize_incident(incident))
+    return found, len(set(ids)) - len(found)

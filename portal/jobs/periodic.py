@@ -5,7 +5,8 @@
 * the 24 h uptime figures are copied from Prometheus into Redis;
 * open incidents are reconciled with the probes and Alertmanager, and the Watchdog's
   silence pages admins (portal/pipeline);
-* dependants' outages whose pages were held are paged, or not if a parent was down.
+* dependants' outages whose pages were held are paged, or not if a parent was down;
+* unacknowledged critical incidents escalate to the next tier.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flask import Flask
 from portal.charts.uptime import refresh_uptime
 from portal.extensions import db
 from portal.incidents.dependants import release_held_pages
+from portal.incidents.escalation import escalate
 from portal.incidents.maintenance import sync_silence, unsynced_windows
 from portal.notify.outbox import dispatch, sweep
 from portal.pipeline.service import watch_pipeline
@@ -43,8 +45,14 @@ def page_held_outages() -> None:
     dispatch(planned)
 
 
+def escalate_unacknowledged() -> None:
+    planned = escalate()
+    db.session.commit()
+    dispatch(planned)
+
+
 PERIODIC = (requeue_notifications, sync_silences, refresh_uptime, watch_pipeline,
-            page_held_outages)
+            page_held_outages, escalate_unacknowledged)
 
 
 def run_periodic(app: Flask) -> None:

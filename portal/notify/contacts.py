@@ -16,6 +16,7 @@ class ContactIn(Strict):
     name: Line = Field(min_length=1, max_length=100)
     email: Email | None = None
     phone: Phone = None
+    tier: int = Field(1, ge=1, le=3)  # 2 or 3: paged only when an incident escalates
 
     @model_validator(mode="after")
     def _reachable(self) -> ContactIn:
@@ -26,7 +27,7 @@ class ContactIn(Strict):
 
 def serialize_contact(contact: ServerContact) -> dict:
     return {"id": contact.id, "server_id": contact.server_id, "name": contact.name,
-            "email": contact.email, "phone": contact.phone}
+            "email": contact.email, "phone": contact.phone, "tier": contact.tier}
 
 
 def server_contacts(server_id: int) -> list[ServerContact]:
@@ -37,7 +38,7 @@ def server_contacts(server_id: int) -> list[ServerContact]:
 
 def add_contact(server_id: int, body: ContactIn) -> ServerContact:
     contact = ServerContact(server_id=server_id, name=body.name, email=body.email,
-                            phone=body.phone)
+                            phone=body.phone, tier=body.tier)
     db.session.add(contact)
     db.session.commit()
     return contact

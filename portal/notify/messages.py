@@ -50,13 +50,29 @@ def human_duration(seconds: float) -> str:
     return " ".join(shown) or "0 s"
 
 
+def with_link(sms: str, url: str, limit: int = SMS_LIMIT) -> str:
+    """The SMS with its trailing link replaced by ``url``, cut to ``limit`` if need be."""
+    text = sms.rsplit(" ", 1)[0] if " http" in sms else sms
+    whole = f"{text} {url}"
+    if len(whole) <= limit:
+        return whole
+    keep = limit - len(url) - 4
+    return text[: max(keep, 20)].rstrip() + "... " + url
+
+
 def compose(incident: Incident, state: str, zone: ZoneInfo, portal_url: str, *,
             note: str | None = None, sms_note: str | None = None) -> Message:
     link = f"{portal_url}/alerts?incident={incident.id}"
     what = one_line(incident.server_name or incident.labels.get("server") or "servermon")
     why = one_line(incident.reason or incident.summary or incident.alertname)
     since = local_time(incident.started_at, zone)
-    if state == "flapping":
+    if state in ("tier2", "tier3"):
+        took = human_duration(incident.duration_s)
+        subject = f"[servermon] ESCALATED: {what} down for {took}, not acknowledged"
+        body = (f"{what} is down since {since} ({took}) and nobody has acknowledged it, so it "
+                f"has escalated to tier {state[-1]}, you.\nReason: {why}")
+        sms = f"ESCALATED {what}: down {took}, not acknowledged. {link}"
+    elif state == "flapping":
         subject = f"[servermon] FLAPPING: {what} keeps going up and down"
         body = (f"{what} keeps going up and down, first down at {since}. It is one incident "
                 "until it settles (it is paged again then); every change is in its log.")

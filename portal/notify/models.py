@@ -38,12 +38,15 @@ class Notification(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # kept once sent
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The send that holds it (a token): one claim takes a recipient's due rows of a kind.
     claim: Mapped[str | None] = mapped_column(String(32), index=True)
     # The row whose message carried it: its own id, or a digest's first row's.
     sent_in: Mapped[int | None] = mapped_column(Integer, index=True)
+    # When the acknowledgement link in its message was used (once; notify/ack_links.py).
+    ack_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -86,4 +89,6 @@ class ServerContact(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
+    # 1: paged with the roles; 2 or 3: paged when an incident escalates to that tier.
+    tier: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -35,7 +35,9 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import Incident
 from portal.jobs.broker import send
+from portal.notify.ack_links import ack_url
 from portal.notify.digest import (
+    SMS_DIGEST_LIMIT,
     compose_digest,
     follows_a_page,
     hold_until,
@@ -43,9 +45,9 @@ from portal.notify.digest import (
 )
 from portal.notify.email import EmailSender
 from portal.notify.inbox import serialize_user_notification
-from portal.notify.messages import Outgoing, compose
+from portal.notify.messages import Outgoing, compose, with_link
 from portal.notify.models import Notification, UserNotification
-from portal.notify.recipients import admins, in_app, paged
+from portal.notify.recipients import Recipient, admins, in_app, paged
 from portal.notify.retry import RetryLater
 from portal.notify.sms import SmsSender
 from portal.realtime.publish import publish
@@ -74,7 +76,9 @@ class Sender(Protocol):
 SENDERS: dict[str, type[Sender]] = {"email": EmailSender, "sms": SmsSender}
 BATCH = 500
 
-State = Literal["firing", "flapping", "resolved"]
+State = Literal["firing", "flapping", "resolved", "tier2", "tier3"]
+ESCALATIONS = ("tier2", "tier3")
+ACKABLE = ("firing", "flapping", *ESCALATIONS)  # pages that ask someone to act
 Planned = Notification | UserNotification
 
 
@@ -86,11 +90,17 @@ def plan_notifications(incident: Incident, state: State, *, page: bool = True,
     that already exist for this incident and state are skipped, so a redelivered webhook
     plans nothing twice. ``page`` false plans the bell's entries only (an outage not paged
     for its dependency); ``note`` and ``sms_note`` are added to what the messages say.
+    ``tier2`` and ``tier3`` page that escalation tier; a resolution also reaches whoever an
+    escalation paged. Pages that ask for action carry an acknowledgement link.
     """
     settings = load_settings()
     silent = not page or (state == "resolved" and not settings.notify_on_resolve)
-    recipients = [] if silent else paged(incident, settings)
+    tier = int(state[-1]) if state in ESCALATIONS else 1
+    recipients = [] if silent else paged(incident, settings, tier)
     db.session.flush()  # the incident needs its id
+    if state == "resolved" and recipients:
+        recipients = list({(r.channel, r.address.lower()): r
+                           for r in [*escalated_to(incident), *recipients]}.values())
     message = compose(incident, state, ZoneInfo(settings.timezone),
                       current_app.config["SERVERMON"].portal_url, note=note, sms_note=sms_note)
     existing = set(db.session.execute(select(Notification.channel, Notification.recipient).where(
@@ -106,6 +116,10 @@ def plan_notifications(incident: Incident, state: State, *, page: bool = True,
                            next_attempt_at=utcnow())
         db.session.add(row)
         planned.append(row)
+    if state in ACKABLE:
+        db.session.flush()  # the rows need their ids for their links
+        for row in planned:
+            _add_ack_link(row, message.body)
     notified = set(db.session.scalars(select(UserNotification.user_id).where(
         UserNotification.incident_id == incident.id, UserNotification.state == state)))
     for user in in_app(incident):
@@ -117,6 +131,24 @@ def plan_notifications(incident: Incident, state: State, *, page: bool = True,
             planned.append(row)
     db.session.flush()
     return planned
+
+
+def escalated_to(incident: Incident) -> list[Recipient]:
+    """Whoever an escalation of this incident paged (they hear how it ended too)."""
+    rows = db.session.execute(select(Notification.channel, Notification.recipient,
+                                     Notification.user_id).distinct().where(
+        Notification.incident_id == incident.id, Notification.state.in_(ESCALATIONS))).all()
+    return [Recipient(row.channel, row.recipient, row.user_id) for row in rows]
+
+
+def _add_ack_link(row: Notification, body: str) -> None:
+    """This recipient's own link: in the e-mail under the details, in the SMS instead of
+    them (its page shows what it acknowledges and links to the details)."""
+    url = ack_url(row.id)
+    if row.channel == "sms":
+        row.body = with_link(row.body, url)
+    else:
+        row.body = f"{body.rstrip()}\nAcknowledge (works once, no sign-in): {url}\n"
 
 
 def enqueue(notification_id: int, delay_ms: int | None = None) -> bool:
@@ -247,6 +279,10 @@ def _message(rows: Sequence[Notification], more: bool, zone: ZoneInfo) -> Outgoi
         .order_by(Incident.started_at, Incident.id)).all()
     link = f"{current_app.config['SERVERMON'].portal_url}/alerts?message={first.id}"
     subject, body, sms = compose_digest(incidents, first.state, zone, link, more=more)
+    if first.state in ACKABLE:  # one link acknowledges every incident the digest tells of
+        url = ack_url(first.id)
+        sms = with_link(sms, url, SMS_DIGEST_LIMIT)
+        body = f"{body.rstrip()}\nAcknowledge all {len(incidents)} (works once, no sign-in): {url}\n"
     return Outgoing(first.id, first.channel, first.recipient, subject,
                     sms if first.channel == "sms" else body)
 
@@ -270,7 +306,7 @@ def _failed(rows: Sequence[Notification], exc: Exception) -> str:
     given_up, retrying = [], []
     for row in rows:
         row.attempts += 1
-        row.last_error = error
+        row.last_error, row.last_failed_at = error, now
         if retry_at > row.created_at + retry_for:
             row.status = "failed"
             given_up.append(row)

@@ -38,7 +38,9 @@ def enabled_channels(settings: SettingsData) -> set[str]:
     return channels
 
 
-def paged(incident: Incident, settings: SettingsData) -> list[Recipient]:
+def paged(incident: Incident, settings: SettingsData, tier: int = 1) -> list[Recipient]:
+    """Tier 1: the paged roles and the server's tier-1 contacts. Tiers 2 and 3 (an
+    escalation): the roles the settings give that tier and the contacts of that tier."""
     if incident.severity != "critical" or incident.in_maintenance:
         return []
     channels = enabled_channels(settings)
@@ -49,8 +51,14 @@ def paged(incident: Incident, settings: SettingsData) -> list[Recipient]:
             found.setdefault((channel, address.lower()), Recipient(channel, address, user_id))
 
     # The monitoring's own failures (portal/pipeline/system.py) page the admins who run it.
-    roles = ["admin"] if (incident.labels or {}).get("audience") == "admins" \
-        else settings.notify_roles
+    if tier == 2:
+        roles = settings.escalate_tier2_roles
+    elif tier == 3:
+        roles = settings.escalate_tier3_roles
+    elif (incident.labels or {}).get("audience") == "admins":
+        roles = ["admin"]
+    else:
+        roles = settings.notify_roles
     users = db.session.scalars(select(User).where(
         User.is_active.is_(True), User.role.in_(roles)).order_by(User.id))
     for user in users:
@@ -60,7 +68,8 @@ def paged(incident: Incident, settings: SettingsData) -> list[Recipient]:
             add("sms", user.phone, user.id)
     if incident.server_id is not None:
         contacts = db.session.scalars(select(ServerContact).where(
-            ServerContact.server_id == incident.server_id).order_by(ServerContact.id))
+            ServerContact.server_id == incident.server_id, ServerContact.tier == tier)
+            .order_by(ServerContact.id))
         for contact in contacts:
             add("email", contact.email, None)
             add("sms", contact.phone, None)

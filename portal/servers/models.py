@@ -49,6 +49,9 @@ class Server(db.Model):
     depends_on_id: Mapped[int | None] = mapped_column(
         ForeignKey("servers.id", ondelete="SET NULL"), index=True
     )
+    # Minutes unacknowledged before its critical incidents page tier 2 (twice that: tier
+    # 3); None follows the escalate_after_min setting, 0 never escalates.
+    escalate_after_min: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -173,6 +173,8 @@ class ServerSpec(Strict):
     owner_id: DbId | None = None
     # The server this one cannot be reached without (portal/servers/dependencies.py).
     depends_on_id: DbId | None = None
+    # Minutes before an unacknowledged incident escalates; None: the setting; 0: never.
+    escalate_after_min: int | None = Field(None, ge=0, le=1440)
 
     http_method: Literal[HTTP_METHODS] = "GET"  # type: ignore[valid-type]
     http_accepted_statuses: Annotated[str, AfterValidator(normalize_statuses)] = "200-399"

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from portal.auth.guard import current_user, requires
 from portal.errors import APIError, validation_error
+from portal.notify.channels import unconfigured
 from portal.rbac import ROLES
 from portal.settings.service import SettingsData, load_settings, timezone_choices, update_settings
 from portal.web.forms import form_errors
@@ -16,7 +17,7 @@ bp = Blueprint("settings_pages", __name__, template_folder="templates")
 FIELDS = frozenset(SettingsData.model_fields)
 BOOL_FIELDS = ("notify_email", "notify_sms", "notify_on_resolve")
 INT_FIELDS = ("probe_interval_s", "probe_timeout_s", "flap_changes", "flap_window_min",
-              "flap_settle_min", "gather_window_s")
+              "flap_settle_min", "gather_window_s", "escalate_after_min")
 
 
 def read_form(form) -> tuple[dict, dict[str, str]]:
@@ -25,6 +26,8 @@ def read_form(form) -> tuple[dict, dict[str, str]]:
         "timezone": form.get("timezone", "").strip(),
         "grafana_url": form.get("grafana_url", "").strip() or None,
         "notify_roles": form.getlist("notify_roles"),
+        "escalate_tier2_roles": form.getlist("escalate_tier2_roles"),
+        "escalate_tier3_roles": form.getlist("escalate_tier3_roles"),
     }
     changes.update({name: name in form for name in BOOL_FIELDS})
     errors: dict[str, str] = {}
@@ -40,7 +43,8 @@ def read_form(form) -> tuple[dict, dict[str, str]]:
 
 def _render(values: dict, errors: dict[str, str], status: int = 200):
     return render_template("settings/settings.html", values=values, errors=errors,
-                           timezones=timezone_choices(), roles=ROLES), status
+                           timezones=timezone_choices(), roles=ROLES,
+                           channel_warnings=list(unconfigured(load_settings()).values())), status
 
 
 @bp.route("/settings", methods=["GET", "POST"])

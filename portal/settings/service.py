@@ -52,6 +52,12 @@ class SettingsData(Strict):
     # Storm digests (portal/notify/digest.py): after a page, a recipient's next pages of
     # the same kind and channel gather for this long and go as one message; 0 sends each.
     gather_window_s: int = Field(30, ge=0, le=600)
+    # Escalation (portal/incidents/escalation.py): a critical incident nobody acknowledged
+    # this long after its page pages tier 2 (these roles and the server's tier-2 contacts),
+    # twice this long tier 3; 0 never escalates. A server may set its own.
+    escalate_after_min: int = Field(15, ge=0, le=1440)
+    escalate_tier2_roles: list[Literal[ROLES]] = Field(default_factory=list)  # type: ignore[valid-type]
+    escalate_tier3_roles: list[Literal[ROLES]] = Field(default_factory=list)  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> SettingsData:

@@ -494,6 +494,9 @@ def storm(stack: Stack, *, servers: int = 200, interval_s: int = 10,
     stack.wait_exporter()
     wait_for(stack, lambda: all(_status(s.id) == "up" for s in made), 3 * interval_s + 30,
              "every server up")
+    # A new server's second probe comes half an interval to one and a half after its first;
+    # a real storm hits servers long on their schedules, each failing within one interval.
+    time.sleep(1.5 * interval_s)
     result = Storm(servers)
     stopped_at = time.time()
     started = time.monotonic()

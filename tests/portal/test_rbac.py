@@ -30,6 +30,7 @@ EXPECTED = {
 PUBLIC_ENDPOINTS = {
     "auth_api.login", "auth_pages.login", "admin_api.healthz", "admin_api.metrics",
     "sd_api.targets", "alertmanager_api.webhook", "static",
+    "incident_pages.ack_link", "incident_pages.ack_link_confirm",
 }
 
 # One endpoint per key: (method, path) that answers 403 without the key and not 403 with it.

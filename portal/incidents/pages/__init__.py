@@ -9,4 +9,4 @@ from flask import Blueprint
 
 bp = Blueprint("incident_pages", __name__, template_folder="../templates")
 
-from portal.incidents.pages import alerts, maintenance  # noqa: E402, F401 - their routes join bp
+from portal.incidents.pages import ack, alerts, maintenance  # noqa: E402, F401 - their routes join bp

@@ -19,6 +19,7 @@ from portal.incidents.pages import bp
 from portal.incidents.schemas import SEVERITIES, AckIn, IncidentQuery
 from portal.incidents.service import (
     acknowledge,
+    acknowledge_many,
     get_incident_or_404,
     incident_query,
     incident_rows,
@@ -137,6 +138,7 @@ def _render_alerts(ack_error: dict | None = None, status: int = 200):
         zone=zone, ack_error=ack_error or {}, page_url=lambda n: _alerts_url(page=n),
         ack_url=lambda incident_id: url_for("incident_pages.acknowledge_incident",
                                             incident_id=incident_id, **_kept_args()),
+        bulk_ack_url=url_for("incident_pages.acknowledge_selected", **_kept_args()),
     ), 400 if filters.errors else status
 
 
@@ -163,3 +165,26 @@ def acknowledge_incident(incident_id: int):
     else:
         flash(f"Incident #{incident_id} acknowledged.", "success")
     return redirect(_alerts_url(incident=incident_id) + f"#incident-{incident_id}")
+
+
+@bp.post("/alerts/ack")
+@requires("alerts.view", page=True)
+def acknowledge_selected():
+    """The bulk form: every incident ticked in the open list, with one note."""
+    note = request.form.get("note", "")
+    try:
+        note = AckIn.model_validate({"note": note}).note
+    except ValidationError as exc:
+        message = validation_error(exc).details.get("note", "is not valid")
+        flash(f"Nothing was acknowledged: the note {message}.", "warning")
+        return redirect(_alerts_url())
+    ids = [int(value) for value in request.form.getlist("ids")[:OPEN_LIMIT]
+           if value.isdigit() and len(value) < 10]
+    if not ids:
+        flash("Tick the incidents to acknowledge first.", "warning")
+        return redirect(_alerts_url())
+    done, skipped = acknowledge_many(ids, note, current_user())
+    flash(f"{len(done)} incident{'' if len(done) == 1 else 's'} acknowledged"
+          + (f"; {skipped} had been acknowledged already or are gone." if skipped else "."),
+          "success" if done else "warning")
+    return redirect(_alerts_url())

@@ -39,9 +39,10 @@ TARGET_HELP = {
 
 BOOL_FIELDS = ("enabled", "http_keyword_regex", "http_follow_redirects", "tls_verify", "tcp_tls")
 INT_FIELDS = ("interval_s", "timeout_s", "down_after", "http_max_latency_ms", "owner_id",
-              "depends_on_id")
+              "depends_on_id", "escalate_after_min")
 OPTIONAL_FIELDS = ("environment", "group", "description", "http_keyword", "dns_expected",
-                   "dns_resolver", "http_max_latency_ms", "owner_id", "depends_on_id")
+                   "dns_resolver", "http_max_latency_ms", "owner_id", "depends_on_id",
+                   "escalate_after_min")
 TEXT_FIELDS = tuple(name for name in ServerSpec.model_fields
                     if name not in BOOL_FIELDS and name not in INT_FIELDS and name != "labels")
 FORM_FIELDS = frozenset(ServerSpec.model_fields)

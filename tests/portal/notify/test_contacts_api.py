@@ -21,7 +21,7 @@ def test_a_manager_adds_lists_and_removes_contacts(notify_client):
     assert added.status_code == 201
     contact = added.get_json()
     assert contact == {"id": contact["id"], "server_id": server.id, "name": "Vendor NOC",
-                       "email": None, "phone": "+256700000099"}
+                       "email": None, "phone": "+256700000099", "tier": 1}
     reader = login(notify_client, make_user("ebanking_support"))
     assert notify_client.get(url(server), headers=reader).get_json()["items"] == [contact]
     assert notify_client.delete(url(server, contact["id"]), headers=headers).status_code == 204
