@@ -157,6 +157,10 @@ class Config:
     watchdog_silent_after_s: int = 180
     # How long the outbox keeps retrying a page before it is failed for good.
     outbox_retry_for_s: int = 3600
+    # Sends per minute each channel's provider takes (0: no limit): Twilio takes about one
+    # SMS a second from a long-code number. Beyond it pages queue, they do not fail.
+    sms_per_minute: int = 60
+    email_per_minute: int = 0
     repo_root: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent)
     testing: bool = False
 
@@ -210,6 +214,8 @@ class Config:
             watchdog_silent_after_s=env.integer("WATCHDOG_SILENT_AFTER_S", 180, low=10,
                                                 high=6 * 3600),
             outbox_retry_for_s=env.integer("OUTBOX_RETRY_FOR_S", 3600, low=60, high=7 * 86400),
+            sms_per_minute=env.integer("SMS_PER_MINUTE", 60, low=0, high=60_000),
+            email_per_minute=env.integer("EMAIL_PER_MINUTE", 0, low=0, high=60_000),
             testing=env.boolean("SERVERMON_TESTING", False),
         )
 

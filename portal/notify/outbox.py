@@ -20,6 +20,7 @@ it failed for good, which every admin's bell and the Alerts page show.
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ from portal.notify.email import EmailSender
 from portal.notify.inbox import serialize_user_notification
 from portal.notify.messages import Outgoing, compose, with_link
 from portal.notify.models import Notification, UserNotification
+from portal.notify.rate import wait_s
 from portal.notify.recipients import Recipient, admins, in_app, paged
 from portal.notify.retry import RetryLater
 from portal.notify.sms import SmsSender
@@ -245,6 +247,10 @@ def deliver(notification_id: int) -> str:
     until = hold_until(previous, now, settings.gather_window_s)
     if until is not None:
         return _hold(rows, until)
+    wait = wait_s(rows[0].channel)
+    if wait > 0:  # the provider's rate: queue, do not fail (the jitter spreads a crowd)
+        _hold(rows, utcnow() + timedelta(seconds=wait + random.uniform(0, 0.1)))  # noqa: S311
+        return "throttled"
     message = _message(rows, follows_a_page(previous, now, settings.gather_window_s),
                        ZoneInfo(settings.timezone))
     sender = SENDERS[message.channel](current_app.config["SERVERMON"])

@@ -119,7 +119,8 @@ class TwilioStandIn:
                     return
                 with stand_in.lock:
                     stand_in.sent.append({"path": self.path, **form,
-                                          "auth": self.headers.get("Authorization")})
+                                          "auth": self.headers.get("Authorization"),
+                                          "at": time.monotonic()})
                 self._answer(201, {"sid": "SM" + uuid.uuid4().hex, "status": "queued",
                                    "to": form.get("To"), "from": form.get("From"),
                                    "body": form.get("Body"), "account_sid": "AC",

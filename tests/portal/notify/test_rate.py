@@ -1,0 +1,47 @@
+"""Sends beyond a provider's rate queue instead of failing: a real worker sends a burst of
+SMS, to different people, no faster than SMS_PER_MINUTE, each once and none failed."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+
+from tests.conftest import fresh_app, make_config
+from tests.factories import make_server
+from tests.portal.notify.conftest import TWILIO_SID, TWILIO_TOKEN
+from tests.portal.notify.helpers import fire, on_call, rows
+from tests.support.waiting import wait_for
+
+PER_MINUTE = 120  # one every 0.5 s
+
+
+@pytest.fixture
+def paced_app(migrated, twilio):
+    config = make_config(migrated, TWILIO_ACCOUNT_SID=TWILIO_SID, TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+                         TWILIO_FROM="+15005550006", TWILIO_BASE_URL=twilio.url,
+                         SMS_PER_MINUTE=PER_MINUTE)
+    with fresh_app(config) as app:
+        yield app
+
+
+@pytest.fixture
+def paced_worker(paced_app):
+    import dramatiq
+
+    running = dramatiq.Worker(dramatiq.get_broker(), worker_threads=4, worker_timeout=100)
+    running.start()
+    yield
+    running.stop()
+
+
+def test_a_burst_of_sms_goes_at_the_providers_rate_without_failing(paced_app, paced_worker,
+                                                                    twilio):
+    people = [on_call(notify_email=False, phone=f"+25670000010{n}") for n in range(6)]
+    fire(paced_app.test_client(), make_server("core-banking"))
+    wait_for(lambda: len(twilio.sent) == len(people), timeout=20, what="every SMS")
+    assert sorted(sms["To"] for sms in twilio.sent) == sorted(person.phone for person in people)
+    gaps = [b["at"] - a["at"] for a, b in pairwise(sorted(twilio.sent, key=lambda s: s["at"]))]
+    assert min(gaps) >= 0.5 - 0.05, gaps  # never faster than the rate
+    assert twilio.received == len(people)  # nothing refused, nothing retried
+    assert {row.status for row in rows()} == {"sent"} and {row.attempts for row in rows()} == {1}
