@@ -29,6 +29,8 @@ class Outgoing:
     recipient: str
     subject: str
     body: str
+    state: str = ""
+    incident_ids: tuple[int, ...] = ()
 
 
 def one_line(text: str | None) -> str:

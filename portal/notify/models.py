@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -91,4 +100,21 @@ class ServerContact(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     # 1: paged with the roles; 2 or 3: paged when an incident escalates to that tier.
     tier: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationEndpoint(db.Model):
+    """A machine paged like a person: a generic webhook (JSON, signed with HMAC) or a chat
+    channel's incoming webhook (Slack, Microsoft Teams). Paged for every critical incident
+    at its tier, as the roles are; the outbox names it ``endpoint:<id>``, so the URL, which
+    for a chat webhook is itself a secret, never shows in the outbox's listing."""
+
+    __tablename__ = "notification_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))  # a channel: "webhook" or "chat"
+    url: Mapped[str] = mapped_column(String(2048))
+    tier: Mapped[int] = mapped_column(Integer, default=1)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

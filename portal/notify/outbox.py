@@ -37,6 +37,7 @@ from portal.extensions import db
 from portal.incidents.models import Incident
 from portal.jobs.broker import send
 from portal.notify.ack_links import ack_url
+from portal.notify.chat import ChatSender
 from portal.notify.digest import (
     SMS_DIGEST_LIMIT,
     compose_digest,
@@ -50,8 +51,9 @@ from portal.notify.messages import Outgoing, compose, with_link
 from portal.notify.models import Notification, UserNotification
 from portal.notify.rate import wait_s
 from portal.notify.recipients import Recipient, admins, in_app, paged
-from portal.notify.retry import RetryLater
+from portal.notify.retry import RetryLater, Undeliverable
 from portal.notify.sms import SmsSender
+from portal.notify.webhook import WebhookSender
 from portal.realtime.publish import publish
 from portal.settings.service import load_settings
 
@@ -66,7 +68,8 @@ LOST_AFTER = timedelta(seconds=30)
 
 
 class Sender(Protocol):
-    """One class per channel (email.py, sms.py); adding a channel touches one place."""
+    """One class per channel (email.py, sms.py, webhook.py, chat.py); adding a channel
+    touches its module and SENDERS."""
 
     channel: str
 
@@ -75,7 +78,8 @@ class Sender(Protocol):
     def send(self, message: Outgoing) -> None: ...
 
 
-SENDERS: dict[str, type[Sender]] = {"email": EmailSender, "sms": SmsSender}
+SENDERS: dict[str, type[Sender]] = {"email": EmailSender, "sms": SmsSender,
+                                    "webhook": WebhookSender, "chat": ChatSender}
 BATCH = 500
 
 State = Literal["firing", "flapping", "resolved", "tier2", "tier3"]
@@ -279,7 +283,8 @@ def _message(rows: Sequence[Notification], more: bool, zone: ZoneInfo) -> Outgoi
     """A single row's message as planned, or one digest of them all."""
     first = rows[0]
     if len(rows) == 1:
-        return Outgoing(first.id, first.channel, first.recipient, first.subject, first.body)
+        return Outgoing(first.id, first.channel, first.recipient, first.subject, first.body,
+                        first.state, (first.incident_id,))
     incidents = db.session.scalars(select(Incident).where(
         Incident.id.in_([row.incident_id for row in rows]))
         .order_by(Incident.started_at, Incident.id)).all()
@@ -290,7 +295,8 @@ def _message(rows: Sequence[Notification], more: bool, zone: ZoneInfo) -> Outgoi
         sms = with_link(sms, url, SMS_DIGEST_LIMIT)
         body = f"{body.rstrip()}\nAcknowledge all {len(incidents)} (works once, no sign-in): {url}\n"
     return Outgoing(first.id, first.channel, first.recipient, subject,
-                    sms if first.channel == "sms" else body)
+                    sms if first.channel == "sms" else body, first.state,
+                    tuple(incident.id for incident in incidents))
 
 
 def backoff_s(attempts: int, exc: Exception | None = None) -> float:
@@ -313,7 +319,7 @@ def _failed(rows: Sequence[Notification], exc: Exception) -> str:
     for row in rows:
         row.attempts += 1
         row.last_error, row.last_failed_at = error, now
-        if retry_at > row.created_at + retry_for:
+        if isinstance(exc, Undeliverable) or retry_at > row.created_at + retry_for:
             row.status = "failed"
             given_up.append(row)
         else:

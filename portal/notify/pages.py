@@ -7,9 +7,12 @@ Marking as read goes through the same ``notify.inbox`` functions as the API's
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
 
 from portal.auth.guard import current_user, requires
-from portal.errors import APIError
+from portal.errors import APIError, validation_error
+from portal.notify import endpoints as endpoint_book
+from portal.notify.endpoints import EndpointIn
 from portal.notify.inbox import inbox_query, mark_read, own_notification, unread_count
 from portal.pagination import paginate
 from portal.rbac import AUTHENTICATED
@@ -55,3 +58,32 @@ def mark_all_read():
     flash(f"{marked} notification{'' if marked == 1 else 's'} marked as read." if marked
           else "Nothing was unread.", "success")
     return _back(request.form.get("page"))
+
+
+@bp.post("/settings/endpoints")
+@requires("settings.manage", page=True)
+def add_endpoint():
+    """The Settings page's form: the same schema as the API's."""
+    form = request.form
+    data: dict[str, object] = {"name": form.get("name", ""), "kind": form.get("kind", ""),
+                               "url": form.get("url", "").strip()}
+    tier = form.get("tier", "").strip()
+    if tier:  # blank: the default, tier 1
+        data["tier"] = int(tier) if tier.isdigit() and len(tier) < 3 else tier
+    try:
+        endpoint = endpoint_book.add_endpoint(EndpointIn.model_validate(data))
+    except ValidationError as exc:
+        details = validation_error(exc).details
+        flash("The endpoint was not added: " + "; ".join(f"{field} {message}" for field, message
+                                                         in details.items()) + ".", "warning")
+    else:
+        flash(f"Endpoint {endpoint.name} added.", "success")
+    return redirect(url_for("settings_pages.settings") + "#endpoints-heading")
+
+
+@bp.post("/settings/endpoints/<int:endpoint_id>/delete")
+@requires("settings.manage", page=True)
+def remove_endpoint(endpoint_id: int):
+    endpoint_book.remove_endpoint(endpoint_id)
+    flash("Endpoint removed.", "success")
+    return redirect(url_for("settings_pages.settings") + "#endpoints-heading")

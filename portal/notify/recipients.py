@@ -1,7 +1,8 @@
 """Who hears about an incident, and on which channel.
 
 Critical incidents page by e-mail and SMS: the roles chosen in settings (people who
-opted in per channel) plus the server's own contacts; the monitoring's own failures, the
+opted in per channel) plus the server's own contacts, and the notification endpoints
+(webhooks, chat channels) of that tier; the monitoring's own failures, the
 admins (who opted in). Warnings, and anything during
 maintenance, only reach the portal's notification centre.
 """
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from portal.auth.models import User
 from portal.extensions import db
 from portal.incidents.models import Incident
-from portal.notify.models import ServerContact
+from portal.notify.endpoints import address
+from portal.notify.models import NotificationEndpoint, ServerContact
 from portal.rbac import has_permission
 from portal.settings.service import SettingsData
 
@@ -73,6 +75,12 @@ def paged(incident: Incident, settings: SettingsData, tier: int = 1) -> list[Rec
         for contact in contacts:
             add("email", contact.email, None)
             add("sms", contact.phone, None)
+    if (incident.labels or {}).get("audience") != "admins":
+        for endpoint in db.session.scalars(select(NotificationEndpoint).where(
+                NotificationEndpoint.enabled.is_(True), NotificationEndpoint.tier == tier)
+                .order_by(NotificationEndpoint.id)):
+            found.setdefault((endpoint.kind, address(endpoint)),
+                             Recipient(endpoint.kind, address(endpoint)))
     return list(found.values())
 
 

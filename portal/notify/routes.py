@@ -1,4 +1,5 @@
-"""/api/notifications (the bell), the outbox's delivery state, and per-server contacts."""
+"""/api/notifications (the bell), the outbox's delivery state, per-server contacts, and
+the notification endpoints (webhooks, chat channels)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pydantic import Field, model_validator
 from portal.auth.guard import current_user, requires
 from portal.lookups import get_or_404
 from portal.notify import contacts as contact_book
+from portal.notify import endpoints as endpoint_book
 from portal.notify import inbox as bell
 from portal.notify.deliveries import delivery_query, serialize_delivery
+from portal.notify.models import NotificationEndpoint
 from portal.pagination import paginate
 from portal.rbac import AUTHENTICATED
 from portal.schemas import DbId, PageQuery, Strict, parse_json, parse_query
@@ -88,4 +91,32 @@ def add_contact(server_id: int):
 @requires("servers.manage")
 def remove_contact(server_id: int, contact_id: int):
     contact_book.remove_contact(server_id, contact_id)
+    return "", 204
+
+
+@bp.get("/notifications/endpoints")
+@requires("settings.manage")
+def endpoints():
+    return jsonify(items=[endpoint_book.serialize_endpoint(row)
+                          for row in endpoint_book.all_endpoints()])
+
+
+@bp.post("/notifications/endpoints")
+@requires("settings.manage")
+def add_endpoint():
+    endpoint = endpoint_book.add_endpoint(parse_json(endpoint_book.EndpointIn))
+    return jsonify(endpoint_book.serialize_endpoint(endpoint, with_key=True)), 201
+
+
+@bp.get("/notifications/endpoints/<int:endpoint_id>")
+@requires("settings.manage")
+def endpoint(endpoint_id: int):
+    row = get_or_404(NotificationEndpoint, endpoint_id, "endpoint")
+    return jsonify(endpoint_book.serialize_endpoint(row, with_key=True))
+
+
+@bp.delete("/notifications/endpoints/<int:endpoint_id>")
+@requires("settings.manage")
+def remove_endpoint(endpoint_id: int):
+    endpoint_book.remove_endpoint(endpoint_id)
     return "", 204

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from email.utils import parsedate_to_datetime
-
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from portal.config import Config
-from portal.dbtypes import utcnow
 from portal.notify.messages import Outgoing
-from portal.notify.retry import RetryLater
+from portal.notify.retry import RetryLater, retry_after_s
 
 TIMEOUT_S = 10
-DEFAULT_THROTTLE_S = 60.0  # a 429 that does not say how long
-
-
-def retry_after_s(value: str | None) -> float:
-    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return DEFAULT_THROTTLE_S
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max((parsedate_to_datetime(value) - utcnow()).total_seconds(), 0.0)
-    except (TypeError, ValueError):
-        return DEFAULT_THROTTLE_S
 
 
 class SmsSender:

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from portal.auth.guard import current_user, requires
 from portal.errors import APIError, validation_error
 from portal.notify.channels import unconfigured
+from portal.notify.endpoints import all_endpoints, serialize_endpoint
 from portal.rbac import ROLES
 from portal.settings.service import SettingsData, load_settings, timezone_choices, update_settings
 from portal.web.forms import form_errors
@@ -44,7 +45,9 @@ def read_form(form) -> tuple[dict, dict[str, str]]:
 def _render(values: dict, errors: dict[str, str], status: int = 200):
     return render_template("settings/settings.html", values=values, errors=errors,
                            timezones=timezone_choices(), roles=ROLES,
-                           channel_warnings=list(unconfigured(load_settings()).values())), status
+                           channel_warnings=list(unconfigured(load_settings()).values()),
+                           endpoints=[serialize_endpoint(row, with_key=True)
+                                      for row in all_endpoints()]), status
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -193,3 +193,44 @@ class GrafanaStandIn:
 
     def __exit__(self, *_exc: object) -> None:
         self.server.shutdown()
+
+
+class WebhookReceiver:
+    """A stand-in for a webhook receiver outside the machine (a ticketing system, a chat
+    service's incoming webhook): records every POST with its headers and raw body, and
+    can answer 500 to the next ``fail_next`` posts."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict] = []
+        self.fail_next = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    failing = receiver.fail_next > 0
+                    receiver.fail_next -= failing
+                    if not failing:
+                        receiver.posts.append({"path": self.path, "headers": dict(self.headers),
+                                               "body": body})
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
