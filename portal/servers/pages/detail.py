@@ -3,14 +3,18 @@ the Grafana panels of its dashboard when Grafana is set up."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
 
 from portal.auth.guard import requires
 from portal.charts.queries import RANGES
+from portal.errors import validation_error
 from portal.extensions import db
 from portal.grafana import SERVER_UID, dashboard_url, panel_url
 from portal.incidents.schemas import IncidentQuery
 from portal.incidents.service import incident_query, incident_rows
+from portal.notify import contacts as contact_book
+from portal.notify.contacts import serialize_contact, server_contacts
 from portal.servers.dependencies import ancestors, dependants
 from portal.servers.events import event_query
 from portal.servers.listing import serialize_server
@@ -61,5 +65,37 @@ def server_detail(server_id: int):
         events=_recent_events(server.id) if can("logs.view") else None,
         grafana=_grafana_for(server, base),
         parents=ancestors(server), dependants=dependants(server.id),
+        contacts=[serialize_contact(c) for c in server_contacts(server.id)]
+        if can("logs.view") else None,
     )
     return framed(html, base)
+
+
+@bp.post("/servers/<int:server_id>/contacts")
+@requires("servers.manage", page=True)
+def add_contact(server_id: int):
+    """The server page's contact form: the API's schema, its errors flashed."""
+    server = get_server_or_404(server_id)
+    form = request.form
+    data: dict[str, object] = {name: form.get(name, "").strip() or None
+                               for name in ("name", "email", "phone")}
+    tier = form.get("tier", "").strip()
+    if tier:
+        data["tier"] = int(tier) if tier.isdigit() and len(tier) < 3 else tier
+    try:
+        contact = contact_book.add_contact(server.id, contact_book.ContactIn.model_validate(data))
+    except ValidationError as exc:
+        details = validation_error(exc).details
+        flash("The contact was not added: " + "; ".join(
+            f"{field} {message}" for field, message in details.items()) + ".", "warning")
+    else:
+        flash(f"Contact {contact.name} added.", "success")
+    return redirect(url_for("server_pages.server_detail", server_id=server.id) + "#contacts-heading")
+
+
+@bp.post("/servers/<int:server_id>/contacts/<int:contact_id>/delete")
+@requires("servers.manage", page=True)
+def remove_contact(server_id: int, contact_id: int):
+    contact_book.remove_contact(server_id, contact_id)
+    flash("Contact removed.", "success")
+    return redirect(url_for("server_pages.server_detail", server_id=server_id) + "#contacts-heading")

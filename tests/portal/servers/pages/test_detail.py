@@ -82,3 +82,30 @@ def test_with_grafana_set_the_detail_page_embeds_its_panels(client):
     policy = response.headers["Content-Security-Policy"]
     assert "frame-src 'self' https://portal.bank.example;" in policy
     assert "frame-ancestors 'none'" in policy
+
+
+def test_the_server_page_adds_lists_and_removes_contacts_with_their_tier(client):
+    from portal.notify.contacts import server_contacts
+    from tests.support.pages import post_form
+
+    server = make_server("ledger-db")
+    sign_in(client, "it_staff")
+    assert 'data-testid="no-contacts"' in client.get(f"/servers/{server.id}").get_data(as_text=True)
+    response = post_form(client, f"/servers/{server.id}/contacts", {
+        "name": "DBA on call", "phone": "+256700000022", "tier": "2"})
+    assert response.status_code == 302
+    html = client.get(f"/servers/{server.id}").get_data(as_text=True)
+    section = html.split('data-testid="contacts"', 1)[1].split("</section>", 1)[0]
+    assert "DBA on call" in section and "tier 2" in section and "+256700000022" in section
+    bad = post_form(client, f"/servers/{server.id}/contacts", {"name": "nobody"})
+    assert "The contact was not added: email give an e-mail address, a phone number, or both." \
+        in client.get(bad.location).get_data(as_text=True)
+    [contact] = server_contacts(server.id)
+    assert post_form(client, f"/servers/{server.id}/contacts/{contact.id}/delete").status_code == 302
+    assert server_contacts(server.id) == []
+
+
+def test_roles_without_logs_view_see_no_contacts(client):
+    server = make_server()
+    sign_in(client, "customer_engagement")
+    assert 'data-testid="contacts"' not in client.get(f"/servers/{server.id}").get_data(as_text=True)
