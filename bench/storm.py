@@ -55,11 +55,15 @@ def main() -> None:
         extra.enter_context(stack.app.app_context())
         upgrade()
         began = time.monotonic()
-        result = scenarios.storm(stack, servers=args.servers, interval_s=args.interval,
-                                 window_s=args.window)
+        result = scenarios.Storm(args.servers)
+        try:
+            scenarios.storm(stack, servers=args.servers, interval_s=args.interval,
+                            window_s=args.window, heal_timeout=900, result=result)
+        except AssertionError as exc:  # what it got so far is a figure too
+            print(f"FAILED: {str(exc).splitlines()[0]}")
         took = time.monotonic() - began
         db.session.remove()
-    lags = sorted(result.start_lag_s)
+    lags = sorted(result.start_lag_s) or [float("nan")]
     print(f"servers: {result.servers}, probe interval {args.interval} s, window {args.window} s, "
           f"{args.database} (run took {took:.0f} s)")
     print(f"incidents: {result.incidents}, left open after recovery: {result.left_open}")

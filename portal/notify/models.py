@@ -78,6 +78,9 @@ class UserNotification(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first entry of the wave this one joined (portal/notify/inbox.py): the bell shows
+    # a wave as that one entry, with a count; None for an entry that is its own.
+    wave_of: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ServerContact(db.Model):

@@ -46,7 +46,7 @@ from portal.notify.digest import (
     previous_claim,
 )
 from portal.notify.email import EmailSender
-from portal.notify.inbox import serialize_user_notification
+from portal.notify.inbox import serialize_user_notification, wave_leaders
 from portal.notify.messages import Outgoing, compose, with_link
 from portal.notify.models import Notification, UserNotification
 from portal.notify.rate import wait_s
@@ -128,13 +128,16 @@ def plan_notifications(incident: Incident, state: State, *, page: bool = True,
             _add_ack_link(row, message.body)
     notified = set(db.session.scalars(select(UserNotification.user_id).where(
         UserNotification.incident_id == incident.id, UserNotification.state == state)))
-    for user in in_app(incident):
-        if user.id not in notified:
-            row = UserNotification(user_id=user.id, incident_id=incident.id, state=state,
-                                   title=message.subject.removeprefix("[servermon] "),
-                                   body=message.body)
-            db.session.add(row)
-            planned.append(row)
+    users = [user for user in in_app(incident) if user.id not in notified]
+    window = settings.gather_window_s
+    leaders = wave_leaders([user.id for user in users], state,
+                           utcnow() - timedelta(seconds=window)) if window > 0 else {}
+    for user in users:
+        row = UserNotification(user_id=user.id, incident_id=incident.id, state=state,
+                               title=message.subject.removeprefix("[servermon] "),
+                               body=message.body, wave_of=leaders.get(user.id))
+        db.session.add(row)
+        planned.append(row)
     db.session.flush()
     return planned
 
@@ -205,9 +208,10 @@ def dispatch(planned: Iterable[int | Planned]) -> None:
     try:
         for chunk in _chunks(inbox_ids):
             rows = db.session.scalars(select(UserNotification)
-                                      .where(UserNotification.id.in_(chunk))
+                                      .where(UserNotification.id.in_(chunk),
+                                             UserNotification.wave_of.is_(None))
                                       .order_by(UserNotification.id))
-            for row in rows:
+            for row in rows:  # one joining a wave is counted in it, not announced again
                 publish("notification", serialize_user_notification(row))
     except SQLAlchemyError as exc:  # best effort, like publish: the bell reloads on reconnect
         db.session.rollback()

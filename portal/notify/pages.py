@@ -13,7 +13,13 @@ from portal.auth.guard import current_user, requires
 from portal.errors import APIError, validation_error
 from portal.notify import endpoints as endpoint_book
 from portal.notify.endpoints import EndpointIn
-from portal.notify.inbox import inbox_query, mark_read, own_notification, unread_count
+from portal.notify.inbox import (
+    inbox_query,
+    mark_read,
+    own_notification,
+    unread_count,
+    wave_sizes,
+)
 from portal.pagination import paginate
 from portal.rbac import AUTHENTICATED
 from portal.web.forms import page_number
@@ -38,7 +44,8 @@ def notifications():
         return url_for("notify_pages.notifications", page=number)
 
     return render_template("notify/notifications.html", result=result,
-                           unread=unread_count(user.id), page_url=page_url)
+                           unread=unread_count(user.id), page_url=page_url,
+                           sizes=wave_sizes([row.id for row in result["items"]]))
 
 
 @bp.post("/notifications/<int:notification_id>/read")

@@ -33,7 +33,9 @@ def inbox():
     args = parse_query(InboxQuery)
     user = current_user()
     page = paginate(bell.inbox_query(user.id, unread_only=bool(args.unread)), args.page,
-                    args.per_page, bell.serialize_user_notification)
+                    args.per_page, lambda row: row)
+    sizes = bell.wave_sizes([row.id for row in page["items"]])
+    page["items"] = [bell.serialize_user_notification(row, sizes[row.id]) for row in page["items"]]
     page["unread"] = bell.unread_count(user.id)
     return jsonify(page)
 

@@ -1,4 +1,5 @@
-"""notification endpoints: generic webhooks and chat incoming webhooks, paged like people
+"""notification endpoints: generic webhooks and chat incoming webhooks, paged like people;
+the bell's entries of one wave grouped (user_notifications.wave_of)
 
 Revision ID: e9f4a1b3c5d6
 Revises: d7e3f0a2b8c4
@@ -28,7 +29,14 @@ def upgrade():
         sa.Column('created_at', portal.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
+    with op.batch_alter_table('user_notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('wave_of', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_user_notifications_wave_of'), ['wave_of'],
+                              unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('user_notifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_notifications_wave_of'))
+        batch_op.drop_column('wave_of')
     op.drop_table('notification_endpoints')

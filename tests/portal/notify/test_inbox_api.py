@@ -6,6 +6,7 @@ import pytest
 
 from portal.realtime.publish import CHANNEL
 from portal.redis_client import channel, get_redis
+from portal.settings.service import update_settings
 from tests.factories import login, make_server, make_user
 from tests.portal.notify.helpers import fire
 from tests.support.waiting import wait_for
@@ -13,6 +14,9 @@ from tests.support.waiting import wait_for
 
 @pytest.fixture
 def viewer(notify_client):
+    """Each incident its own entry: these tests list and page entries, not waves
+    (test_bell_waves.py groups them)."""
+    update_settings({"gather_window_s": 0}, None)
     return make_user("customer_engagement")
 
 
