@@ -1,5 +1,6 @@
 """Notifications: e-mail and SMS through an outbox and a worker, and the in-app bell."""
 
-from portal.notify.outbox import dispatch, plan_notifications
+from portal.notify.outbox import dispatch
+from portal.notify.planning import plan_notifications
 
 __all__ = ["dispatch", "plan_notifications"]

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 
 from portal.config import Config
-from portal.notify.endpoints import endpoint_for
+from portal.notify.endpoints import live_endpoint
 from portal.notify.messages import Outgoing
-from portal.notify.retry import Undeliverable
 from portal.notify.webhook import post
 
 
@@ -20,8 +19,6 @@ class ChatSender:
         self.config = config
 
     def send(self, message: Outgoing) -> None:
-        endpoint = endpoint_for(message.recipient)
-        if endpoint is None or not endpoint.enabled:
-            raise Undeliverable(f"{message.recipient} was removed or switched off")
+        endpoint = live_endpoint(message.recipient)
         text = f"{message.subject.removeprefix('[servermon] ')}\n{message.body}".strip()
         post(endpoint.url, json.dumps({"text": text}).encode(), {})

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, Field
 from portal.errors import APIError
 from portal.extensions import db
 from portal.notify.models import NotificationEndpoint
+from portal.notify.retry import Undeliverable
 from portal.schemas import Line, Strict
 
 KINDS = ("webhook", "chat")  # channels: portal/notify/webhook.py, portal/notify/chat.py
@@ -62,6 +63,14 @@ def endpoint_for(recipient: str) -> NotificationEndpoint | None:
     """The endpoint an outbox row's recipient names, if it still exists."""
     number = recipient.removeprefix(ADDRESS_PREFIX)
     return db.session.get(NotificationEndpoint, int(number)) if number.isdigit() else None
+
+
+def live_endpoint(recipient: str) -> NotificationEndpoint:
+    """The endpoint a page goes to; Undeliverable once it is removed or switched off."""
+    endpoint = endpoint_for(recipient)
+    if endpoint is None or not endpoint.enabled:
+        raise Undeliverable(f"{recipient} was removed or switched off")
+    return endpoint
 
 
 def serialize_endpoint(endpoint: NotificationEndpoint, *, with_key: bool = False) -> dict:

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from portal.config import Config
 from portal.extensions import db
 from portal.incidents.models import Incident
-from portal.notify.endpoints import endpoint_for, sign
+from portal.notify.endpoints import live_endpoint, sign
 from portal.notify.messages import Outgoing
-from portal.notify.retry import RetryLater, Undeliverable, retry_after_s
+from portal.notify.retry import RetryLater, retry_after_s
 
 TIMEOUT_S = 10
 
@@ -61,9 +61,7 @@ class WebhookSender:
         self.config = config
 
     def send(self, message: Outgoing) -> None:
-        endpoint = endpoint_for(message.recipient)
-        if endpoint is None or not endpoint.enabled:
-            raise Undeliverable(f"{message.recipient} was removed or switched off")
+        endpoint = live_endpoint(message.recipient)
         body = json.dumps(payload(message), separators=(",", ":")).encode()
         timestamp = str(int(time.time()))
         post(endpoint.url, body, {"X-Servermon-Timestamp": timestamp,

@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from portal.extensions import db
 from portal.incidents.models import Incident
@@ -25,7 +24,6 @@ from portal.settings.service import update_settings
 from tests.e2e.test_outage_to_phone import Target
 from tests.factories import make_server, make_user
 from tests.support import waiting
-from tests.support.binaries import free_port
 from tests.support.stack import Stack
 
 ON_CALL_PHONE = "+256700000001"
@@ -146,7 +144,7 @@ def flapping(stack: Stack, *, interval_s: int, half_period_s: float, cycles: int
     return tally(stack, f"flapping, {interval_s} s interval", who, heal_s=heal_s)
 
 
-class FailingEveryThird:
+class FailingEveryThird(Target):
     """An HTTP service that fails every third probe and the retries that confirm it
     (requests under ``ROUND_GAP_S`` apart are one probe with its retries), and answers the
     others: down for one interval in three, at whatever interval it is probed."""
@@ -154,39 +152,19 @@ class FailingEveryThird:
     ROUND_GAP_S = 3.0
 
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__(self._answer)
         self.rounds = 0
         self.failing = True  # False: every probe answered, as once the fault is fixed
-        self.server: ThreadingHTTPServer | None = None
+        self._last = -float("inf")
+        self._lock = threading.Lock()
 
-    def start(self) -> None:
-        target, last = self, [-float("inf")]
-        lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with lock:
-                    now = time.monotonic()
-                    if now - last[0] > FailingEveryThird.ROUND_GAP_S:
-                        target.rounds += 1
-                    last[0] = now
-                    fail = target.failing and target.rounds % 3 == 0
-                self.send_response(503 if fail else 200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"no" if fail else b"ok")
-
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+    def _answer(self) -> int:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last > self.ROUND_GAP_S:
+                self.rounds += 1
+            self._last = now
+            return 503 if self.failing and self.rounds % 3 == 0 else 200
 
 
 def down_events() -> list[ServerEvent]:

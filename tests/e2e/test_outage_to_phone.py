@@ -4,9 +4,11 @@ sink and a stand-in for Twilio's REST API. Timings shortened by configuration on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,24 +29,30 @@ INTERVAL_S = 10
 
 
 class Target:
-    """A local HTTP service that can be stopped and started on the same port."""
+    """A local HTTP service that can be stopped and started on the same port; ``status``
+    says what each request is answered (200, "ok", unless told otherwise)."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: Callable[[], int] = lambda: 200) -> None:
         self.port = free_port()
+        self.status = status
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        class Ok(BaseHTTPRequestHandler):
+        answer = self.status
+
+        class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                self.send_response(200)
+                code = answer()
+                self.send_response(code)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
-                self.wfile.write(b"ok")
+                with contextlib.suppress(ConnectionError):  # a probe that gave up
+                    self.wfile.write(b"ok" if code < 400 else b"no")
 
             def log_message(self, *_args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Ok)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
