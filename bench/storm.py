@@ -74,6 +74,9 @@ def main() -> None:
         per = ", ".join(f"{who} {channel} {n}" for (who, channel), n in sorted(counts.items()))
         print(f"{wave} wave, messages per recipient: {per}")
     print(f"every outbox row sent in exactly one message: {result.rows_sent_once}")
+    print(f"servers with more than one incident: {len(result.repeated)}")
+    for line in result.repeated[:10]:
+        print(f"  {line}")
     for subject in result.subjects:
         print(f"  e-mail: {subject}")
 

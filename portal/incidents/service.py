@@ -146,12 +146,31 @@ def close(incident: Incident, until: datetime) -> Change:
     return Change(incident=incident, resolved=True)
 
 
+def probes_still_down(incident: Incident) -> bool:
+    """Whether the probes say this outage's server is still down: an enabled server stored
+    down with no up-event since the outage began. A ServerDown resolution then is missing
+    data (a failed scrape marks every series stale, the exporter or Prometheus restarted),
+    not a recovery."""
+    if not incident.is_downtime or incident.server_id is None:
+        return False
+    server = db.session.get(Server, incident.server_id)
+    state = db.session.get(ServerStatus, incident.server_id)
+    if server is None or not server.enabled or state is None or state.status != "down":
+        return False
+    return _first_up_after(incident.server_id, incident.started_at, utcnow() + CLOCK_SKEW) is None
+
+
 def _settle(change: Change, alert: AlertIn) -> list[Change]:
-    """Close on a resolution, except a flapping period: that closes once the server has
-    settled (the reconciler), however often Alertmanager resolves it meanwhile."""
+    """Close on a resolution, except a flapping period (it closes once the server has
+    settled) and an outage the probes say goes on: both close from the reconciler, at the
+    probe's up-event, however often Alertmanager resolves them meanwhile."""
     incident = change.incident
     if alert.status == "resolved" and incident.ended_at is None and \
             incident.flapping_since is None:
+        if probes_still_down(incident):
+            log.info("resolved %s for %s while its probes say down: kept open until they say up",
+                     incident.alertname, incident.server_name)
+            return [change]
         close(incident, alert.endsAt or alert.startsAt)
         change.resolved = True
     return [change]

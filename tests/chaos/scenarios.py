@@ -450,6 +450,7 @@ class Storm:
     last_digest_s: float = 0.0  # stop -> the wave's last DOWN message delivered
     rows_sent_once: bool = False  # every outbox row in exactly one delivered message
     subjects: list[str] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)  # servers with more than one incident
 
 
 def _delivered(stack: Stack) -> Counter:
@@ -495,9 +496,17 @@ def storm(stack: Stack, *, servers: int = 200, interval_s: int = 10, window_s: i
     result.resolved = _delivered(stack) - result.down
     found = incidents("ServerDown")
     result.incidents, result.left_open = len(found), sum(i.is_open for i in found)
+    per_server: dict[int, list[Incident]] = {}
+    for incident in found:
+        per_server.setdefault(incident.server_id, []).append(incident)
+    result.repeated = [
+        f"{group[0].server_name}: " + "; ".join(
+            f"{i.started_at:%H:%M:%S.%f}-{i.ended_at:%H:%M:%S.%f} alert {i.alert_started_at:%H:%M:%S}"
+            f" reason {i.reason!r} flapping {i.flapping_since is not None}" for i in group)
+        for group in per_server.values() if len(group) > 1]
     rows = db.session.scalars(db.select(Notification)).all()
     result.rows_sent_once = all(row.status == "sent" and row.sent_in for row in rows) and \
-        len(rows) == 2 * servers * 2 * len(who)  # two states, two channels
+        len(rows) == 2 * result.incidents * 2 * len(who)  # two states, two channels
     site.stop()
     return result
 

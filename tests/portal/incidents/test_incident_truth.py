@@ -139,3 +139,24 @@ def test_an_outage_recorded_before_its_probe_events_is_retimed_when_they_arrive(
     db.session.refresh(incident)
     assert (incident.started_at, incident.ended_at) == (now - 58 * S, now - 12 * S)
     assert incident.reason == "connection refused"
+
+
+def test_a_resolution_while_the_probes_say_down_keeps_the_outage_open(client, app, on_call):
+    """A failed scrape marks every series stale, so Alertmanager resolves every ServerDown
+    and fires them again, with new starts, at the next good scrape (seen with 1,000 servers
+    down: 188 outages recorded twice). The probes still say down: it is the same outage."""
+    server = make_server("cbs-app-07")
+    probe_change(app, server, "down", T0 + 3 * S)
+    post(client, payload(alert(server, starts=T0 + 5 * S)))
+    post(client, payload(alert(server, "resolved", starts=T0 + 5 * S, ends=T0 + 65 * S)))
+    [incident] = incidents()
+    assert incident.is_open
+    assert [state for state, _, _ in pages()] == ["firing", "firing"]  # no RESOLVED page
+    post(client, payload(alert(server, starts=T0 + 70 * S)))
+    [incident] = incidents()
+    assert incident.is_open and incident.started_at == T0 + 3 * S
+    probe_change(app, server, "up", T0 + 120 * S)
+    post(client, payload(alert(server, "resolved", starts=T0 + 70 * S, ends=T0 + 121 * S)))
+    [incident] = incidents()
+    assert (incident.started_at, incident.ended_at) == (T0 + 3 * S, T0 + 120 * S)
+    assert sorted(state for state, _, _ in pages()) == ["firing", "firing", "resolved", "resolved"]

@@ -17,13 +17,14 @@ def sms(notify_app):
 
 
 def _fail_and_wait(sms) -> int:
-    """One failed attempt; returns how long the outbox waits before the next."""
+    """One failed attempt; returns how long the outbox waits before the next (from the
+    failure's own time, so a slow machine does not shift it)."""
     before = utcnow()
     assert outbox.deliver(sms.id) == "retry"
     db.session.refresh(sms)
-    assert sms.status == "pending"
+    assert sms.status == "pending" and sms.last_failed_at >= before
     assert outbox.deliver(sms.id) == "skipped"  # not due yet
-    wait = round((sms.next_attempt_at - before).total_seconds())
+    wait = round((sms.next_attempt_at - sms.last_failed_at).total_seconds())
     sms.next_attempt_at = utcnow() - timedelta(seconds=1)  # as if the wait passed
     db.session.commit()
     return wait
