@@ -501,8 +501,9 @@ def storm(stack: Stack, *, servers: int = 200, interval_s: int = 10, window_s: i
         per_server.setdefault(incident.server_id, []).append(incident)
     result.repeated = [
         f"{group[0].server_name}: " + "; ".join(
-            f"{i.started_at:%H:%M:%S.%f}-{i.ended_at:%H:%M:%S.%f} alert {i.alert_started_at:%H:%M:%S}"
-            f" reason {i.reason!r} flapping {i.flapping_since is not None}" for i in group)
+            f"{i.started_at:%H:%M:%S.%f}-{f'{i.ended_at:%H:%M:%S.%f}' if i.ended_at else 'open'}"
+            f" alert {i.alert_started_at:%H:%M:%S} reason {i.reason!r}"
+            f" flapping {i.flapping_since is not None}" for i in group)
         for group in per_server.values() if len(group) > 1]
     rows = db.session.scalars(db.select(Notification)).all()
     result.rows_sent_once = all(row.status == "sent" and row.sent_in for row in rows) and \
