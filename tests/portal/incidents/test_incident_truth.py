@@ -143,8 +143,8 @@ def test_an_outage_recorded_before_its_probe_events_is_retimed_when_they_arrive(
 
 def test_a_resolution_while_the_probes_say_down_keeps_the_outage_open(client, app, on_call):
     """A failed scrape marks every series stale, so Alertmanager resolves every ServerDown
-    and fires them again, with new starts, at the next good scrape (seen with 1,000 servers
-    down: 188 outages recorded twice). The probes still say down: it is the same outage."""
+    and fires them again, with new starts, at the next good scrape. The probes still say
+    down: it is the same outage, closed only at their up-event."""
     server = make_server("cbs-app-07")
     probe_change(app, server, "down", T0 + 3 * S)
     post(client, payload(alert(server, starts=T0 + 5 * S)))
