@@ -44,9 +44,10 @@ def linked_page(token: str) -> LinkedPage:
         raise APIError(404, "no such acknowledgement link", {"token": "not valid"})
     if row.ack_used_at is not None:
         raise _used()
-    carried = list(db.session.scalars(select(Incident).join(
-        Notification, Notification.incident_id == Incident.id).where(
-        Notification.sent_in == row.id).distinct().order_by(Incident.started_at, Incident.id)))
+    # IN, not a DISTINCT join: PostgreSQL cannot compare the JSON labels column.
+    carried = list(db.session.scalars(select(Incident).where(Incident.id.in_(
+        select(Notification.incident_id).where(Notification.sent_in == row.id)))
+        .order_by(Incident.started_at, Incident.id)))
     return LinkedPage(row, carried or [db.session.get(Incident, row.incident_id)])
 
 
