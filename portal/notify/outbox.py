@@ -21,6 +21,7 @@ it failed for good, which every admin's bell and the Alerts page show.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import uuid
 from collections.abc import Iterable, Sequence
@@ -67,6 +68,8 @@ MAX_RETRY_AFTER_S = 3600  # a Retry-After beyond this is Twilio's bug, not a pla
 SEND_TIME_LIMIT_S = 45  # the send_notification job's time limit (portal/jobs/actors.py)
 LEASE = timedelta(seconds=60)
 LOST_AFTER = timedelta(seconds=30)
+QUEUE_MARGIN_MS = 50
+REQUEUE_WITHIN = timedelta(minutes=10)  # further off, the sweeper will find it in time
 
 
 class Sender(Protocol):
@@ -174,6 +177,7 @@ def deliver(notification_id: int) -> str:
     settings = load_settings()
     rows, now, claim = _claim(notification_id, together=settings.gather_window_s > 0)
     if not rows:
+        _requeue_if_early(notification_id, now)
         return "skipped"
     previous = previous_claim(rows[0], now, claim)
     until = hold_until(previous, now, settings.gather_window_s)
@@ -198,12 +202,28 @@ def deliver(notification_id: int) -> str:
     return "sent"
 
 
+def _queue_at(notification_id: int, at: datetime) -> None:
+    """Queued to run once ``at`` has passed: rounded up, with a margin, so the job never
+    comes a millisecond before its row is due."""
+    enqueue(notification_id, delay_ms=max(math.ceil((at - utcnow()).total_seconds() * 1000), 0)
+            + QUEUE_MARGIN_MS)
+
+
+def _requeue_if_early(notification_id: int, now: datetime) -> None:
+    """A job that came before its pending row was due (a duplicate, or a clock a little
+    ahead) queues it again for then, rather than leave it to the sweeper."""
+    due = db.session.scalar(select(Notification.next_attempt_at).where(
+        Notification.id == notification_id, Notification.status == "pending"))
+    if due is not None and now < due <= now + REQUEUE_WITHIN:
+        _queue_at(notification_id, due)
+
+
 def _hold(rows: Sequence[Notification], until: datetime) -> str:
     """Back to pending until the window ends, and queued for then."""
     for row in rows:
         row.status, row.next_attempt_at, row.claimed_at, row.claim = "pending", until, None, None
     db.session.commit()
-    enqueue(rows[0].id, delay_ms=max(int((until - utcnow()).total_seconds() * 1000), 0))
+    _queue_at(rows[0].id, until)
     return "gathering"
 
 
@@ -262,7 +282,7 @@ def _failed(rows: Sequence[Notification], exc: Exception) -> str:
         publish("notification_failed", {"id": row.id, "incident_id": row.incident_id})
     dispatch(bell)
     if retrying:
-        enqueue(retrying[0].id, delay_ms=int(delay * 1000))
+        _queue_at(retrying[0].id, retry_at)
     return "retry" if retrying else "failed"
 
 

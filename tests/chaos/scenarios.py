@@ -77,6 +77,14 @@ def incidents(*names: str) -> list[Incident]:
     return db.session.scalars(query).all()
 
 
+def every_row_in_one_message() -> bool:
+    """Every outbox row sent, and carried by one message (``sent_in``): digests may carry
+    several rows, no row goes in two."""
+    fresh()
+    return all(row.status == "sent" and row.sent_in for row in
+               db.session.scalars(db.select(Notification)))
+
+
 def all_sent() -> bool:
     fresh()
     rows = db.session.scalars(db.select(Notification)).all()
