@@ -1,6 +1,7 @@
 """`dramatiq portal.jobs.worker` as operators run it: it starts, sends queued mail, ingests probe
 changes, and stops promptly on SIGTERM."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -33,7 +34,8 @@ def test_the_worker_process_delivers_ingests_and_stops_on_sigterm(notify_client,
     with log.open("wb") as output:
         worker = subprocess.Popen(
             [str(Path(sys.executable).parent / "dramatiq"), "portal.jobs.worker", "--processes", "1",
-             "--threads", "2"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+             "--threads", "2"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True)
     try:
         server = make_server("core-banking")
         on_call(notify_sms=False)
@@ -58,5 +60,7 @@ def test_the_worker_process_delivers_ingests_and_stops_on_sigterm(notify_client,
         assert time.monotonic() - stopping < 10
     finally:
         if worker.poll() is None:
-            worker.kill()
+            # Its forked worker process too: one left running would take later tests' jobs.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
