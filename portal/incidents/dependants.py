@@ -53,6 +53,12 @@ def _server(incident: Incident) -> Server | None:
     return db.session.get(Server, incident.server_id) if incident.server_id is not None else None
 
 
+def _parent_down_during(incident: Incident, now: datetime) -> Server | None:
+    """``_down_ancestor`` for an incident's own server (None without one)."""
+    server = _server(incident)
+    return _down_ancestor(incident, ancestors(server), now) if server is not None else None
+
+
 def _hold_s(parents: list[Server]) -> float:
     return max(parent.interval_s + parent.down_after for parent in parents) + PIPELINE_DELAY_S
 
@@ -98,8 +104,7 @@ def page_resolved(incident: Incident, now: datetime | None = None) -> list:
     now = now or utcnow()
     if incident.pages_held_until is not None:
         incident.pages_held_until = None
-        server = _server(incident)
-        parent = _down_ancestor(incident, ancestors(server), now) if server else None
+        parent = _parent_down_during(incident, now)
         if parent is not None:
             incident.suppressed_by = parent.name
         else:
@@ -126,8 +131,7 @@ def release_held_pages(now: datetime | None = None) -> list:
         if not won:
             continue
         db.session.refresh(incident)
-        server = _server(incident)
-        parent = _down_ancestor(incident, ancestors(server), now) if server else None
+        parent = _parent_down_during(incident, now)
         if parent is not None:
             incident.suppressed_by = parent.name
         else:

@@ -22,7 +22,7 @@ from portal.notify.inbox import (
 )
 from portal.pagination import paginate
 from portal.rbac import AUTHENTICATED
-from portal.web.forms import page_number
+from portal.web.forms import not_added, optional_number, page_number
 
 bp = Blueprint("notify_pages", __name__, template_folder="templates")
 
@@ -72,17 +72,12 @@ def mark_all_read():
 def add_endpoint():
     """The Settings page's form: the same schema as the API's."""
     form = request.form
-    data: dict[str, object] = {"name": form.get("name", ""), "kind": form.get("kind", ""),
-                               "url": form.get("url", "").strip()}
-    tier = form.get("tier", "").strip()
-    if tier:  # blank: the default, tier 1
-        data["tier"] = int(tier) if tier.isdigit() and len(tier) < 3 else tier
+    data = {"name": form.get("name", ""), "kind": form.get("kind", ""),
+            "url": form.get("url", "").strip(), **optional_number(form, "tier")}
     try:
         endpoint = endpoint_book.add_endpoint(EndpointIn.model_validate(data))
     except ValidationError as exc:
-        details = validation_error(exc).details
-        flash("The endpoint was not added: " + "; ".join(f"{field} {message}" for field, message
-                                                         in details.items()) + ".", "warning")
+        flash(not_added("endpoint", validation_error(exc).details), "warning")
     else:
         flash(f"Endpoint {endpoint.name} added.", "success")
     return redirect(url_for("settings_pages.settings") + "#endpoints-heading")

@@ -89,3 +89,18 @@ def _local_day(values: dict[str, str], zone: ZoneInfo, name: str,
         errors[name] = f"enter a date as YYYY-MM-DD, not “{values[name][:40]}”"
         values[name] = ""
         return None
+
+
+def optional_number(form, name: str) -> dict[str, object]:
+    """``{name: int}`` from a small number field, ``{}`` when blank (the schema's default
+    applies), the text itself when it is not a number (the schema names the field)."""
+    text = form.get(name, "").strip()
+    if not text:
+        return {}
+    return {name: int(text) if text.isdigit() and len(text) < 10 else text}
+
+
+def not_added(what: str, details: dict[str, str]) -> str:
+    """The flash for a small form the schema refused: every field and what is wrong."""
+    return f"The {what} was not added: " + "; ".join(
+        f"{field} {message}" for field, message in details.items()) + "."

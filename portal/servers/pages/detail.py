@@ -23,6 +23,7 @@ from portal.servers.pages import KIND_LABELS, bp
 from portal.servers.schemas import LogQuery
 from portal.servers.service import get_server_or_404
 from portal.web.context import can, current_settings
+from portal.web.forms import not_added, optional_number
 from portal.web.security import framed
 
 RECENT_INCIDENTS = 10
@@ -77,17 +78,12 @@ def add_contact(server_id: int):
     """The server page's contact form: the API's schema, its errors flashed."""
     server = get_server_or_404(server_id)
     form = request.form
-    data: dict[str, object] = {name: form.get(name, "").strip() or None
-                               for name in ("name", "email", "phone")}
-    tier = form.get("tier", "").strip()
-    if tier:
-        data["tier"] = int(tier) if tier.isdigit() and len(tier) < 3 else tier
+    data = {**{name: form.get(name, "").strip() or None for name in ("name", "email", "phone")},
+            **optional_number(form, "tier")}
     try:
         contact = contact_book.add_contact(server.id, contact_book.ContactIn.model_validate(data))
     except ValidationError as exc:
-        details = validation_error(exc).details
-        flash("The contact was not added: " + "; ".join(
-            f"{field} {message}" for field, message in details.items()) + ".", "warning")
+        flash(not_added("contact", validation_error(exc).details), "warning")
     else:
         flash(f"Contact {contact.name} added.", "success")
     return redirect(url_for("server_pages.server_detail", server_id=server.id) + "#contacts-heading")
