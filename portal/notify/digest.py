@@ -7,16 +7,25 @@ of that kind went to that recipient less than the gathering window ago, the clai
 wait until the window after it has run out and then go together, as one digest. So the
 first incident of a wave pages at once, with no added delay, and the rest of the wave at
 most once per window; each incident is in exactly one message per recipient and state.
+
+A wave that goes on widens its windows: each digest that gathered waits twice as long as
+the last before the next, up to ``WIDEST`` windows, so a storm spread over minutes (probe
+schedules, Alertmanager's per-server ticks) is three or four messages, not one per window.
+A recovery gathers over twice the window from the start: it is good news about outages
+the recipient already knows of, and Alertmanager sends resolutions on each server's own
+minute tick, so they come spread over a minute and more. A message that gathered nothing
+(the window had run out) starts a new wave at the first window again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from portal.extensions import db
 from portal.incidents.models import Incident
@@ -29,29 +38,64 @@ GROUPS_SHOWN = 2
 BODY_LINES = 500  # a storm beyond this is cut in the e-mail, and says so
 
 
-def previous_claim(row: Notification, claimed_at: datetime, claim: str) -> datetime | None:
-    """When the last message of ``row``'s kind to its recipient before this claim was
-    claimed (sent, or being sent). Claims of one instant are ordered by their token, so of
-    two workers claiming at once exactly one goes first."""
-    return db.session.scalar(select(func.max(Notification.claimed_at)).where(
+WIDEST = 4  # a long storm's digests come at least every 4 windows
+RECOVERY_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last message of a kind to a recipient: when it was claimed, and the window its
+    rows had gathered over (0 when it went at once)."""
+
+    at: datetime
+    window_s: int
+
+
+def previous_message(row: Notification, claimed_at: datetime, claim: str) -> Previous | None:
+    """The last message of ``row``'s kind to its recipient before this claim (sent, or being
+    sent). Claims of one instant are ordered by their token, so of two workers claiming at
+    once exactly one goes first."""
+    found = db.session.execute(select(Notification.claimed_at, Notification.window_s).where(
         Notification.channel == row.channel, Notification.recipient == row.recipient,
         Notification.state == row.state, Notification.status.in_(("sending", "sent")),
         Notification.claim != claim,
         or_(Notification.claimed_at < claimed_at,
-            and_(Notification.claimed_at == claimed_at, Notification.claim < claim))))
+            and_(Notification.claimed_at == claimed_at, Notification.claim < claim)))
+        .order_by(Notification.claimed_at.desc(), Notification.claim.desc()).limit(1)).first()
+    return Previous(found.claimed_at, found.window_s or 0) if found else None
 
 
-def hold_until(previous: datetime | None, now: datetime, window_s: int) -> datetime | None:
-    """The end of the gathering window when a message of this kind went within it."""
+def window_after(previous: Previous | None, state: str, window_s: int) -> int:
+    """How long after ``previous`` the next message of its kind gathers: the window (twice
+    it for a recovery) after a message that went at once, then twice the last, widening."""
     if previous is None or window_s <= 0:
+        return 0
+    first = window_s * (RECOVERY_FACTOR if state == "resolved" else 1)
+    if not previous.window_s:
+        return first
+    return min(max(2 * previous.window_s, first), WIDEST * window_s)
+
+
+def hold_until(previous: Previous | None, window: int, now: datetime) -> datetime | None:
+    """The end of the gathering window when a message of this kind went within it."""
+    if previous is None or window <= 0:
         return None
-    until = previous + timedelta(seconds=window_s)
+    until = previous.at + timedelta(seconds=window)
     return until if until > now else None
 
 
-def follows_a_page(previous: datetime | None, now: datetime, window_s: int) -> bool:
+def gathered(rows: Sequence[Notification], previous: Previous | None, window: int) -> int:
+    """The window this message's rows gathered over, or 0 if none came within it (the wave
+    had ended: this message starts a new one)."""
+    if previous is None or window <= 0:
+        return 0
+    until = previous.at + timedelta(seconds=window)
+    return window if min(row.created_at for row in rows) < until else 0
+
+
+def follows_a_page(previous: Previous | None, window: int, now: datetime) -> bool:
     """Whether this digest continues a wave a message already told of ("36 more")."""
-    return previous is not None and now - previous <= timedelta(seconds=2 * window_s + 60)
+    return previous is not None and now - previous.at <= timedelta(seconds=window + 60)
 
 
 def _scope(incident: Incident) -> str:

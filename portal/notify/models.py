@@ -54,6 +54,9 @@ class Notification(db.Model):
     claim: Mapped[str | None] = mapped_column(String(32), index=True)
     # The row whose message carried it: its own id, or a digest's first row's.
     sent_in: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The gathering window its message waited out (0: it went at once); the next message
+    # of its kind to its recipient waits twice as long (portal/notify/digest.py).
+    window_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When the acknowledgement link in its message was used (once; notify/ack_links.py).
     ack_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

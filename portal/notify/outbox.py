@@ -44,8 +44,10 @@ from portal.notify.digest import (
     SMS_DIGEST_LIMIT,
     compose_digest,
     follows_a_page,
+    gathered,
     hold_until,
-    previous_claim,
+    previous_message,
+    window_after,
 )
 from portal.notify.email import EmailSender
 from portal.notify.inbox import serialize_user_notification
@@ -179,16 +181,17 @@ def deliver(notification_id: int) -> str:
     if not rows:
         _requeue_if_early(notification_id, now)
         return "skipped"
-    previous = previous_claim(rows[0], now, claim)
-    until = hold_until(previous, now, settings.gather_window_s)
+    previous = previous_message(rows[0], now, claim)
+    window = window_after(previous, rows[0].state, settings.gather_window_s)
+    until = hold_until(previous, window, now)
     if until is not None:
         return _hold(rows, until)
     wait = wait_s(rows[0].channel)
     if wait > 0:  # the provider's rate: queue, do not fail (the jitter spreads a crowd)
         _hold(rows, utcnow() + timedelta(seconds=wait + random.uniform(0, 0.1)))  # noqa: S311
         return "throttled"
-    message = _message(rows, follows_a_page(previous, now, settings.gather_window_s),
-                       ZoneInfo(settings.timezone))
+    message = _message(rows, follows_a_page(previous, window, now), ZoneInfo(settings.timezone))
+    waited = gathered(rows, previous, window)
     sender = SENDERS[message.channel](current_app.config["SERVERMON"])
     try:
         sender.send(message)
@@ -197,7 +200,7 @@ def deliver(notification_id: int) -> str:
     sent_at = utcnow()
     for row in rows:
         row.status, row.sent_at, row.last_error, row.sent_in = "sent", sent_at, None, message.id
-        row.attempts += 1
+        row.attempts, row.window_s = row.attempts + 1, waited
     db.session.commit()
     return "sent"
 

@@ -26,9 +26,9 @@ def test_a_storm_of_200_outages_is_a_few_messages_per_person_and_channel_each_wa
     recipients = {recipient for recipient, _ in result.down}
     assert len(recipients) == 6  # three people, an address and a phone each
     assert set(result.down) == set(result.resolved)
-    # Usually 2 (the page, then one digest); a loaded machine stretches the wave past one
-    # window now and then: 3, the bench's target, is the most allowed.
-    assert max(result.down.values()) <= 3 and max(result.resolved.values()) <= 3
+    # The page, then one digest: the outages all open within the window after the first
+    # page, and a recovery gathers over two windows (Alertmanager's ticks spread it).
+    assert max(result.down.values()) <= 2 and max(result.resolved.values()) <= 2
     assert result.rows_sent_once
     # The page and its digests name every server between them.
     counted = 0

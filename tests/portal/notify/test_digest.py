@@ -15,7 +15,13 @@ import pytest
 
 from portal.extensions import db
 from portal.notify import outbox
-from portal.notify.digest import SMS_DIGEST_LIMIT, compose_digest
+from portal.notify.digest import (
+    SMS_DIGEST_LIMIT,
+    Previous,
+    compose_digest,
+    gathered,
+    window_after,
+)
 from portal.settings.service import update_settings
 from tests.factories import make_server
 from tests.portal.incidents.test_webhook import TOKEN, alert, payload
@@ -100,7 +106,7 @@ def test_a_storm_pages_the_first_at_once_then_one_digest_per_channel(
     assert set(messages_per_row().values()) == {1} and len(messages_per_row()) == 48
 
 
-def test_a_wave_that_goes_on_sends_at_most_one_more_message_per_window(
+def test_a_wave_that_goes_on_sends_its_digests_ever_further_apart(
         notify_client, gathering, worker, smtp):
     on_call(notify_sms=False)
     servers = [make_server(f"atm-{n}") for n in range(5)]
@@ -118,8 +124,31 @@ def test_a_wave_that_goes_on_sends_at_most_one_more_message_per_window(
     assert subject(smtp[1][1]) == "[servermon] DOWN: atm-1 - atm-1 is down"  # a digest of one
     assert subject(smtp[1][2]).startswith("[servermon] DOWN: 3 more servers ")
     gaps = [(b - a).total_seconds() for a, b in pairwise(sorted(set(sent)))]
-    assert all(gap >= WINDOW_S - 0.5 for gap in gaps), gaps
-    assert time.monotonic() - started >= WINDOW_S
+    # The digest after a digest waits two windows: a long storm widens its gaps.
+    assert gaps[0] >= WINDOW_S - 0.5 and gaps[1] >= 2 * WINDOW_S - 0.5, gaps
+    assert [row.window_s for row in sorted(rows(), key=lambda row: row.sent_at)] == \
+        [0, WINDOW_S, 2 * WINDOW_S, 2 * WINDOW_S, 2 * WINDOW_S]
+    assert time.monotonic() - started >= 3 * WINDOW_S
+
+
+def test_windows_widen_while_a_wave_goes_on_and_start_again_after_it():
+    now = T0 + timedelta(hours=1)
+    assert window_after(None, "firing", 30) == 0  # the first page goes at once
+    assert window_after(Previous(now, 0), "firing", 30) == 30
+    assert window_after(Previous(now, 30), "firing", 30) == 60
+    assert window_after(Previous(now, 60), "firing", 30) == 120
+    assert window_after(Previous(now, 120), "firing", 30) == 120  # WIDEST windows at most
+    # Recoveries come on Alertmanager's per-server minute ticks: they gather over two.
+    assert window_after(Previous(now, 0), "resolved", 30) == 60
+    assert window_after(Previous(now, 60), "resolved", 30) == 120
+    assert window_after(Previous(now, 30), "firing", 0) == 0  # digests switched off
+    # A message whose rows all came after the window had run out gathered nothing: the wave
+    # had ended, and the one after it starts at the first window again.
+    previous = Previous(now, 60)
+    late = outbox.Notification(created_at=now + timedelta(seconds=121))
+    early = outbox.Notification(created_at=now + timedelta(seconds=100))
+    assert gathered([late], previous, 120) == 0
+    assert gathered([late, early], previous, 120) == 120
 
 
 def test_with_no_window_every_incident_is_its_own_message(notify_client, worker, smtp):
