@@ -1,8 +1,9 @@
 """Benchmark: a data-centre outage at production timings, and the pages it sends.
 
 N HTTP servers (default 1,000) are paths on one local site, probed every 30 s by the real
-exporter on the whole stack (tests/support/stack.py: Prometheus, Alertmanager, portal,
-worker; an SMTP sink and a local stand-in for Twilio's REST API) on a private PostgreSQL
+exporter on the whole stack (tests/support/stack.py: Prometheus, Alertmanager, the portal
+under gunicorn as script/server runs it, the worker; an SMTP sink and a local stand-in for
+Twilio's REST API) on a private PostgreSQL
 cluster (``--database sqlite`` for the embedded one), with the committed rule, Alertmanager
 and portal timings and the default gathering window (30 s). Three people are
 on call. The site stops, and once every incident is open and paged it comes back. Prints
@@ -39,8 +40,10 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
+    from portal import create_app
     from portal.extensions import db
     from tests.chaos import scenarios
+    from tests.conftest import make_config
     from tests.e2e.test_outage_to_phone import base_env
     from tests.support.postgres import private_postgres
     from tests.support.stack import PRODUCTION, Stack
@@ -50,10 +53,11 @@ def main() -> None:
             database = extra.enter_context(private_postgres()).url
         else:
             database = f"sqlite:///{tmp}/storm.db"
+        with create_app(make_config(database)).app_context():
+            upgrade()  # before the portal's processes start on it
         stack = extra.enter_context(Stack(base_env(database), Path(tmp), PRODUCTION,
-                                          own_redis=True))
+                                          own_redis=True, portal_process=True))
         extra.enter_context(stack.app.app_context())
-        upgrade()
         began = time.monotonic()
         result = scenarios.Storm(args.servers)
         try:

@@ -28,6 +28,15 @@ pytestmark = pytest.mark.e2e
 INTERVAL_S = 10
 
 
+class Site(ThreadingHTTPServer):
+    """A listen backlog like a real web server's (nginx: 511), not socketserver's 5: with
+    hundreds of servers on one site, bursts of probes overflowed 5, the kernel dropped the
+    connections and the probes timed out against a site that was up."""
+
+    request_queue_size = 511
+    daemon_threads = True
+
+
 class Target:
     """A local HTTP service that can be stopped and started on the same port; ``status``
     says what each request is answered (200, "ok", unless told otherwise)."""
@@ -35,7 +44,7 @@ class Target:
     def __init__(self, status: Callable[[], int] = lambda: 200) -> None:
         self.port = free_port()
         self.status = status
-        self.server: ThreadingHTTPServer | None = None
+        self.server: Site | None = None
 
     def start(self) -> None:
         answer = self.status
@@ -52,7 +61,7 @@ class Target:
             def log_message(self, *_args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = Site(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:

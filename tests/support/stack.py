@@ -48,11 +48,15 @@ PRODUCTION = Timings()
 
 class Stack:
     """``own_redis``: a redis-server of its own (no persistence), which ``restart_redis``
-    can kill and bring back empty; else the shared one at REDIS_URL."""
+    can kill and bring back empty; else the shared one at REDIS_URL. ``portal_process``:
+    the portal as script/server runs it (gunicorn, two workers, on a migrated database),
+    not served from this process, where it would share one interpreter lock with the
+    test's stand-ins and polling: for benchmarks of what the portal keeps up with."""
 
     def __init__(self, env: dict[str, str], workdir: Path, timings: Timings, *,
-                 own_redis: bool = False) -> None:
+                 own_redis: bool = False, portal_process: bool = False) -> None:
         self.own_redis = own_redis
+        self.portal_process = portal_process
         self.redis_port = free_port() if own_redis else None
         if own_redis:
             env = {**env, "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0"}
@@ -159,10 +163,19 @@ class Stack:
 
     def stop_portal(self) -> None:
         """The portal stops answering (its port closes), as when its process dies."""
+        if self.portal_process:
+            self.stop("portal")
+            return
         self._portal.__exit__(None, None, None)
         self._portal = None
 
     def start_portal(self) -> None:
+        if self.portal_process:  # as script/server runs it
+            self._process("portal", [str(BIN / "gunicorn"), "--workers", "2", "--threads", "32",
+                                     "--bind", f"127.0.0.1:{self.portal_port}",
+                                     "portal:create_app()"],
+                          self.environment(), f"{self.portal_url}/healthz")
+            return
         self._portal = serving(self.app, self.portal_port)
         self._portal.__enter__()
 
@@ -176,7 +189,8 @@ class Stack:
 
         self.app = create_app(Config.from_env(env))
         self.start_portal()
-        self.exits.callback(lambda: self._portal and self.stop_portal())
+        if not self.portal_process:
+            self.exits.callback(lambda: self._portal and self.stop_portal())
         token = self.workdir / "webhook_token"
         token.write_text(env["ALERTMANAGER_WEBHOOK_TOKEN"] + "\n")
         t = self.timings
