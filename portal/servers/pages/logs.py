@@ -7,6 +7,7 @@ blueprint of its own (``log_pages``), as its permission differs from the other p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -109,8 +110,13 @@ def logs_csv():
     def local(value) -> str:
         return value.astimezone(zone).isoformat() if value else ""
 
-    rows = ([local(e.at), e.server_id, neutralise(names.get(e.server_id)), e.previous, e.status,
-             neutralise(e.reason), e.latency_ms, local(e.last_ok_at)]
-            for e in db.session.scalars(query))
-    return Response(stream_with_context(csv_lines(CSV_HEADER, rows)), mimetype="text/csv",
+    def rows() -> Iterator[list]:
+        """Queried once streaming has begun, on that context's session: the view's own
+        session is closed by then (a query made here in the view failed on the first row
+        served for real, "identity map is no longer valid")."""
+        for e in db.session.scalars(query):
+            yield [local(e.at), e.server_id, neutralise(names.get(e.server_id)), e.previous,
+                   e.status, neutralise(e.reason), e.latency_ms, local(e.last_ok_at)]
+
+    return Response(stream_with_context(csv_lines(CSV_HEADER, rows())), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="servermon-log.csv"'})

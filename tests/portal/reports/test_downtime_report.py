@@ -5,11 +5,13 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from openpyxl import load_workbook
 
 from portal.extensions import db
 from portal.incidents.models import Incident, MaintenanceWindow
-from tests.factories import login, make_server, make_user
+from tests.factories import PASSWORD, login, make_server, make_user
+from tests.support.live_server import serving
 
 DAY = datetime(2026, 11, 10, tzinfo=UTC)
 PERIOD = "from=2026-11-10T00:00:00%2B00:00&to=2026-11-11T00:00:00%2B00:00"
@@ -25,6 +27,13 @@ def outage(server, start_min, end_min, reason="connection refused", name="Server
     db.session.add(incident)
     db.session.commit()
     return incident
+
+
+def access_token(address: str, user) -> str:
+    response = requests.post(f"http://{address}/api/auth/login", timeout=10,
+                             json={"username": user.username, "password": PASSWORD})
+    response.raise_for_status()
+    return response.json()["access_token"]
 
 
 @pytest.fixture
@@ -198,3 +207,22 @@ def test_xlsx_has_typed_cells_text_formulas_and_a_usable_layout(client, headers)
 def test_reports_need_the_reports_permission(client, server):
     headers = login(client, make_user("customer_engagement"))
     assert client.get("/api/reports/downtime", headers=headers).status_code == 200
+
+
+def test_the_csv_streams_over_a_real_server(app):
+    """Served for real the rows stream after the view has returned and its session closed
+    (the Logs page's CSV failed so; this one must not)."""
+    user = make_user("flexipay_support")
+    server = make_server("core-banking")
+    server.created_at = DAY - timedelta(days=30)
+    db.session.commit()
+    for start in range(0, 600, 20):
+        outage(server, start, start + 5)
+    with serving(app) as address:
+        headers = {"Authorization": f"Bearer {access_token(address, user)}"}
+        for table in ("summary", "incidents"):
+            response = requests.get(f"http://{address}/api/reports/downtime?{PERIOD}&format=csv"
+                                    f"&table={table}", headers=headers, timeout=30)
+            assert response.status_code == 200, response.text[:500]
+            lines = list(csv.DictReader(io.StringIO(response.text)))
+            assert len(lines) == (1 if table == "summary" else 30)

@@ -6,11 +6,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from portal.rbac import ROLES, has_permission
 from portal.servers.pages.logs import PAGE_SIZE
 from portal.settings.service import update_settings
-from tests.factories import make_server, record_state
+from tests.factories import PASSWORD, make_server, make_user, record_state
+from tests.support.live_server import serving
 from tests.support.pages import sign_in
 
 T0 = datetime(2026, 11, 1, 21, 30, tzinfo=UTC)  # 2026-11-02 00:30 in Kampala (UTC+3)
@@ -128,3 +130,22 @@ def test_the_filtered_log_downloads_as_csv_oldest_first_and_neutralised(client):
 def test_the_csv_needs_server_logs(client):
     sign_in(client, "customer_engagement")
     assert client.get("/logs.csv").status_code == 403
+
+
+def test_the_csv_streams_over_a_real_server(app):
+    """Served for real, the response outlives the view: the rows stream after the request's
+    own work (its session's commit) is done. A 500 ("identity map is no longer valid")
+    whenever the filter matched rows, with SQLAlchemy 2.1."""
+    user = make_user("it_staff")
+    cbs = make_server("core-banking")
+    for minute in range(30):
+        record_state(cbs, "down" if minute % 2 else "up", T0 + timedelta(minutes=minute))
+    with serving(app) as address:
+        session = requests.Session()
+        login = session.post(f"http://{address}/api/auth/login",
+                             json={"username": user.username, "password": PASSWORD})
+        assert login.status_code == 200
+        response = session.get(f"http://{address}/logs.csv?status=down")
+        assert response.status_code == 200, response.text[:500]
+        lines = list(csv.reader(io.StringIO(response.text)))
+    assert len(lines) == 1 + 15 and all(line[4] == "down" for line in lines[1:])
