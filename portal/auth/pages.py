@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from pydantic import ValidationError
@@ -20,15 +22,22 @@ from portal.users.schemas import ProfileUpdate
 from portal.users.service import update_profile
 from portal.web.context import can
 from portal.web.forms import form_errors
+from portal.web.security import from_this_site
 
 bp = Blueprint("auth_pages", __name__, template_folder="templates")
 
 
 def safe_next(value: str | None) -> str:
-    """Only same-site paths, so the login page cannot bounce users to another site."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
-        return value
-    return url_for("server_pages.dashboard")
+    """Only a path of this site, so the login page cannot bounce users to another one.
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    ``/<tab>/evil.example`` is ``//evil.example`` to them: any control character or
+    backslash refuses the value, as does anything with a scheme or a host."""
+    if not value or "\\" in value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return url_for("server_pages.dashboard")
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return url_for("server_pages.dashboard")
+    return value
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -37,6 +46,9 @@ def login():
     next_url = request.args.get("next")
     if request.method == "GET":
         return render_template("auth/login.html", next=next_url, error=None, username="")
+    if not from_this_site():  # login CSRF: another site signing the browser in as someone
+        return render_template("auth/login.html", next=None, username="",
+                               error="Sign in from this portal's own page."), 403
     username = request.form.get("username", "")[:64]
     try:
         user = sign_in(username, request.form.get("password", "")[:200],

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import queue
 import time
-from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 from simple_websocket import ConnectionClosed
 
 from portal.auth.guard import NotAuthenticated, authenticate
@@ -22,6 +21,7 @@ from portal.extensions import db, sock
 from portal.rbac import has_permission
 from portal.realtime.hub import Client, Hub
 from portal.realtime.snapshot import snapshot
+from portal.web.security import from_this_site
 
 bp = Blueprint("realtime", __name__)
 
@@ -36,20 +36,12 @@ def hub() -> Hub:
     return current_app.extensions["servermon_hub"]
 
 
-def origin_allowed() -> bool:
-    origin = request.headers.get("Origin")
-    if not origin:
-        return False
-    allowed = {urlsplit(current_app.config["SERVERMON"].portal_url).netloc, request.host}
-    return urlsplit(origin).netloc in allowed
-
-
 def _send(ws, event: dict) -> None:
     ws.send(json.dumps(event, default=str))
 
 
 def live(ws) -> None:
-    if not origin_allowed():
+    if not from_this_site(origin_required=True):
         ws.close(reason=POLICY_VIOLATION, message="origin not allowed")
         return
     try:

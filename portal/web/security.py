@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, make_response
+from flask import Flask, current_app, g, make_response, request
 from flask_jwt_extended import decode_token, get_jwt
 
 CONTENT_SECURITY_POLICY = (
@@ -34,6 +34,23 @@ def framed(html: str, grafana_base: str | None):
         response.headers["Content-Security-Policy"] = content_security_policy(
             current_app.config["SERVERMON"].grafana_url, grafana_base)
     return response
+
+
+def _allowed_hosts() -> set[str]:
+    return {urlsplit(current_app.config["SERVERMON"].portal_url).netloc, request.host}
+
+
+def from_this_site(*, origin_required: bool = False) -> bool:
+    """Whether a browser sent this request from the portal's own pages: its Origin is the
+    portal's, and Sec-Fetch-Site does not say another site. A request with neither header
+    is not a browser's cross-site one (browsers send Origin on every POST and WebSocket);
+    ``origin_required`` refuses it anyway, for the WebSocket."""
+    origin = request.headers.get("Origin")
+    if request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return False
+    if not origin:
+        return not origin_required
+    return urlsplit(origin).netloc in _allowed_hosts()
 
 
 def csrf_token() -> str:
