@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -73,6 +73,10 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(exc: HTTPException):
         headers = dict(exc.get_headers()) if exc.code == 405 else {}
         headers.pop("Content-Type", None)
+        if exc.code == 413:  # werkzeug's wording names no field
+            limit = current_app.config["MAX_CONTENT_LENGTH"] // 1024
+            return error_response(413, f"request body larger than {limit} KiB",
+                                  {"body": f"at most {limit} KiB"})
         return error_response(exc.code or 500, exc.description or exc.name, headers=headers)
 
     @app.errorhandler(Exception)

@@ -41,7 +41,11 @@ class Strict(BaseModel):
 
 def json_object(*, known: Iterable[str] | None = None) -> dict:
     """The request body as a dict; with ``known``, a field outside it is a 400 naming it."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the parser gives up on deep nesting with this, not ValueError
+        raise APIError(400, "request body is nested too deeply",
+                       {"body": "nested too deeply"}) from None
     if not isinstance(body, dict):
         raise APIError(400, "request body must be a JSON object", {"body": "expected a JSON object"})
     if known is not None:

@@ -26,6 +26,7 @@ from portal.auth.sessions import (
     is_jti_revoked,
     needs_refresh,
     schedule_cookie_refresh,
+    well_formed,
 )
 from portal.dbtypes import utcnow
 from portal.errors import APIError
@@ -78,7 +79,7 @@ def _user_id_from_refresh_cookie() -> str | None:
         claims = decode_token(token)
     except (JWTExtendedException, pyjwt.PyJWTError):
         return None
-    if claims.get("type") != "refresh" or is_jti_revoked(claims["jti"]):
+    if claims.get("type") != "refresh" or not well_formed(claims) or is_jti_revoked(claims["jti"]):
         return None
     schedule_cookie_refresh(access_from_refresh(claims))
     return claims["sub"]
@@ -127,7 +128,7 @@ def authenticate(*, allow_refresh_cookie: bool = False) -> User:
         user = _user_from_api_token(header[len("Bearer "):].strip())
     else:
         user_id = _user_id_from_jwt(allow_refresh_cookie)
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = db.session.get(User, int(user_id))  # well_formed: a user id
         if user is None:
             raise NotAuthenticated("account no longer exists")
         if user.sessions_valid_from and _issued_at() < user.sessions_valid_from.timestamp():

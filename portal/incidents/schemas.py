@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from portal.dbtypes import utcnow
 from portal.schemas import DbId, Line, PageQuery, Strict
 from portal.servers.schemas import label_selector
 
@@ -14,15 +23,38 @@ MAX_WINDOW = timedelta(days=31)
 SEVERITIES = ("critical", "warning")
 
 
+FUTURE_SLACK = timedelta(days=1)  # clocks differ; a day ahead is no clock, it is bad data
+
+
 class AlertIn(BaseModel):
+    """One alert. Times carry their offset (Alertmanager's always do: a bare time could be
+    any zone's) and are not in the future; a firing alert's ``endsAt`` is only when
+    Prometheus would let it lapse, so it is dropped, as is Alertmanager's zero time."""
+
     model_config = ConfigDict(extra="ignore")
 
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime
-    endsAt: datetime | None = None
+    startsAt: AwareDatetime
+    endsAt: AwareDatetime | None = None
     fingerprint: str = Field(min_length=1, max_length=64)
+
+    @field_validator("startsAt")
+    @classmethod
+    def _started(cls, value: datetime) -> datetime:
+        if value > utcnow() + FUTURE_SLACK:
+            raise ValueError("is in the future")
+        return value
+
+    @field_validator("endsAt")
+    @classmethod
+    def _ended(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None or info.data.get("status") != "resolved" or value.year < 1970:
+            return None
+        if value > utcnow() + FUTURE_SLACK:
+            raise ValueError("is in the future")
+        return value
 
 
 class WebhookIn(BaseModel):

@@ -22,6 +22,7 @@ times are used; docs/design.md#incidents says why that is the lesser evil.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,7 +45,7 @@ from portal.notify.deliveries import delivery_counts
 from portal.notify.messages import human_duration
 from portal.notify.models import Notification
 from portal.realtime.publish import publish
-from portal.schemas import aware
+from portal.schemas import MAX_ID, aware
 from portal.servers import page_cache
 from portal.servers.labels import server_label_view
 from portal.servers.models import Server, ServerEvent, ServerStatus
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 
 # Prometheus, Alertmanager and the exporter keep separate clocks on separate processes.
 CLOCK_SKEW = timedelta(seconds=5)
+SERVER_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits: str.isdigit takes "²" too
 GRAFANA_LEAD = timedelta(hours=1)  # context before the outage on the linked graphs
 
 
@@ -69,8 +71,12 @@ class Change:
 
 
 def _server_for(labels: dict[str, str]) -> Server | None:
+    """The server a ``server_id`` label names; none for a value that cannot be an id (30
+    digits, "²"), which the database could not even look up."""
     server_id = labels.get("server_id", "")
-    return db.session.get(Server, int(server_id)) if server_id.isdigit() else None
+    if not SERVER_ID.fullmatch(server_id) or int(server_id) > MAX_ID:
+        return None
+    return db.session.get(Server, int(server_id))
 
 
 def _events(server_id: int, status: str):

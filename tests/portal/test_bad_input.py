@@ -15,6 +15,7 @@ import pytest
 
 from tests.factories import login, make_server, make_user
 
+AM_TOKEN = {"Authorization": "Bearer am-token-for-tests-0123456789"}
 HUGE = 2**70  # fits no database integer column
 IDS = (0, HUGE)
 WRONG_TYPES = ("page=x&per_page=-5&limit=-1&sort=;drop&status=nope&from=yesterday&to=never"
@@ -42,6 +43,9 @@ BODIES = (
     json.dumps({"server_id": HUGE, "reason": "work", **WHEN}).encode(),
     json.dumps({"ids": [HUGE]}).encode(),
     json.dumps({"user_id": HUGE, "incident_id": HUGE}).encode(),
+    # Nested deeper than the parser goes, well under the size limit (a RecursionError: 500).
+    b"[" * 200_000 + b"]" * 200_000,
+    b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
 )
 # The pages' forms: every field they read, filled wrongly or with an id too large.
 FORM = {"name": "form-server", "kind": "http", "target": "https://form.bank.example/",
@@ -143,3 +147,22 @@ def test_an_owner_id_too_large_is_an_error_under_its_field(sweep):
     assert "whole number" in feedback
     form["owner_id"] = ""
     assert client.post("/servers/new", data=form, headers=headers).status_code == 302
+
+
+@pytest.mark.parametrize("size", [1024 * 1024 + 1, 10 * 1024 * 1024])
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/alertmanager/webhook", "/api/servers"])
+def test_a_body_over_the_limit_is_refused_unread(client, path, size):
+    headers = {"/api/auth/login": {}, "/api/alertmanager/webhook": AM_TOKEN,
+               "/api/servers": login(client, make_user("admin"))}[path]
+    body = b'{"name": "' + b"x" * size + b'"}'
+    response = client.post(path, data=body, content_type="application/json", headers=headers)
+    assert response.status_code == 413
+    assert "body" in json.dumps(response.get_json())
+
+
+@pytest.mark.parametrize("body", [b"[" * 200_000 + b"]" * 200_000,
+                                  b'{"a":' * 100_000 + b"1" + b"}" * 100_000])
+def test_deep_nesting_is_a_400_naming_the_body_even_before_sign_in(client, body):
+    response = client.post("/api/auth/login", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["details"] == {"body": "nested too deeply"}

@@ -3,6 +3,9 @@
 import time
 from datetime import timedelta
 
+import jwt as pyjwt
+import pytest
+from flask import current_app
 from flask_jwt_extended import create_access_token, decode_token
 
 from portal.extensions import db
@@ -161,3 +164,35 @@ def test_an_admin_password_reset_ends_the_users_sessions(client):
     admin = login(client, make_user("admin"))
     client.patch(f"/api/users/{user.id}", headers=admin, json={"password": "reset-by-admin-1"})
     assert client.get("/api/auth/me", headers=theirs).status_code == 401
+
+
+@pytest.mark.parametrize("drop", ["rjti", "rexp", "siat", "jti"])
+def test_a_validly_signed_token_missing_a_claim_is_refused_not_a_500(client, drop):
+    """A token signed with the key but not minted by the sign-in (a leaked key, a tool)."""
+    user = make_user()
+    claims = decode_token(_login_json(client, user)["access_token"])
+    extra = {"rjti": claims["rjti"], "rexp": claims["rexp"], "siat": claims["siat"]}
+    extra.pop(drop, None)
+    token = create_access_token(identity=str(user.id), additional_claims=extra)
+    if drop == "jti":
+        token = _without_jti(token)
+    response = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.get_json()
+    client.set_cookie("access_token_cookie", token)
+    assert client.get("/api/auth/me").status_code == 401
+
+
+@pytest.mark.parametrize("subject", ["²", "0", "1" * 30, "admin"])
+def test_a_signed_token_whose_subject_is_no_user_id_is_refused(client, subject):
+    claims = decode_token(_login_json(client, make_user())["access_token"])
+    token = create_access_token(identity=subject, additional_claims={
+        "rjti": claims["rjti"], "rexp": claims["rexp"], "siat": claims["siat"]})
+    response = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.get_json()
+
+
+def _without_jti(token: str) -> str:
+    """The same claims re-signed without a jti (flask-jwt-extended always adds one)."""
+    claims = pyjwt.decode(token, options={"verify_signature": False})
+    claims.pop("jti")
+    return pyjwt.encode(claims, current_app.config["JWT_SECRET_KEY"], algorithm="HS256")

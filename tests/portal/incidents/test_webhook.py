@@ -1,5 +1,6 @@
 """The Alertmanager webhook: validation, idempotency, and downtime timed from probe data."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -71,6 +72,42 @@ def test_a_malformed_payload_is_a_400_naming_the_field(client, body):
     response = post(client, body)
     assert response.status_code == 400
     assert response.get_json()["details"]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"startsAt": "2026-11-28T08:00:40"}, "startsAt"),  # no offset: which zone's 08:00?
+    ({"status": "resolved", "endsAt": "2026-11-28T08:05:00"}, "endsAt"),
+    ({"status": "resolved", "endsAt": "9999-12-31T23:59:59Z"}, "endsAt"),
+    ({"startsAt": "9999-12-31T23:59:59Z"}, "startsAt"),
+])
+def test_alert_times_without_an_offset_or_years_ahead_are_a_400_not_retried(client, change,
+                                                                             field):
+    """Before: a 500, or a 503 that Alertmanager retried for ever."""
+    body = {**alert(make_server()), **change}
+    response = post(client, payload(body))
+    assert response.status_code == 400, response.get_json()
+    assert field in json.dumps(response.get_json()["details"])
+    assert incidents() == []
+
+
+def test_a_firing_alerts_end_is_not_its_end(client):
+    """Prometheus sends a firing alert with the time it would lapse: no end yet."""
+    server = make_server()
+    body = alert(server, ends=datetime(9999, 12, 31, tzinfo=UTC))
+    assert post(client, payload(body)).status_code == 200
+    [incident] = incidents()
+    assert incident.ended_at is None
+
+
+@pytest.mark.parametrize("server_id", ["1" * 30, "²", "١٢", "-1", "", " 7", "9223372036854775808"])
+def test_a_server_id_that_cannot_be_an_id_records_an_incident_without_a_server(client, server_id):
+    """Before: "²" (a digit to str.isdigit) was a 500, 30 digits a 503 retried for ever."""
+    body = alert(make_server())
+    body["labels"]["server_id"] = server_id
+    response = post(client, payload(body))
+    assert response.status_code == 200, response.get_json()
+    [incident] = incidents()
+    assert incident.server_id is None
 
 
 def test_a_firing_alert_opens_one_incident_even_when_redelivered(client):
