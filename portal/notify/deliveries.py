@@ -11,10 +11,35 @@ from portal.notify.models import Notification
 FAILED_LIMIT = 20
 
 
-def serialize_delivery(row: Notification) -> dict:
+CONTACTS_PERMISSION = "logs.view"  # who may read staff addresses (as the server contacts)
+
+
+def masked(channel: str, recipient: str) -> str:
+    """Enough to tell recipients apart, not to reach them: ``i***@bank.example``,
+    ``+256***01``. An endpoint's name (``endpoint:3``) is no address and stays."""
+    if channel == "email" and "@" in recipient:
+        local, _, domain = recipient.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    if channel == "sms":
+        return f"{recipient[:4]}***{recipient[-2:]}" if len(recipient) > 8 else "***"
+    return recipient
+
+
+def visible(row: Notification, full: bool) -> tuple[str, str | None]:
+    """The recipient and last error as a reader may see them: an SMTP or Twilio error
+    quotes the address, so it is masked there too."""
+    if full:
+        return row.recipient, row.last_error
+    hidden = masked(row.channel, row.recipient)
+    error = row.last_error.replace(row.recipient, hidden) if row.last_error else None
+    return hidden, error
+
+
+def serialize_delivery(row: Notification, full: bool) -> dict:
+    recipient, error = visible(row, full)
     return {"id": row.id, "incident_id": row.incident_id, "state": row.state,
-            "channel": row.channel, "recipient": row.recipient, "status": row.status,
-            "attempts": row.attempts, "last_error": row.last_error,
+            "channel": row.channel, "recipient": recipient, "status": row.status,
+            "attempts": row.attempts, "last_error": error,
             "created_at": row.created_at.isoformat(),
             "sent_at": row.sent_at.isoformat() if row.sent_at else None}
 

@@ -13,7 +13,7 @@ from portal.lookups import get_or_404
 from portal.notify import contacts as contact_book
 from portal.notify import endpoints as endpoint_book
 from portal.notify import inbox as bell
-from portal.notify.deliveries import delivery_query, serialize_delivery
+from portal.notify.deliveries import CONTACTS_PERMISSION, delivery_query, serialize_delivery
 from portal.notify.models import NotificationEndpoint
 from portal.pagination import paginate
 from portal.rbac import AUTHENTICATED
@@ -69,8 +69,9 @@ class OutboxQuery(PageQuery):
 @requires("alerts.view")
 def outbox():
     args = parse_query(OutboxQuery)
+    full = current_user().can(CONTACTS_PERMISSION)  # staff addresses, as for contacts
     return jsonify(paginate(delivery_query(args.status, args.incident_id), args.page,
-                            args.per_page, serialize_delivery))
+                            args.per_page, lambda row: serialize_delivery(row, full)))
 
 
 @bp.get("/servers/<int:server_id>/contacts")

@@ -24,10 +24,11 @@ from portal.incidents.service import (
     incident_query,
     incident_rows,
 )
-from portal.notify.deliveries import failed_deliveries
+from portal.notify.deliveries import CONTACTS_PERMISSION, failed_deliveries, visible
 from portal.pagination import paginate
 from portal.servers.models import Server
 from portal.settings.service import load_settings
+from portal.web.context import can
 from portal.web.forms import chosen_server, day_range, page_number
 
 PAST_PAGE_SIZE = 25
@@ -122,6 +123,8 @@ def _render_alerts(ack_error: dict | None = None, status: int = 200):
     rows = incident_rows(shown + ([linked] if linked else []), settings.grafana_url)
     linked_row = rows.pop() if linked else None
     failed, failed_total = failed_deliveries()
+    full = can(CONTACTS_PERMISSION)
+    failed_shown = {row.id: visible(row, full) for row in failed}
     ever = db.session.scalar(select(func.count(Incident.id))) if not shown else 1
     servers = db.session.execute(select(Server.id, Server.name).order_by(Server.name)).all()
     alertnames = db.session.scalars(select(Incident.alertname).distinct()
@@ -133,6 +136,7 @@ def _render_alerts(ack_error: dict | None = None, status: int = 200):
         filters=filters, open_rows=rows[:len(open_items)], open_total=open_total,
         show_open=show_open, past=past, linked=linked_row,
         missing_link=missing_link, highlight=highlight, failed=failed, failed_total=failed_total,
+        failed_shown=failed_shown,
         any_incidents=bool(ever), servers=servers, alertnames=alertnames,
         severity_choices=[(name, name.capitalize()) for name in SEVERITIES],
         zone=zone, ack_error=ack_error or {}, page_url=lambda n: _alerts_url(page=n),
