@@ -47,8 +47,13 @@ def configure_jwt(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def is_revoked(_header: dict, payload: dict) -> bool:
+        """Its own jti revoked, or its session's: every access token a refresh minted
+        names the refresh token (``rjti``), so one sign-out ends all of them."""
         jti = payload.get("jti")
-        return not isinstance(jti, str) or is_jti_revoked(jti)  # no jti: not one of ours
+        if not isinstance(jti, str):
+            return True  # no jti: not one of ours
+        rjti = payload.get("rjti")
+        return is_jti_revoked(jti, *([rjti] if isinstance(rjti, str) else []))
 
     @jwt.token_verification_loader
     def verify(_header: dict, payload: dict) -> bool:
@@ -70,9 +75,10 @@ def well_formed(claims: dict) -> bool:
                for name, kind in needed.items()) and bool(_USER_ID.fullmatch(claims["sub"]))
 
 
-def is_jti_revoked(jti: str) -> bool:
+def is_jti_revoked(*jtis: str) -> bool:
+    """Whether any of these is revoked (one round trip)."""
     try:
-        return bool(get_redis().exists(REVOKED_PREFIX + jti))
+        return bool(get_redis().exists(*(REVOKED_PREFIX + jti for jti in jtis)))
     except redis.RedisError as exc:
         raise APIError(503, "session store unavailable; try again shortly") from exc
 

@@ -7,9 +7,9 @@ Managing an account whose role outranks yours is refused for the same reason.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from portal.auth.models import User
+from portal.auth.models import ApiToken, User
 from portal.auth.passwords import hash_password, verify_password
 from portal.errors import APIError
 from portal.extensions import db
@@ -64,8 +64,27 @@ def _require_manageable(actor: User | None, target: User) -> None:
                        {"role": "outranks your own role"})
 
 
-def _is_last_active_admin(user: User) -> bool:
-    return user.role == "admin" and user.is_active and _active_admins() <= 1
+def _lock_admins() -> None:
+    """Hold the active admins' rows until this transaction ends (PostgreSQL; SQLite locks
+    the database at the write instead), so that two admins demoted at once are counted one
+    after the other: the second sees the first's change."""
+    db.session.execute(select(User.id).where(User.role == "admin", User.is_active.is_(True))
+                       .with_for_update())
+
+
+def _keep_an_admin(field: str, verb: str) -> None:
+    """After the change, before the commit: if it left no active admin, undo it. Counted
+    inside the transaction that made it, so a concurrent change cannot slip past."""
+    db.session.flush()
+    if _active_admins() == 0:
+        db.session.rollback()
+        raise APIError(409, f"the last active admin cannot be {verb}", {field: "last admin"})
+
+
+def _end_api_tokens(user: User) -> None:
+    """A user who loses API access, or is disabled, loses their tokens: they must not work
+    again when the role or the account comes back."""
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
 def create_user(actor: User | None, data: UserCreate) -> User:
@@ -91,23 +110,31 @@ def create_user(actor: User | None, data: UserCreate) -> User:
 def update_user(actor: User, user: User, changes: UserUpdate) -> User:
     fields = changes.model_dump(exclude_unset=True)
     _require_manageable(actor, user)
-    if "role" in fields and fields["role"] != user.role:
+    if "password" in fields and user.id == actor.id:
+        raise APIError(403, "change your own password on your profile, with the current one",
+                       {"password": "is your own"})
+    demoted = "role" in fields and fields["role"] != user.role
+    disabled = fields.get("is_active") is False and user.is_active
+    if demoted:
         if user.id == actor.id:
             raise APIError(403, "you cannot change your own role", {"role": "is your own"})
         _require_grant(actor, fields["role"])
-        if _is_last_active_admin(user):
-            raise APIError(409, "the last active admin cannot be demoted", {"role": "last admin"})
-    if fields.get("is_active") is False and user.is_active:
-        if user.id == actor.id:
-            raise APIError(403, "you cannot disable your own account", {"is_active": "is yours"})
-        if _is_last_active_admin(user):
-            raise APIError(409, "the last active admin cannot be disabled",
-                           {"is_active": "last admin"})
+    if disabled and user.id == actor.id:
+        raise APIError(403, "you cannot disable your own account", {"is_active": "is yours"})
+    guard = user.role == "admin" and user.is_active and (demoted or disabled)
+    if guard:
+        _lock_admins()
+        db.session.refresh(user)  # as it is now that the admins are held
+    had_api = user.can("api.access")
     password = fields.pop("password", None)
     if password is not None:
         user.set_password(hash_password(password))
     for key, value in fields.items():
         setattr(user, key, value)
+    if guard:
+        _keep_an_admin("role" if demoted else "is_active", "demoted" if demoted else "disabled")
+    if (had_api and not user.can("api.access")) or disabled:
+        _end_api_tokens(user)
     _check_sms_has_phone(user)
     db.session.commit()
     return user
@@ -139,7 +166,10 @@ def delete_user(actor: User, user: User) -> None:
     _require_manageable(actor, user)
     if user.id == actor.id:
         raise APIError(403, "you cannot delete your own account", {"id": "is yours"})
-    if _is_last_active_admin(user):
-        raise APIError(409, "the last active admin cannot be removed", {"id": "last admin"})
+    guard = user.role == "admin" and user.is_active
+    if guard:
+        _lock_admins()
     db.session.delete(user)
+    if guard:
+        _keep_an_admin("id", "removed")
     db.session.commit()

@@ -196,3 +196,18 @@ def _without_jti(token: str) -> str:
     claims = pyjwt.decode(token, options={"verify_signature": False})
     claims.pop("jti")
     return pyjwt.encode(claims, current_app.config["JWT_SECRET_KEY"], algorithm="HS256")
+
+
+def test_logout_ends_every_access_token_of_the_session_not_only_the_one_used(client):
+    """Before: an access token minted by a refresh answered 200 for up to 15 minutes after
+    signing out with another one."""
+    tokens = _login_json(client, make_user())
+    client.delete_cookie("access_token_cookie")
+    client.delete_cookie("refresh_token_cookie")
+    refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
+    sibling = client.post("/api/auth/refresh", headers=refresh).get_json()["access_token"]
+    sibling_header = {"Authorization": f"Bearer {sibling}"}
+    assert client.get("/api/auth/me", headers=sibling_header).status_code == 200
+    first = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.post("/api/auth/logout", headers=first).status_code == 200
+    assert client.get("/api/auth/me", headers=sibling_header).status_code == 401

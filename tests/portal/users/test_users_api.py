@@ -1,10 +1,14 @@
 """User management over the API, with the escalation rules from DESIGN.md."""
 
+import threading
+
 import pytest
+import requests
 
 from portal.auth.models import User
 from portal.extensions import db
-from tests.factories import login, make_user
+from tests.factories import PASSWORD, login, make_user
+from tests.support.live_server import serving
 
 NEW = {"username": "new.person", "password": "a-long-enough-pass", "role": "flexipay_support",
        "email": "new.person@bank.example"}
@@ -149,3 +153,67 @@ def test_profile_changes_need_the_current_password_for_a_new_one(client):
     again = client.post("/api/auth/login", json={"username": user.username,
                                                  "password": "another-good-pass"})
     assert again.status_code == 200
+
+
+def test_two_admins_demoted_at_once_leave_one(app):
+    """Concurrent PATCHes, served for real: before, both won in 4 of 5 rounds and no
+    active admin was left. Each round must end with exactly one."""
+    with serving(app) as address:
+        tokens = [bearer(address, make_user("developer")) for _ in range(2)]
+        for _ in range(6):
+            admins = [make_user("admin").id, make_user("admin").id]
+            changes = [{"role": "it_staff"}, {"is_active": False}]
+            gate = threading.Barrier(2)
+            answers: list[int] = []
+
+            def change(token, admin_id, body, gate=gate, answers=answers):
+                gate.wait()
+                answers.append(requests.patch(f"http://{address}/api/users/{admin_id}",
+                                              json=body, headers=token, timeout=30).status_code)
+
+            threads = [threading.Thread(target=change, args=args)
+                       for args in zip(tokens, admins, changes, strict=True)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            db.session.expire_all()
+            active = db.session.scalars(db.select(User).where(
+                User.role == "admin", User.is_active.is_(True))).all()
+            assert len(active) == 1 and sorted(answers) == [200, 409], answers
+            for user in active:  # the next round starts with none
+                user.is_active = False
+            db.session.commit()
+
+
+def bearer(address, user) -> dict[str, str]:
+    response = requests.post(f"http://{address}/api/auth/login", timeout=10,
+                             json={"username": user.username, "password": PASSWORD})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_a_user_manager_changes_their_own_password_only_with_the_current_one(client):
+    """Before: PATCH /api/users/<self> set it without the current password."""
+    me = make_user("it_staff")
+    headers = login(client, me)
+    response = client.patch(f"/api/users/{me.id}", json={"password": "a-new-long-password"},
+                            headers=headers)
+    assert response.status_code == 403 and "password" in response.get_json()["details"]
+    assert client.post("/api/auth/login", json={"username": me.username,
+                                                "password": PASSWORD}).status_code == 200
+
+
+@pytest.mark.parametrize("change", [{"role": "flexipay_support"}, {"is_active": False}])
+def test_api_tokens_end_when_their_owner_loses_api_access_or_is_disabled(client, change):
+    """Before: refused while the owner lacked api.access, working again after re-promotion."""
+    owner = make_user("developer")
+    own = login(client, owner)
+    token = client.post("/api/tokens", json={"name": "ci"}, headers=own).get_json()["token"]
+    with_token = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/auth/me", headers=with_token).status_code == 200
+    admin = login(client, make_user("admin"))
+    assert client.patch(f"/api/users/{owner.id}", json=change, headers=admin).status_code == 200
+    back = {"role": "developer"} if "role" in change else {"is_active": True}
+    assert client.patch(f"/api/users/{owner.id}", json=back, headers=admin).status_code == 200
+    assert client.get("/api/auth/me", headers=with_token).status_code == 401
