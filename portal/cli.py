@@ -47,8 +47,8 @@ def _read_password(password: str | None, from_stdin: bool) -> str:
 @users_cli.command("create")
 @click.option("--username", required=True)
 @click.option("--password", default=None,
-              help="At least 10 characters. Visible in shell history and ps: prefer the prompt "
-                   "(no password option) or --password-stdin.")
+              help="At least 12 characters, not easy to guess. Visible in shell history and "
+                   "ps: prefer the prompt (no password option) or --password-stdin.")
 @click.option("--password-stdin", "password_stdin", is_flag=True,
               help="Read the password from the first line of stdin.")
 @click.option("--role", required=True, type=click.Choice(ROLES))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 
 from portal.auth.models import ApiToken, User
-from portal.auth.passwords import hash_password, verify_password
+from portal.auth.passwords import hash_password, password_problem, verify_password
 from portal.errors import APIError
 from portal.extensions import db
 from portal.rbac import can_grant
@@ -87,11 +87,19 @@ def _end_api_tokens(user: User) -> None:
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
+def _require_strong(password: str, field: str, *user_inputs: str | None) -> None:
+    """The policy again, now that the account's own name and address are known."""
+    problem = password_problem(password, user_inputs)
+    if problem:
+        raise APIError(400, f"invalid value for {field}: {problem}", {field: problem})
+
+
 def create_user(actor: User | None, data: UserCreate) -> User:
     """Create an account; ``actor`` None means the operator's CLI, which may grant any role."""
     _require_grant(actor, data.role)
     if username_taken(data.username):
         raise APIError(409, "that username is taken", {"username": "already exists"})
+    _require_strong(data.password, "password", data.username, data.email)
     user = User(
         username=data.username,
         password_hash=hash_password(data.password),
@@ -128,6 +136,8 @@ def update_user(actor: User, user: User, changes: UserUpdate) -> User:
     had_api = user.can("api.access")
     password = fields.pop("password", None)
     if password is not None:
+        _require_strong(password, "password", fields.get("username", user.username),
+                        fields.get("email", user.email))
         user.set_password(hash_password(password))
     for key, value in fields.items():
         setattr(user, key, value)
@@ -148,6 +158,7 @@ def update_profile(user: User, changes: ProfileUpdate) -> User:
         if not current or not verify_password(user.password_hash, current):
             raise APIError(400, "the current password is wrong",
                            {"current_password": "does not match"})
+        _require_strong(new, "new_password", user.username, fields.get("email", user.email))
         user.set_password(hash_password(new))
     for key, value in fields.items():
         setattr(user, key, value)

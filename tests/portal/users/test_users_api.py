@@ -217,3 +217,34 @@ def test_api_tokens_end_when_their_owner_loses_api_access_or_is_disabled(client,
     back = {"role": "developer"} if "role" in change else {"is_active": True}
     assert client.patch(f"/api/users/{owner.id}", json=back, headers=admin).status_code == 200
     assert client.get("/api/auth/me", headers=with_token).status_code == 401
+
+
+WEAK = ["password12", "qwertyuiop", "Password1!", "password1234", "qwertyuiop12",
+        "Password1!Password1!", "servermon2026", "aaaaaaaaaaaaaaaa", "1234567890123"]
+
+
+@pytest.mark.parametrize("password", WEAK)
+def test_common_and_short_passwords_are_refused_everywhere(client, password):
+    """Before: password12, qwertyuiop and Password1! were accepted."""
+    headers = login(client, make_user("admin"))
+    created = client.post("/api/users", json={**NEW, "password": password}, headers=headers)
+    assert created.status_code == 400 and "password" in created.get_json()["details"]
+    other = make_user("flexipay_support")
+    reset = client.patch(f"/api/users/{other.id}", json={"password": password}, headers=headers)
+    assert reset.status_code == 400 and "password" in reset.get_json()["details"]
+    own = client.patch("/api/auth/me", json={"new_password": password,
+                                             "current_password": PASSWORD},
+                       headers=login(client, other))
+    assert own.status_code == 400 and "new_password" in own.get_json()["details"]
+
+
+def test_a_password_built_from_the_username_or_address_is_refused(client):
+    headers = login(client, make_user("admin"))
+    for password in ("kampala.teller.07", "Kampala.Teller.07!", "kampala.teller@bank"):
+        body = {**NEW, "username": "kampala.teller.07", "email": "kampala.teller@bank.example",
+                "password": password}
+        response = client.post("/api/users", json=body, headers=headers)
+        assert response.status_code == 400, password
+        assert "username or e-mail address" in response.get_json()["details"]["password"]
+    good = {**NEW, "username": "kampala.teller.07", "password": "mango-river-lantern-42"}
+    assert client.post("/api/users", json=good, headers=headers).status_code == 201
