@@ -100,8 +100,13 @@ def test_prometheus_loads_every_rule_and_evaluates_against_what_it_scrapes(confi
         exporter_down = wait_for(lambda: [
             a for a in requests.get(f"{url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
             if a["labels"]["alertname"] == "ExporterDown"], timeout=15, what="ExporterDown pending")
-        targets = wait_for(lambda: requests.get(f"{url}/api/v1/targets", timeout=5)
-                           .json()["data"]["activeTargets"], what="targets discovered")
+        jobs_configured = len(yaml.safe_load(configs.prometheus.read_text())["scrape_configs"])
+
+        def every_target():  # discovery fills in job by job: a first answer may lack some
+            found = requests.get(f"{url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+            return found if len({t["labels"]["job"] for t in found}) >= jobs_configured else None
+
+        targets = wait_for(every_target, what="every job's targets discovered")
         managers = wait_for(lambda: requests.get(f"{url}/api/v1/alertmanagers", timeout=5)
                             .json()["data"]["activeAlertmanagers"], what="Alertmanager discovered")
 
