@@ -99,12 +99,12 @@ def test_an_operator_creates_a_user_from_the_checkout_with_script_servers_secret
     result = subprocess.run(
         [str(flask), "--app", "portal", "users", "create", "--username", "operator",
          "--role", "it_staff", "--email", "operator@bank.example", "--password-stdin"],
-        input="an-operators-password\n", capture_output=True, text=True, env=env, cwd=tmp_path,
+        input="night-shift-lantern-47\n", capture_output=True, text=True, env=env, cwd=tmp_path,
         timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "created user operator (it_staff)" in result.stdout
-    for leaked in ("an-operators-password", *secrets.values()):
+    for leaked in ("night-shift-lantern-47", *secrets.values()):
         assert leaked not in output
     db.session.remove()  # a fresh session, to see the other process's commit
-    assert verify_password(_user("operator").password_hash, "an-operators-password")
+    assert verify_password(_user("operator").password_hash, "night-shift-lantern-47")
