@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from wire.probe_policy import ProbePolicy
 
 DEFAULT_PORTAL_URL = "http://127.0.0.1:8000"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -69,6 +71,7 @@ class ExporterConfig:
     concurrency: int
     shard: int
     shards: int
+    probe_policy: ProbePolicy = field(default_factory=ProbePolicy.build)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ExporterConfig:
@@ -84,14 +87,36 @@ class ExporterConfig:
         if shard >= shards:
             raise ConfigError(f"EXPORTER_SHARD must be below EXPORTER_SHARDS ({shards}), "
                               f"got {shard}")
+        redis_url = _url(env, "REDIS_URL", DEFAULT_REDIS_URL, ("redis", "rediss", "unix"))
+        port = _int(env, "EXPORTER_PORT", 9117, 1, 65535)
+        listen = _raw(env, "EXPORTER_LISTEN") or "0.0.0.0"  # noqa: S104 - Prometheus scrapes it
         return cls(
             portal_url=portal_url,
             sd_token=token,
-            redis_url=_url(env, "REDIS_URL", DEFAULT_REDIS_URL, ("redis", "rediss", "unix")),
-            port=_int(env, "EXPORTER_PORT", 9117, 1, 65535),
-            listen=_raw(env, "EXPORTER_LISTEN") or "0.0.0.0",  # noqa: S104 - Prometheus scrapes it
+            redis_url=redis_url,
+            port=port,
+            listen=listen,
             sd_refresh_s=_int(env, "SD_REFRESH_S", 30, 1, 3600),
             concurrency=_int(env, "EXPORTER_CONCURRENCY", 1000, 1, 100_000),
             shard=shard,
             shards=shards,
+            probe_policy=_probe_policy(env, redis_url, listen, port),
         )
+
+
+def _probe_policy(env: Mapping[str, str], redis_url: str, listen: str, port: int) -> ProbePolicy:
+    """The stack's own endpoints are those this process is told of: its own, Redis's, and
+    Prometheus's and Alertmanager's where their URLs are set (script/server and compose
+    set them), besides PROBE_DENY_ENDPOINTS."""
+    own = [f"[{listen}]:{port}" if ":" in listen else f"{listen}:{port}"]
+    if not redis_url.startswith("unix"):
+        own.append(redis_url)
+    own += [url for name in ("PROMETHEUS_URL", "ALERTMANAGER_URL") if (url := _raw(env, name))]
+    own += [item for item in (_raw(env, "PROBE_DENY_ENDPOINTS") or "").split(",") if item.strip()]
+    try:
+        return ProbePolicy.build(_raw(env, "PROBE_DENY_NETWORKS"),
+                                 _raw(env, "PROBE_ALLOW_NETWORKS"), own)
+    except ValueError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith("PROBE_")
+                          else f"PROBE_DENY_ENDPOINTS: {message}") from None

@@ -1,7 +1,8 @@
 """/metrics for Prometheus, /probe for one-off checks, /healthz for orchestration.
 
 /probe makes the exporter connect wherever it is told, so it needs the SD bearer token;
-/metrics and /healthz stay open, as Prometheus and health checks expect.
+/metrics and /healthz stay open, as Prometheus and health checks expect. A target the
+probe policy denies is a 400 naming it, before any connection is tried.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from exporter.metrics import CONTENT_TYPE, Exposition, probe_text
-from exporter.probes import run_probe
+from exporter.probes import policy, run_probe
 from exporter.scheduler import Scheduler
 from exporter.targets import Target
 from wire import KINDS, PROBE_SETTINGS
@@ -76,6 +77,10 @@ def build_app(scheduler: Scheduler, sd_token: str,
         try:
             target = adhoc_target(dict(request.query),
                                   request.headers.get("X-Prometheus-Scrape-Timeout-Seconds"))
+            await policy.check_target(target)
+        except policy.Denied as exc:
+            field = "dns_resolver" if target.kind == "dns" else "target"
+            return web.json_response({"error": f"{field}: {exc}", "field": field}, status=400)
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         checked_at = datetime.now(UTC)

@@ -14,6 +14,7 @@ from aiohttp import web
 from exporter.config import ExporterConfig
 from exporter.discovery import Discovery
 from exporter.http_server import build_app
+from exporter.probes import policy
 from exporter.probes.http import CLIENT
 from exporter.publish import Publisher
 from exporter.scheduler import Scheduler
@@ -31,6 +32,7 @@ class Exporter:
 
     def __init__(self, config: ExporterConfig) -> None:
         self.config = config
+        policy.install(config.probe_policy)
         self.publisher = Publisher(config.redis_url, deployment=lambda: self.discovery.deployment)
         self.scheduler = Scheduler(config.concurrency, self.publisher.record,
                                    self.publisher.forget)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from wire.probe_policy import ProbePolicy
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it."""
@@ -161,6 +163,8 @@ class Config:
     # SMS a second from a long-code number. Beyond it pages queue, they do not fail.
     sms_per_minute: int = 60
     email_per_minute: int = 0
+    # Where probes may go (wire/probe_policy.py); the defaults until from_env builds it.
+    probe_policy: ProbePolicy = field(default_factory=ProbePolicy.build)
     repo_root: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent)
     testing: bool = False
 
@@ -216,8 +220,28 @@ class Config:
             outbox_retry_for_s=env.integer("OUTBOX_RETRY_FOR_S", 3600, low=60, high=7 * 86400),
             sms_per_minute=env.integer("SMS_PER_MINUTE", 60, low=0, high=60_000),
             email_per_minute=env.integer("EMAIL_PER_MINUTE", 0, low=0, high=60_000),
+            probe_policy=_probe_policy(env),
             testing=env.boolean("SERVERMON_TESTING", False),
         )
+
+
+def _probe_policy(env: _Env) -> ProbePolicy:
+    """The stack's own endpoints, as this process knows them, are never probed."""
+    own = [env.url("PROMETHEUS_URL", "http://127.0.0.1:9090"),
+           env.url("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
+           env.url("EXPORTER_URL", "http://127.0.0.1:9117")]
+    redis_url = _redis_url(env)
+    if not redis_url.startswith("unix"):
+        own.append(redis_url)
+    extra = env.text("PROBE_DENY_ENDPOINTS") or ""
+    try:
+        own += [item for item in extra.split(",") if item.strip()]
+        return ProbePolicy.build(env.text("PROBE_DENY_NETWORKS"),
+                                 env.text("PROBE_ALLOW_NETWORKS"), own)
+    except ValueError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith("PROBE_")
+                          else f"PROBE_DENY_ENDPOINTS: {message}") from None
 
 
 def _deployment(env: _Env, database_url: str) -> str:

@@ -139,7 +139,7 @@ _Dumper.add_representer(str, _str)
 
 
 def _write(path: Path, data: dict[str, Any], source: Path) -> Path:
-    """Write atomically: Prometheus may reload (--web.enable-lifecycle) at any moment."""
+    """Write atomically: Prometheus may reload (SIGHUP) at any moment."""
     path.parent.mkdir(parents=True, exist_ok=True)
     shown = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source
     text = f"# Rendered by provisioning/render.py from {shown}; edit that, not this file.\n"

@@ -70,3 +70,19 @@ def test_the_webhook_token_is_read_from_a_file_not_written_in_the_config():
     manager = yaml.safe_load((ROOT / "provisioning/alertmanager/alertmanager.yml").read_text())
     auth = manager["receivers"][0]["webhook_configs"][0]["http_config"]["authorization"]
     assert set(auth) == {"type", "credentials_file"}
+
+
+def test_prometheus_and_alertmanager_have_no_lifecycle_endpoint_and_probes_avoid_them(tmp_path):
+    """POST http://127.0.0.1:9090/-/quit, sent as a server's probe, shut Prometheus down."""
+    result = compose_config(env_file(tmp_path))
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    for name in ("prometheus", "alertmanager"):
+        command = " ".join(services[name].get("command") or [])
+        assert "enable-lifecycle" not in command and "enable-admin-api" not in command
+    exporter = services["exporter"]["environment"]
+    assert exporter["PROMETHEUS_URL"] == "http://prometheus:9090"
+    assert exporter["ALERTMANAGER_URL"] == "http://alertmanager:9093"
+    assert "169.254.0.0/16" in exporter["PROBE_DENY_NETWORKS"]
+    server = (ROOT / "script/server").read_text()
+    assert "enable-lifecycle" not in server and "enable-admin-api" not in server

@@ -20,6 +20,7 @@ import dns.exception
 import dns.resolver
 import dns.reversename
 
+from exporter.probes import policy
 from exporter.probes.result import ProbeResult, failure
 from exporter.targets import Target
 from wire import split_host_port
@@ -44,8 +45,8 @@ def _resolver_at(address: str, port: int) -> dns.asyncresolver.Resolver:
 
 async def _named_resolver(value: str) -> dns.asyncresolver.Resolver:
     host, port = split_host_port(value, default_port=53)
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-    return _resolver_at(infos[0][4][0], port)
+    addresses = await policy.resolve(host, port, socket.SOCK_DGRAM)
+    return _resolver_at(addresses[0], port)
 
 
 def _normalise(text: str) -> str:
@@ -123,6 +124,8 @@ async def probe_dns(target: Target) -> ProbeResult:
         return failure(started, time.perf_counter(), "DNS no system resolver configured")
     except socket.gaierror as exc:
         return failure(started, time.perf_counter(), _gai_reason(exc, record_type))
+    except policy.Denied as exc:
+        return failure(started, time.perf_counter(), str(exc))
     except dns.exception.DNSException as exc:
         return failure(started, time.perf_counter(), f"DNS error: {exc}")
     except OSError as exc:

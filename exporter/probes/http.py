@@ -6,6 +6,10 @@ that stopped accepting connections is seen at once instead of hiding behind a ke
 socket, and the TLS handshake, hence the certificate, is checked on every probe. Cookies
 are never kept, so one server's cookies cannot leak into another's probe. Name lookups
 are cached for ten seconds to spare the resolver at 10,000 targets.
+
+The probe target policy (exporter/probes/policy.py) is applied to every connection,
+redirects included: to the addresses a name resolves to, in the resolver, and to a
+literal address before connecting to it.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from exporter.probes import policy
 from exporter.probes.reasons import connection_reason
 from exporter.probes.result import ProbeResult, failure
 from exporter.probes.tls import client_context, peer_cert_expiry, verify_reason
 from exporter.targets import Target
+from wire.probe_policy import literal_address
 
 MAX_BODY = 1024 * 1024
 MAX_REDIRECTS = 10
@@ -40,7 +46,8 @@ def _add(marks: dict[str, float] | None, name: str, seconds: float) -> None:
 
 
 class _TimedResolver(AbstractResolver):
-    """aiohttp's default resolver, timed into the running probe's ``resolve`` phase."""
+    """aiohttp's default resolver, timed into the running probe's ``resolve`` phase, and
+    refusing names with an address the probe policy denies."""
 
     def __init__(self) -> None:
         self.inner = aiohttp.DefaultResolver()
@@ -48,9 +55,12 @@ class _TimedResolver(AbstractResolver):
     async def resolve(self, host, port=0, family=0):
         started = time.perf_counter()
         try:
-            return await self.inner.resolve(host, port, family)
+            results = await self.inner.resolve(host, port, family)
         finally:
             _add(_marks.get(), "resolve", time.perf_counter() - started)
+        for result in results:
+            policy.check(result["host"], port)
+        return results
 
     async def close(self) -> None:
         await self.inner.close()
@@ -66,6 +76,8 @@ class _MeasuringConnector(aiohttp.TCPConnector):
     async def connect(self, req, traces, timeout):
         marks = _marks.get()
         started = time.perf_counter()
+        if literal_address(req.url.host or "") is not None:
+            policy.check(req.url.host, req.url.port)
         connection = await super().connect(req, traces, timeout)
         if marks is not None:
             now = time.perf_counter()

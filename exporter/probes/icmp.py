@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import time
+from socket import SOCK_DGRAM
 
 from icmplib import async_ping
-from icmplib.exceptions import ICMPLibError, NameLookupError, SocketPermissionError
+from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
+from exporter.probes import policy
+from exporter.probes.reasons import connection_reason
 from exporter.probes.result import ProbeResult, failure
 from exporter.targets import Target
 
@@ -35,15 +38,20 @@ def _modes() -> list[bool]:
 async def probe_icmp(target: Target) -> ProbeResult:
     started = time.perf_counter()
     wait = max(target.timeout_s - INTERVAL_S * (COUNT - 1), 0.1)
+    try:
+        # Resolved here, so that the address pinged is the one the policy allowed.
+        address = (await policy.resolve(target.address, None, SOCK_DGRAM))[0]
+    except policy.Denied as exc:
+        return failure(started, time.perf_counter(), str(exc))
+    except OSError as exc:
+        return failure(started, time.perf_counter(), connection_reason(exc))
     host = None
     for privileged in _modes():
         try:
-            host = await async_ping(target.address, count=COUNT, interval=INTERVAL_S,
+            host = await async_ping(address, count=COUNT, interval=INTERVAL_S,
                                     timeout=wait, privileged=privileged)
         except SocketPermissionError:
             continue
-        except NameLookupError:
-            return failure(started, time.perf_counter(), "DNS lookup failed: name not found")
         except (ICMPLibError, OSError) as exc:
             return failure(started, time.perf_counter(), f"ICMP error: {exc}")
         _Mode.privileged = privileged

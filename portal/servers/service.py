@@ -8,6 +8,7 @@ import json
 import logging
 
 import redis
+from flask import current_app
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,7 @@ from portal.servers.models import Server, ServerLabel, ServerStatus
 from portal.servers.schemas import SPEC_COLUMNS, ServerSpec
 from portal.settings.service import load_settings
 from wire import TARGETS_CHANNEL
+from wire.probe_policy import destination, literal_address
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,32 @@ def get_server_or_404(server_id: int) -> Server:
 def validate_spec(data: dict) -> ServerSpec:
     """A create, or an edit merged over ``spec_of`` the server; 400 naming every bad field."""
     try:
-        return ServerSpec.model_validate(data)
+        spec = ServerSpec.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from exc
+    _check_probe_policy(spec)
+    return spec
+
+
+def _check_probe_policy(spec: ServerSpec) -> None:
+    """A literal address the probe policy denies is refused here, as the form is filled in.
+
+    A name is left to the exporter, which checks what it resolves to at every probe (and
+    before "test now"): resolving it here would prove nothing about the next minute.
+    """
+    where = destination(spec.kind, spec.target, spec.dns_resolver)
+    if where is None:
+        return
+    host, port = where
+    local_name = host.lower().rstrip(".")
+    ip = "127.0.0.1" if local_name == "localhost" or local_name.endswith(".localhost") \
+        else literal_address(host)
+    if ip is None:
+        return
+    reason = current_app.config["SERVERMON"].probe_policy.refusal(ip, port)
+    if reason:
+        field = "dns_resolver" if spec.kind == "dns" else "target"
+        raise APIError(400, f"invalid value for {field}", {field: f"not probed: {reason}"})
 
 
 def with_probe_defaults(data: dict) -> dict:

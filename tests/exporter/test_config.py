@@ -19,6 +19,20 @@ def test_defaults():
     assert (config.shard, config.shards) == (0, 1)
 
 
+def test_the_probe_policy_denies_the_stacks_own_services_and_link_local():
+    config = ExporterConfig.from_env({
+        "SD_TOKEN": TOKEN, "EXPORTER_PORT": "9200", "REDIS_URL": "redis://127.0.0.1:6390/0",
+        "PROMETHEUS_URL": "http://127.0.0.1:9091", "ALERTMANAGER_URL": "http://127.0.0.1:9094",
+        "PROBE_DENY_ENDPOINTS": "10.1.1.1:3000", "PROBE_ALLOW_NETWORKS": "10.0.0.0/8,127.0.0.0/8"})
+    policy = config.probe_policy
+    for port in (9200, 6390, 9091, 9094):
+        assert policy.refusal("127.0.0.1", port), port
+    assert policy.refusal("10.1.1.1", 3000)
+    assert policy.refusal("169.254.169.254", 80)
+    assert policy.refusal("192.168.1.1", 80)  # outside the allow list
+    assert policy.refusal("10.1.1.2", 3000) is None
+
+
 def test_the_token_may_come_from_a_file(tmp_path):
     secret = tmp_path / "token"
     secret.write_text("from-a-file-0123456789\n")
@@ -37,6 +51,11 @@ def test_the_token_may_come_from_a_file(tmp_path):
     ({"REDIS_URL": "http://r"}, "REDIS_URL must be a redis/rediss/unix URL, got 'http://r'"),
     ({"EXPORTER_SHARDS": "4", "EXPORTER_SHARD": "4"},
      "EXPORTER_SHARD must be below EXPORTER_SHARDS (4), got 4"),
+    ({"PROBE_DENY_NETWORKS": "169.254.0.0/33"}, "PROBE_DENY_NETWORKS must be "
+     "comma-separated networks such as 10.0.0.0/8: '169.254.0.0/33' does not appear to be an "
+     "IPv4 or IPv6 network"),
+    ({"PROBE_DENY_ENDPOINTS": "grafana"},
+     "PROBE_DENY_ENDPOINTS: 'grafana' is not host:port or a URL with a port"),
     ({"SD_TOKEN": None, "SD_TOKEN_FILE": "/nonexistent/token"},
      "SD_TOKEN_FILE: cannot read /nonexistent/token: No such file or directory"),
 ])

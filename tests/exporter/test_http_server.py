@@ -65,3 +65,17 @@ def test_metrics_and_healthz_are_open(running):
     health = requests.get(f"{running.base}/healthz", timeout=5).json()
     assert health == {"status": "ok", "targets": 0, "sd_up": True, "redis_up": True,
                       "deployment_conflict": False}
+
+
+def test_probe_refuses_a_denied_target_naming_it_before_connecting(running):
+    """What "test now" shows: a 400 naming the field, not a probe result to read."""
+    cases = [({"target": "http://169.254.169.254/latest/meta-data/", "module": "http"}, "target"),
+             ({"target": "169.254.169.254", "module": "icmp"}, "target"),
+             ({"target": f"127.0.0.1:{running.exporter.config.port}", "module": "tcp"}, "target"),
+             ({"target": "bank.test", "module": "dns", "dns_resolver": "169.254.0.53"},
+              "dns_resolver")]
+    for params, field in cases:
+        answer = probe(running, format="json", **params)
+        assert answer.status_code == 400, params
+        assert answer.json()["field"] == field
+        assert answer.json()["error"].startswith(f"{field}: not probed: "), answer.json()
