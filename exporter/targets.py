@@ -19,6 +19,7 @@ from wire import (
     KINDS,
     META_PREFIX,
     TARGET_LABELS,
+    keyword_regex,
     split_host_port,
 )
 
@@ -172,10 +173,9 @@ class Target:
         regex = _bool(meta, "http_keyword_regex", False)
         if keyword and regex:
             try:
-                re.compile(keyword)
-            except re.error as exc:
-                raise ValueError(f"http_keyword is not a valid regular expression ({exc})") \
-                    from None
+                keyword_regex(keyword)
+            except ValueError as exc:
+                raise ValueError(f"http_keyword is {exc}") from None
         mode = _choice(meta, "http_keyword_mode", "contains", KEYWORD_MODES)
         return cls(
             server_id=server_id, name=name, kind=kind, address=address, labels_text=labels_text,

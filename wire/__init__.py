@@ -29,6 +29,8 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
+import re2
+
 EVENTS_STREAM = "servermon:events"
 EVENTS_GROUP = "portal"
 LATEST_HASH = "servermon:latest"
@@ -82,6 +84,16 @@ _BRACKETED = re.compile(r"^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$")
 _PLAIN = re.compile(r"^([^:\s\[\]]+)(?::(\d{1,5}))?$")
 _BARE_V6 = re.compile(r"^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*$")
 
+# How keyword regexes are compiled, on both sides. A probe asks only whether the pattern
+# occurs, so capture groups are never tracked: RE2 then answers from its DFA, where
+# tracking them took 42 s for ``(\w+\s*){500}`` over 1 MiB. ``max_mem`` (RE2's default,
+# stated) bounds each compiled pattern, program and DFA cache; less makes RE2 give up its
+# DFA for its slower NFA sooner. Errors are raised, not also printed to stderr.
+_KEYWORD_OPTIONS = re2.Options()
+_KEYWORD_OPTIONS.never_capture = True
+_KEYWORD_OPTIONS.max_mem = 8 << 20
+_KEYWORD_OPTIONS.log_errors = False
+
 
 def channel(name: str, client: Any) -> str:
     """The pub/sub channel ``name`` of the deployment that ``client`` (a redis-py client,
@@ -122,6 +134,24 @@ def deployment_holder(value: str | bytes | None) -> dict | None:
     except ValueError:
         return None
     return holder if isinstance(holder, dict) and isinstance(holder.get("name"), str) else None
+
+
+def keyword_regex(pattern: str) -> re2._Regexp:
+    """``http_keyword`` as the regex a probe searches the body with: RE2, which runs in
+    time linear in the body, where Python's ``re`` can backtrack for seconds on one line
+    (``^(a+)+$``). The portal refuses what RE2 cannot compile, and so does the exporter
+    for targets that never went through the portal; ValueError says why, in RE2's words.
+    """
+    try:
+        return re2.compile(pattern, _KEYWORD_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "refused by RE2"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", errors="replace")
+    except UnicodeError:
+        reason = "not valid Unicode"
+    raise ValueError(f"not a valid regular expression ({reason}); keyword regexes are RE2 "
+                     "syntax, without backreferences or lookarounds")
 
 
 def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int]:

@@ -10,14 +10,24 @@ are cached for ten seconds to spare the resolver at 10,000 targets.
 The probe target policy (exporter/probes/policy.py) is applied to every connection,
 redirects included: to the addresses a name resolves to, in the resolver, and to a
 literal address before connecting to it.
+
+A keyword is looked for in the body, so a hostile or careless keyword must not stall the
+loop that every other probe runs on. The body is read up to ``MAX_BODY``, which bounds
+each probe's memory and the text searched. Regexes are RE2 (``wire.keyword_regex``), not
+Python's ``re``, whose backtracking takes seconds for ``^(a+)+$`` against 26 a's and a
+"!". RE2's time is linear in the body, but for some valid patterns (``(?s).*a.{400}c``)
+linear still meant seconds per MiB, and RE2 lets go of the GIL while it searches, so
+regex searches run in a few threads of their own, beside the loop; a search outlasting
+the probe's timeout ends the probe as any timeout does (``run_probe``), its thread left to
+finish. The threads are not the loop's default executor, which resolves host names.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from functools import lru_cache
 
@@ -30,11 +40,15 @@ from exporter.probes.reasons import connection_reason
 from exporter.probes.result import ProbeResult, failure
 from exporter.probes.tls import client_context, peer_cert_expiry, verify_reason
 from exporter.targets import Target
+from wire import keyword_regex
 from wire.probe_policy import literal_address
 
 MAX_BODY = 1024 * 1024
 MAX_REDIRECTS = 10
 USER_AGENT = "servermon-exporter/1"
+REGEX_THREADS = 4
+
+_searches = ThreadPoolExecutor(REGEX_THREADS, thread_name_prefix="keyword-regex")
 
 # Measurements of the probe running in this task, filled in by the connector and resolver.
 _marks: ContextVar[dict[str, float] | None] = ContextVar("servermon_http_marks", default=None)
@@ -127,8 +141,9 @@ def _url(address: str) -> URL:
 
 
 @lru_cache(maxsize=4096)
-def _pattern(keyword: str, regex: bool) -> re.Pattern[str]:
-    return re.compile(keyword if regex else re.escape(keyword))
+def _pattern(keyword: str):
+    """Compiled once per keyword; ValueError (not cached) if RE2 refuses it."""
+    return keyword_regex(keyword)
 
 
 def _phases(marks: dict[str, float], started: float, headers_at: float,
@@ -143,12 +158,23 @@ def _phases(marks: dict[str, float], started: float, headers_at: float,
     return phases
 
 
-def _body_problem(target: Target, body: bytes, charset: str | None) -> str | None:
+async def _body_problem(target: Target, body: bytes, charset: str | None) -> str | None:
     keyword = target.http_keyword
     if not keyword:
         return None
-    text = body.decode(charset or "utf-8", errors="replace")
-    found = _pattern(keyword, target.http_keyword_regex).search(text) is not None
+    try:
+        text = body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know: read it as UTF-8
+        text = body.decode("utf-8", errors="replace")
+    if target.http_keyword_regex:
+        try:
+            pattern = _pattern(keyword)
+        except ValueError as exc:  # a Target not built by from_settings, which checks it
+            return f"keyword {keyword!r} is {exc}"
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(_searches, pattern.search, text) is not None
+    else:
+        found = keyword in text
     if target.http_keyword_absent and found:
         return f"keyword {keyword!r} present"
     if not target.http_keyword_absent and not found:
@@ -213,7 +239,7 @@ async def probe_http(target: Target) -> ProbeResult:
                          phases=_phases(marks, started, headers_at, finished))
     if not any(low <= status <= high for low, high in target.http_statuses):
         result.success, result.reason = False, f"status {status}"
-    elif reason := _body_problem(target, body, charset):
+    elif reason := await _body_problem(target, body, charset):
         result.success, result.reason = False, reason
     elif target.http_max_latency_ms and result.duration_s * 1000 > target.http_max_latency_ms:
         result.success = False

@@ -201,9 +201,9 @@ class ServerSpec(Strict):
             raise ValueError("http_max_latency_ms: must not exceed timeout_s")
         if self.http_keyword and self.http_keyword_regex:
             try:
-                re.compile(self.http_keyword)
-            except re.error as exc:
-                raise ValueError(f"http_keyword: not a valid regular expression ({exc})") from None
+                wire.keyword_regex(self.http_keyword)
+            except ValueError as exc:
+                raise ValueError(f"http_keyword: {exc}") from None
         return self
 
 
