@@ -23,9 +23,24 @@ from flask_jwt_extended import (
 
 from portal.errors import APIError
 from portal.extensions import jwt
+from portal.realtime.publish import check_sessions_of
 from portal.redis_client import get_redis
 
 REVOKED_PREFIX = "jwt:revoked:"
+
+
+COOKIES = {"JWT_ACCESS_COOKIE_NAME": "access_token_cookie",
+           "JWT_REFRESH_COOKIE_NAME": "refresh_token_cookie",
+           "JWT_ACCESS_CSRF_COOKIE_NAME": "csrf_access_token",
+           "JWT_REFRESH_CSRF_COOKIE_NAME": "csrf_refresh_token"}
+
+
+def cookie_names(secure: bool) -> dict[str, str]:
+    """With Secure cookies, ``__Host-`` names: a browser takes such a cookie only when it is
+    Secure, for the path / and without a Domain, so a sibling subdomain or a plain-http
+    page cannot plant one (session fixation, a forged CSRF value)."""
+    prefix = "__Host-" if secure else ""
+    return {setting: prefix + name for setting, name in COOKIES.items()}
 
 
 def configure_jwt(app: Flask) -> None:
@@ -42,6 +57,7 @@ def configure_jwt(app: Flask) -> None:
         JWT_ACCESS_COOKIE_PATH="/",
         JWT_REFRESH_COOKIE_PATH="/",
         JWT_SESSION_COOKIE=True,
+        **cookie_names(cfg.cookie_secure),
     )
     jwt.init_app(app)
 
@@ -112,6 +128,7 @@ def revoke(claims: dict) -> None:
     for jti, exp in pairs:
         pipe.set(REVOKED_PREFIX + jti, "1", ex=max(exp - now, 1))
     pipe.execute()
+    check_sessions_of(int(claims["sub"]))  # its open WebSockets close before any later event
 
 
 def schedule_cookie_refresh(access_token: str) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import redis
 
 from portal.rbac import has_permission
-from portal.realtime.publish import CHANNEL
+from portal.realtime.publish import CHANNEL, SESSION_CHECK
 from portal.redis_client import channel
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ EVENT_PERMISSION = {
     "notification": None,
     "notification_failed": "alerts.view",
     "resync": "authenticated",
+    SESSION_CHECK: None,
 }
 
 

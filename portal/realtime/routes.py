@@ -3,7 +3,8 @@
 Authenticated by the session cookie and limited to pages of this site by the Origin
 header (a WebSocket is not covered by the same-origin policy, so without this check any
 site could read a signed-in user's feed). The first frame is a snapshot, so a client
-that reconnects after missing events is whole again.
+that reconnects after missing events is whole again. The session is checked again while
+the socket is open (``watch.py``), so it ends with the sign-out, not hours later.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from portal.errors import APIError
 from portal.extensions import db, sock
 from portal.rbac import has_permission
 from portal.realtime.hub import Client, Hub
+from portal.realtime.publish import SESSION_CHECK
 from portal.realtime.snapshot import snapshot
+from portal.realtime.watch import TRY_AGAIN_LATER, SessionWatch
 from portal.web.security import from_this_site
 
 bp = Blueprint("realtime", __name__)
@@ -46,12 +49,17 @@ def live(ws) -> None:
         return
     try:
         user = authenticate(allow_refresh_cookie=True)
-    except (NotAuthenticated, APIError):
+    except NotAuthenticated:
         ws.close(reason=POLICY_VIOLATION, message="sign-in required")
+        return
+    except APIError as exc:  # the session store is away: the page should retry, not sign in
+        ws.close(reason=TRY_AGAIN_LATER if exc.status == 503 else POLICY_VIOLATION,
+                 message=exc.message)
         return
     if not has_permission(user.role, "status.view"):
         ws.close(reason=POLICY_VIOLATION, message="status.view permission required")
         return
+    watch = SessionWatch.of_handshake(user)
     client = Client(user_id=user.id, role=user.role)
     hub().join(client)
     try:
@@ -61,8 +69,15 @@ def live(ws) -> None:
         while ws.connected and not client.dropped:
             # Short waits: a closed socket frees its server thread within a second.
             try:
-                event = client.inbox.get(timeout=WAKE_EVERY_S)
+                event: dict | None = client.inbox.get(timeout=WAKE_EVERY_S)
             except queue.Empty:
+                event = None
+            told = event is not None and event["type"] == SESSION_CHECK
+            ending = watch.ending(now=told)  # before anything is sent, and on quiet waits too
+            if ending is not None:
+                ws.close(reason=ending.code, message=ending.reason)
+                break
+            if event is None or told:
                 if time.monotonic() - quiet_since < PING_EVERY_S:
                     continue
                 event = {"type": "ping", "data": {}}

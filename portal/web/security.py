@@ -1,5 +1,6 @@
 """What every response carries for the browser's protection: the content security
-policy, the other security headers, and the CSRF value forms echo."""
+policy, HSTS over https, no-store for everything but static files, the other security
+headers, and the CSRF value forms echo."""
 
 from __future__ import annotations
 
@@ -68,7 +69,10 @@ def add_security_headers(app: Flask) -> None:
     """Headers every response carries unless its view set its own (say, a wider CSP)."""
     from portal.auth.sessions import apply_cookie_refresh
 
-    policy = content_security_policy(app.config["SERVERMON"].grafana_url)
+    config = app.config["SERVERMON"]
+    policy = content_security_policy(config.grafana_url)
+    https = config.portal_url.startswith("https://")
+    static = app.static_url_path.rstrip("/") + "/"
 
     @app.after_request
     def _security_headers(response):
@@ -77,6 +81,11 @@ def add_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.mimetype == "text/html":
+        if https:
+            # A year, as browsers' preload lists ask; the portal is never meant over http.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if not request.path.startswith(static):
+            # Pages, API answers and exports hold staff and server data: no shared cache or
+            # browser history keeps them. Only the portal's own CSS and JS are cacheable.
             response.headers.setdefault("Cache-Control", "no-store")
         return response

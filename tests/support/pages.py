@@ -15,8 +15,9 @@ def sign_in(client, role: str = "admin", **fields: object) -> User:
 
 
 def csrf(client) -> str:
-    """The double-submit value a page's form carries in its hidden csrf_token field."""
-    return client.get_cookie("csrf_access_token").value
+    """The double-submit value a page's form carries in its hidden csrf_token field, from
+    its cookie by the name the app gives it (``__Host-`` prefixed over https)."""
+    return client.get_cookie(client.application.config["JWT_ACCESS_CSRF_COOKIE_NAME"]).value
 
 
 def post_form(client, path: str, data: dict | None = None, **kwargs):

@@ -12,6 +12,10 @@
   var MIN_DELAY_MS = 1000;
   var MAX_DELAY_MS = 30000;
   var RESYNC_AFTER_MS = 1500;
+  /* Close codes from /ws (portal/realtime/watch.py and routes.py). */
+  var REFUSED = 1008;         /* wrong origin, no session or no permission: retrying cannot help */
+  var SESSION_ENDED = 4401;   /* signed out, disabled or a new password: the page decides */
+  var ROLE_CHANGED = 4403;    /* the next socket carries the new role's events */
   var BANNER_ITEMS = 5;
   var zone = body.getAttribute("data-timezone") || undefined;
   var handlers = Object.create(null);   /* event type -> handlers, the core's own first */
@@ -224,10 +228,26 @@
       try { message = JSON.parse(event.data); } catch (error) { return; }
       dispatch(message);
     });
-    ws.addEventListener("close", function () {
+    ws.addEventListener("close", function (event) {
       if (ws !== socket) { return; }
       socket = null;
+      var wasLive = body.hasAttribute("data-live-state");   /* set by a snapshot */
+      if (event.code === SESSION_ENDED || (event.code === REFUSED && wasLive)) {
+        /* Loaded again, the page goes to sign-in (and back here after it) unless this
+           browser holds a newer session, say after a new password in another tab. A
+           refusal after this page was live means the same: the session ended while it
+           reconnected. A GET of the address, not reload(), which would post a form again. */
+        leaving = true;
+        location.replace(location.pathname + location.search);
+        return;
+      }
       if (body.getAttribute("data-live-state") === "live") { setLiveState("offline"); }
+      if (event.code === REFUSED) { return; }   /* never live: loading again would loop */
+      if (event.code === ROLE_CHANGED) {
+        delay = MIN_DELAY_MS;
+        schedule(0);
+        return;
+      }
       retry();
     });
   }

@@ -1,80 +1,21 @@
 """/ws: authenticated, origin-checked, a snapshot first, then events fanned out via Redis."""
 
-import json
-import time
-
 import pytest
-import requests
 import simple_websocket
-from wsproto.events import CloseConnection
-from wsproto.frame_protocol import CloseReason
 
 from portal import create_app
 from portal.realtime.publish import publish
 from tests.conftest import TEST_REDIS_URL, make_config
-from tests.factories import PASSWORD, make_server, make_user
+from tests.factories import make_server, make_user
+from tests.portal.realtime.sockets import close_code, connect, cookies_for, receive
 from tests.support.live_server import serving
-
-
-@pytest.fixture
-def live(app):
-    with serving(app) as address:
-        yield address
-
-
-def cookies_for(address, user):
-    response = requests.post(f"http://{address}/api/auth/login",
-                             json={"username": user.username, "password": PASSWORD}, timeout=10)
-    response.raise_for_status()
-    return "; ".join(f"{c.name}={c.value}" for c in response.cookies)
-
-
-OPEN = []
-
-
-@pytest.fixture(autouse=True)
-def close_sockets():
-    """Client sockets run a non-daemon thread: close them even when a test fails."""
-    yield
-    while OPEN:
-        ws = OPEN.pop()
-        if ws.connected:
-            ws.close()
-
-
-def connect(address, cookie=None, origin="http://127.0.0.1:8000"):
-    """The default Origin is the configured PORTAL_URL (simple-websocket sends no port in Host)."""
-    headers = {"Origin": origin}
-    if cookie:
-        headers["Cookie"] = cookie
-    ws = simple_websocket.Client.connect(f"ws://{address}/ws", headers=headers)
-    OPEN.append(ws)
-    return ws
-
-
-def receive(ws, kind, timeout=5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        raw = ws.receive(timeout=deadline - time.monotonic())
-        if raw is None:
-            break
-        event = json.loads(raw)
-        if event["type"] == kind:
-            return event
-    raise AssertionError(f"no {kind} event within {timeout}s")
 
 
 def closed_with_policy_violation(ws):
     with pytest.raises(simple_websocket.ConnectionClosed) as info:
         for _ in range(5):
             ws.receive(timeout=5)
-    code = info.value.reason
-    if code == CloseReason.NO_STATUS_RCVD:
-        # The close frame came in the same read as the handshake's answer: simple-websocket's
-        # client parses only the answer and leaves the frame unread. Read it.
-        code = next((event.code for event in ws.ws.events()
-                     if isinstance(event, CloseConnection)), code)
-    assert code == 1008
+    assert close_code(ws, info.value) == 1008
 
 
 def test_it_refuses_a_client_without_a_session(live):

@@ -201,6 +201,9 @@ def test_with_grafana_set_the_dashboard_embeds_the_status_history(client):
     assert ('src="https://grafana.bank.example/d-solo/servermon-overview?orgId=1&panelId=5'
             '&from=now-24h&to=now&theme=light"') in html
     assert "frame-src 'self' https://grafana.bank.example;" in response.headers["Content-Security-Policy"]
+    # The address is a setting: whatever it frames may not navigate the portal's tab.
+    frames = re.findall(r"<iframe[^>]*>", html)
+    assert len(frames) == 1 and 'sandbox="allow-scripts allow-same-origin"' in frames[0]
 
 
 def test_tiles_are_reused_for_seconds_but_registry_changes_show_at_once(client):

@@ -82,6 +82,8 @@ def test_with_grafana_set_the_detail_page_embeds_its_panels(client):
     policy = response.headers["Content-Security-Policy"]
     assert "frame-src 'self' https://portal.bank.example;" in policy
     assert "frame-ancestors 'none'" in policy
+    frames = re.findall(r"<iframe[^>]*>", html)
+    assert len(frames) == 2 and all('sandbox="allow-scripts allow-same-origin"' in f for f in frames)
 
 
 def test_the_server_page_adds_lists_and_removes_contacts_with_their_tier(client):
