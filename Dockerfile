@@ -31,4 +31,6 @@ ENV PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 EXPOSE 8000 9117
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import os, sys, urllib.request; port = os.environ.get('HEALTH_PORT', '8000'); path = os.environ.get('HEALTH_PATH', '/healthz'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}{path}', timeout=4).status < 400 else 1)"
-CMD ["gunicorn", "--workers", "2", "--threads", "32", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "portal:create_app()"]
+# The portal listens on 127.0.0.1 unless PORTAL_LISTEN says otherwise (docker-compose.yml
+# opens it to nginx's network); portal/gunicorn_conf.py says how it is served.
+CMD ["gunicorn", "-c", "portal/gunicorn_conf.py", "portal:create_app()"]

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal.config import Config, ConfigError
@@ -48,7 +47,9 @@ def create_app(config: Config | None = None) -> Flask:
         TESTING=config.testing,
     )
     app.json.sort_keys = False  # field order as written; sorting costs time on every list
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # nginx in front
+    from portal.web.proxies import TrustedProxies
+
+    app.wsgi_app = TrustedProxies(app.wsgi_app, config.trusted_proxies)  # nginx in front
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 

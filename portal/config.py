@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ class ConfigError(ValueError):
 
 DEFAULT_SECRETS_DIR = Path("var/secrets")
 DEPLOYMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+DEFAULT_TRUSTED_PROXIES = (ip_network("127.0.0.1/32"), ip_network("::1/128"))
 
 
 class _Env:
@@ -165,6 +167,8 @@ class Config:
     email_per_minute: int = 0
     # Where probes may go (wire/probe_policy.py); the defaults until from_env builds it.
     probe_policy: ProbePolicy = field(default_factory=ProbePolicy.build)
+    # Peers whose X-Forwarded-* headers are believed (portal/web/proxies.py).
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = DEFAULT_TRUSTED_PROXIES
     repo_root: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent)
     testing: bool = False
 
@@ -221,6 +225,7 @@ class Config:
             sms_per_minute=env.integer("SMS_PER_MINUTE", 60, low=0, high=60_000),
             email_per_minute=env.integer("EMAIL_PER_MINUTE", 0, low=0, high=60_000),
             probe_policy=_probe_policy(env),
+            trusted_proxies=_trusted_proxies(env),
             testing=env.boolean("SERVERMON_TESTING", False),
         )
 
@@ -274,3 +279,28 @@ def _redis_url(env: _Env) -> str:
     if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"REDIS_URL must be a redis:// URL, got {value!r}")
     return value
+
+
+def _trusted_proxies(env: _Env) -> tuple[IPv4Network | IPv6Network, ...]:
+    """The peers allowed to say who the client is. Unset: this host (nginx beside the
+    portal); set but empty: nobody, for a portal that browsers reach directly."""
+    if not {"TRUSTED_PROXIES", "TRUSTED_PROXIES_FILE"} & env.environ.keys():
+        return DEFAULT_TRUSTED_PROXIES
+    value = env.raw("TRUSTED_PROXIES")
+    if not value:
+        return ()
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            raise ConfigError(f"TRUSTED_PROXIES: an empty entry in {value!r}")
+        try:
+            networks.append(ip_network(item))
+        except ValueError:
+            try:
+                meant = ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"TRUSTED_PROXIES: {item!r} is not an IP network such as "
+                                  "172.16.0.0/12, nor an address") from None
+            raise ConfigError(f"TRUSTED_PROXIES: {item!r} has host bits set; "
+                              f"did you mean {meant}?") from None
+    return tuple(networks)

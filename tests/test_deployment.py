@@ -86,3 +86,22 @@ def test_prometheus_and_alertmanager_have_no_lifecycle_endpoint_and_probes_avoid
     assert "169.254.0.0/16" in exporter["PROBE_DENY_NETWORKS"]
     server = (ROOT / "script/server").read_text()
     assert "enable-lifecycle" not in server and "enable-admin-api" not in server
+
+
+def test_the_portal_runs_the_gunicorn_config_open_to_the_network_behind_nginx(tmp_path):
+    """In compose nginx is another container: the portal listens beyond loopback and
+    believes forwarded addresses from the private networks only."""
+    services = yaml.safe_load(compose_config(env_file(tmp_path)).stdout)["services"]
+    portal = services["portal"]
+    assert portal["command"][:3] == ["gunicorn", "-c", "portal/gunicorn_conf.py"]
+    assert portal["environment"]["PORTAL_LISTEN"] == "0.0.0.0"  # noqa: S104 - its network
+    assert portal["environment"]["TRUSTED_PROXIES"] == "172.16.0.0/12,10.0.0.0/8,192.168.0.0/16"
+    for name in ("worker", "exporter", "migrate"):
+        assert "PORTAL_LISTEN" not in services[name].get("environment", {}), name
+
+
+def test_the_image_serves_the_portal_with_the_gunicorn_config():
+    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines()
+               if line.startswith("CMD "))
+    assert '"-c", "portal/gunicorn_conf.py"' in cmd
+    assert "--bind" not in cmd and "0.0.0.0" not in cmd  # noqa: S104 - checks it is not

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, select
 
 from portal.auth import throttle
@@ -10,23 +12,41 @@ from portal.auth.passwords import hash_password, needs_rehash, verify_password
 from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
+from portal.jobs.broker import send
+
+log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "wrong username or password"
 
 
 def sign_in(username: str, password: str, address: str) -> User:
     """Return the user, or raise 401 (same message whether or not the name exists) or 429."""
-    throttle.check(username, address)
+    attempt = throttle.admit(username, address)
     user = db.session.scalar(
         select(User).where(func.lower(User.username) == username.strip().lower())
     )
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        throttle.record_failure(username, address)
+        if attempt.account_failures == throttle.ACCOUNT.limit:
+            _queue_notice(username, address, attempt)
         raise APIError(401, BAD_CREDENTIALS)
-    throttle.record_success(username, address)
+    throttle.succeeded(attempt)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = user.last_seen_at = utcnow()
     db.session.commit()
     return user
+
+
+def _queue_notice(username: str, address: str, attempt: throttle.Attempt) -> None:
+    """Tell the owner the account is being guessed at (portal/notify/account_notices.py).
+
+    Queued for any name typed, existing or not, so what a failure costs does not depend on
+    whether the account exists; the job finds out. Never the password tried. A Redis that
+    just let the attempt in and now refuses the job costs the owner that notice, not the
+    answer."""
+    try:
+        send("send_account_notice", username.strip().lower(), address,
+             attempt.account_failures, attempt.failing_since.isoformat())
+    except Exception as exc:
+        log.warning("failed sign-in notice not queued: %s", exc)

@@ -18,6 +18,7 @@ from flask import Flask
 from portal.extensions import db
 from portal.grafana import annotate_incident
 from portal.jobs.broker import declare, make_broker
+from portal.notify.account_notices import send_account_notice
 from portal.notify.outbox import SEND_TIME_LIMIT_S, deliver
 
 
@@ -35,6 +36,10 @@ JOBS = {
     # Grafana annotations: retried by dramatiq while Grafana fails, for about half an hour.
     "push_annotation": Job(annotate_incident, {"max_retries": 8, "min_backoff": 5_000,
                                                "max_backoff": 300_000, "time_limit": 30_000}),
+    # The owner's notice of failed sign-ins: retried by dramatiq while SMTP fails.
+    "send_account_notice": Job(send_account_notice, {"max_retries": 5, "min_backoff": 10_000,
+                                                     "max_backoff": 300_000,
+                                                     "time_limit": 30_000}),
 }
 
 _app: Flask | None = None

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from ipaddress import ip_network
 
 import pytest
 
@@ -28,6 +29,10 @@ BASE = {"SECRET_KEY": "k" * 40, "SD_TOKEN": "s" * 20, "ALERTMANAGER_WEBHOOK_TOKE
         ({"DEPLOYMENT_NAME": "Production"}, "DEPLOYMENT_NAME must be 1-63 lower-case"),
         ({"DEPLOYMENT_NAME": "-prod"}, "DEPLOYMENT_NAME must be"),
         ({"DEPLOYMENT_NAME": "p" * 64}, "DEPLOYMENT_NAME must be"),
+        ({"TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES: 'nginx' is not an IP network"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES: '10.0.0.0/33' is not an IP network"),
+        ({"TRUSTED_PROXIES": "10.0.0.1/8"}, "TRUSTED_PROXIES: '10.0.0.1/8' has host bits set"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8,,"}, "TRUSTED_PROXIES: an empty entry"),
     ],
 )
 def test_it_names_the_bad_setting(change, message):
@@ -122,6 +127,21 @@ def test_the_deployment_is_named_by_its_database_whatever_the_password():
     assert first.deployment == rotated.deployment != staging.deployment
     assert re.fullmatch(r"db-[0-9a-f]{12}", first.deployment)
     assert "old" not in without_password(first.database_url)
+
+
+def test_trusted_proxies_default_to_nginx_on_this_host():
+    assert Config.from_env(BASE).trusted_proxies == (ip_network("127.0.0.1/32"),
+                                                      ip_network("::1/128"))
+
+
+def test_trusted_proxies_are_networks_or_single_addresses():
+    config = Config.from_env({**BASE, "TRUSTED_PROXIES": " 172.16.0.0/12, 10.1.2.3 ,fd00::/8"})
+    assert config.trusted_proxies == (ip_network("172.16.0.0/12"), ip_network("10.1.2.3/32"),
+                                      ip_network("fd00::/8"))
+
+
+def test_an_empty_trusted_proxies_trusts_no_proxy():
+    assert Config.from_env({**BASE, "TRUSTED_PROXIES": ""}).trusted_proxies == ()
 
 
 def test_deployment_name_names_it_outright():

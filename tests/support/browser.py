@@ -13,6 +13,7 @@ from tests.factories import PASSWORD
 from tests.support.binaries import free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
+GUNICORN_CONF = str(ROOT / "portal" / "gunicorn_conf.py")  # what production serves with
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -31,17 +32,19 @@ def portal_env(config, port: int) -> dict[str, str]:
         ALERTMANAGER_URL=config.alertmanager_url,
         SERVERMON_TESTING="true",
         PORTAL_URL=f"http://127.0.0.1:{port}",
+        PORTAL_PORT=str(port),
     )
     return env
 
 
 @contextmanager
 def gunicorn_portal(config, log: Path) -> Iterator[str]:
-    """The portal under gunicorn (one worker, threads for /ws) on the test database."""
+    """The portal under gunicorn as production serves it, but one worker with a few threads
+    (for /ws), on the test database."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    with running([gunicorn, "-w", "1", "--threads", "4", "-b", f"127.0.0.1:{port}", "portal:create_app()"],
+    with running([gunicorn, "-c", GUNICORN_CONF, "-w", "1", "--threads", "4", "portal:create_app()"],
                  f"{base}/login", log, env=portal_env(config, port), cwd=ROOT):
         yield base
 

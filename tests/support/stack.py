@@ -23,6 +23,7 @@ from flask import Flask
 from portal import create_app
 from provisioning.render import render
 from tests.support.binaries import binary, free_port, wait_http
+from tests.support.browser import GUNICORN_CONF
 from tests.support.live_server import serving
 from tests.support.standins import SmtpSink, TwilioStandIn, smtp_sink
 
@@ -171,8 +172,7 @@ class Stack:
 
     def start_portal(self) -> None:
         if self.portal_process:  # as script/server runs it
-            self._process("portal", [str(BIN / "gunicorn"), "--workers", "2", "--threads", "32",
-                                     "--bind", f"127.0.0.1:{self.portal_port}",
+            self._process("portal", [str(BIN / "gunicorn"), "-c", GUNICORN_CONF,
                                      "portal:create_app()"],
                           self.environment(), f"{self.portal_url}/healthz")
             return
