@@ -105,6 +105,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import pages as admin_pages
     from portal.admin import routes as admin_routes
     from portal.admin import system_pages
+    from portal.audit import pages as audit_pages
+    from portal.audit import routes as audit_routes
     from portal.auth import pages as auth_pages
     from portal.auth import proxy as auth_proxy
     from portal.auth import routes as auth_routes
@@ -133,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_pages.bp, incident_pages.bp, report_pages.bp, incident_routes.bp, webhook.bp,
         realtime_routes.bp, report_routes.bp, notify_routes.bp, notify_pages.bp,
         chart_routes.bp, chart_pages.bp, auth_proxy.bp, system_pages.bp, log_pages.bp,
+        audit_routes.bp, audit_pages.bp,
     ):
         app.register_blueprint(blueprint)
     register_cli(app)

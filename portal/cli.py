@@ -1,4 +1,4 @@
-"""Operator commands: ``flask --app portal users create ...`` and friends."""
+"""Operator commands: ``flask --app portal users create ...``, ``audit verify`` and friends."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from portal.audit.service import verify
 from portal.auth.models import User
 from portal.errors import APIError, field_errors
 from portal.extensions import db
@@ -84,5 +85,20 @@ def ensure_admin_command(username: str, email: str) -> None:
     click.echo("=" * 64)
 
 
+audit_cli = AppGroup("audit", help="Check the audit trail.")
+
+
+@audit_cli.command("verify")
+def verify_command() -> None:
+    """Recompute the chain; exit 1 naming the first row edited, deleted or out of place."""
+    verdict = verify()
+    if not verdict.ok:
+        click.echo(f"audit trail broken: {verdict.problem} ({verdict.rows} rows verified "
+                   "before it)", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit trail intact: {verdict.rows} rows, head {verdict.head_hash or '(empty)'}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)

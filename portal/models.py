@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and create_app see the whole schema."""
 
+from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import ApiToken, User
 from portal.incidents.models import Incident, MaintenanceWindow
 from portal.notify.models import Notification, ServerContact, UserNotification
@@ -9,6 +10,8 @@ from portal.settings.models import Setting
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
+    "AuditHead",
     "Heartbeat",
     "Incident",
     "MaintenanceWindow",

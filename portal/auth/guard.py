@@ -20,6 +20,7 @@ from flask import current_app, g, redirect, request, url_for
 from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException, NoAuthorizationError
 
+from portal.audit.service import Target, record_sampled
 from portal.auth.models import ApiToken, User
 from portal.auth.sessions import (
     access_from_refresh,
@@ -66,6 +67,7 @@ def _user_from_api_token(token: str) -> User:
         row.last_used_at = now
         db.session.commit()
     g.auth_method = "api_token"
+    g.api_token_id = row.id  # the audit trail names the token as well as its owner
     return row.user
 
 
@@ -177,11 +179,15 @@ def public(reason: str) -> Callable[[F], F]:
     return decorator
 
 
-def check_bearer(expected: str) -> None:
+def check_bearer(expected: str, caller: str) -> None:
     """For ``public`` routes that machines call with a shared secret (service discovery,
-    Alertmanager): compared in constant time."""
+    Alertmanager): compared in constant time. A refusal is audited, once a minute per
+    address, so that a flood of them cannot flood the trail."""
     header = request.headers.get("Authorization", "")
     given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
     if not hmac.compare_digest(given.encode(), expected.encode()):
+        record_sampled(f"token-refused:{caller}:{request.remote_addr}", "machine_token.refused",
+                       Target("endpoint", request.path, caller),
+                       detail={"bearer": "wrong" if given else "missing"})
         raise APIError(401, "a valid bearer token is required", {"authorization": "invalid"},
                        headers={"WWW-Authenticate": "Bearer"})

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 from pydantic import ValidationError
 
+from portal.audit.service import record, target_of
 from portal.auth.guard import current_user, public, requires
 from portal.auth.passwords import MIN_LENGTH
 from portal.auth.service import sign_in
@@ -68,6 +69,7 @@ def login():
 def logout():
     if g.auth_method == "jwt":
         revoke(get_jwt())
+    record("auth.sign_out", target_of("user", current_user()), commit=True)
     g.logged_out = True
     response = redirect(url_for("auth_pages.login"))
     unset_jwt_cookies(response)

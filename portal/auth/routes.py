@@ -14,6 +14,7 @@ from flask_jwt_extended import (
 )
 from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
 
+from portal.audit.service import record, target_of
 from portal.auth.guard import current_user, public, requires
 from portal.auth.models import User
 from portal.auth.service import sign_in
@@ -85,6 +86,7 @@ def logout():
         raise APIError(400, "personal API tokens are revoked under /api/tokens",
                        {"authorization": "not a session token"})
     revoke(get_jwt())
+    record("auth.sign_out", target_of("user", current_user()), commit=True)
     g.logged_out = True
     response = jsonify(ok=True)
     unset_jwt_cookies(response)

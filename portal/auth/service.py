@@ -1,4 +1,5 @@
-"""Signing in: shared by the JSON API and the login page."""
+"""Signing in: shared by the JSON API and the login page. Every sign-in, failed or not,
+is audited, and so is an account reaching its free failures (``auth.throttled``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 
 from sqlalchemy import func, select
 
+from portal.audit.service import Target, record, target_of
 from portal.auth import throttle
 from portal.auth.models import User
 from portal.auth.passwords import hash_password, needs_rehash, verify_password
@@ -27,13 +29,22 @@ def sign_in(username: str, password: str, address: str) -> User:
     )
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
+        reason = "no such user" if user is None else "wrong password" if not ok else "disabled"
+        target = Target("user", user.id if user else None, username.strip()[:64])
+        record("auth.sign_in_failed", target, actor_name=username.strip(),
+               detail={"reason": reason, "failures": attempt.account_failures})
         if attempt.account_failures == throttle.ACCOUNT.limit:
+            record("auth.throttled", target, actor_name=username.strip(),
+                   detail={"failures": attempt.account_failures,
+                           "since": attempt.failing_since.isoformat()})
             _queue_notice(username, address, attempt)
+        db.session.commit()
         raise APIError(401, BAD_CREDENTIALS)
     throttle.succeeded(attempt)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = user.last_seen_at = utcnow()
+    record("auth.sign_in", target_of("user", user), actor=user)
     db.session.commit()
     return user
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pydantic import Field
 from sqlalchemy import Select, select
 
+from portal.audit.service import record, target_of
 from portal.auth.guard import API_TOKEN_PREFIX, hash_api_token
 from portal.auth.models import ApiToken, User
 from portal.dbtypes import utcnow
@@ -56,6 +57,10 @@ def issue_token(user: User, name: str, expires_in_days: int | None) -> tuple[Api
         expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     db.session.add(token)
+    db.session.flush()
+    record("token.created", target_of("token", token), actor=user,
+           after={"owner": user.username, "prefix": token.prefix,
+                  "expires_at": token.expires_at.isoformat() if token.expires_at else None})
     db.session.commit()
     return token, secret
 
@@ -65,5 +70,8 @@ def revoke_token(user: User, token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise APIError(404, f"no token with id {token_id}", {"id": "not found"})
+    target = target_of("token", token)
     db.session.delete(token)
+    record("token.revoked", target, actor=user, before={"owner": user.username,
+                                                          "prefix": token.prefix})
     db.session.commit()

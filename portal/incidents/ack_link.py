@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from portal.audit.service import Target, record
 from portal.auth.models import User
 from portal.dbtypes import utcnow
 from portal.errors import APIError
@@ -63,6 +64,9 @@ def acknowledge_by_link(token: str) -> tuple[LinkedPage, list[Incident]]:
         raise _used()
     note = f"from the {page.row.channel} link sent to {page.row.recipient}"
     done = [incident for incident in page.incidents if incident.acknowledged_at is None]
+    record("ack_link.used", Target("notification", page.row.id, page.sent_to),
+           actor_name=f"link sent to {page.sent_to}",
+           detail={"channel": page.row.channel, "acknowledged": [i.id for i in done]})
     for incident in done:
         mark_acknowledged(incident, page.row.user_id, page.sent_to, note)
     db.session.commit()

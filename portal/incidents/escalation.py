@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from portal.audit.service import record
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.models import Incident
+from portal.incidents.service import incident_target
 from portal.notify import plan_notifications
 from portal.notify.models import Notification, UserNotification
 from portal.servers.models import Server
@@ -59,5 +61,10 @@ def escalate(now: datetime | None = None) -> list:
             state = f"tier{tier}"
             if (incident_id, state) not in done and \
                     now >= paged_at + timedelta(minutes=after * (tier - 1)):
-                planned += plan_notifications(db.session.get(Incident, incident_id), state)
+                incident = db.session.get(Incident, incident_id)
+                rows = plan_notifications(incident, state)
+                if rows:
+                    record("incident.escalated", incident_target(incident),
+                           detail={"tier": tier, "pages": len(rows)})
+                planned += rows
     return planned

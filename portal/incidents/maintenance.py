@@ -15,6 +15,7 @@ import requests
 from flask import current_app
 from sqlalchemy import Select, select
 
+from portal.audit.service import Target, record
 from portal.auth.models import User
 from portal.dbtypes import utcnow
 from portal.errors import APIError
@@ -52,6 +53,19 @@ def window_query(args: WindowQuery) -> Select:
     return query
 
 
+def _target(window: MaintenanceWindow) -> Target:
+    scope = window.server.name if window.server_id and window.server else \
+        f"{window.label_key}={window.label_value}" if window.label_key else "every server"
+    return Target("maintenance", window.id, scope)
+
+
+def _audited(window: MaintenanceWindow) -> dict:
+    return {"server_id": window.server_id,
+            "label": f"{window.label_key}={window.label_value}" if window.label_key else None,
+            "starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat(),
+            "reason": window.reason}
+
+
 def create_window(data: WindowIn, user: User) -> MaintenanceWindow:
     if data.server_id is not None and db.session.get(Server, data.server_id) is None:
         raise APIError(400, "invalid value for server_id", {"server_id": "no such server"})
@@ -64,6 +78,8 @@ def create_window(data: WindowIn, user: User) -> MaintenanceWindow:
         created_by_id=user.id, created_by_name=user.username,
     )
     db.session.add(window)
+    db.session.flush()
+    record("maintenance.created", _target(window), after=_audited(window), actor=user)
     db.session.commit()
     sync_silence(window)
     page_cache.bump()
@@ -74,6 +90,7 @@ def create_window(data: WindowIn, user: User) -> MaintenanceWindow:
 def cancel_window(window: MaintenanceWindow) -> MaintenanceWindow:
     if window.cancelled_at is None:
         window.cancelled_at = utcnow()
+        record("maintenance.cancelled", _target(window), before=_audited(window))
         db.session.commit()
         sync_silence(window)
         page_cache.bump()

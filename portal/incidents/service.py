@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from portal.audit.service import Target, record
 from portal.auth.models import User
 from portal.dbtypes import utcnow
 from portal.errors import APIError
@@ -400,12 +401,19 @@ def acknowledge(incident: Incident, note: str, user: User) -> Incident:
     return incident
 
 
+def incident_target(incident: Incident) -> Target:
+    return Target("incident", incident.id, f"{incident.alertname} {incident.server_name or ''}".strip())
+
+
 def mark_acknowledged(incident: Incident, user_id: int | None, name: str, note: str) -> None:
-    """The acknowledgement itself (the caller commits and publishes); escalation stops."""
+    """The acknowledgement itself, and its audit row (the caller commits and publishes);
+    escalation stops. ``name`` names who acknowledged when nobody is signed in (a link)."""
     incident.acknowledged_at = utcnow()
     incident.acknowledged_by_id = user_id
     incident.acknowledged_by_name = name[:64]
     incident.ack_note = note.strip()[:1000] or None
+    record("incident.acknowledged", incident_target(incident), detail={"note": incident.ack_note},
+           actor_name=name)
 
 
 def acknowledge_many(ids: list[int], note: str, user: User) -> tuple[list[Incident], int]:

@@ -22,7 +22,7 @@ bp = Blueprint("alertmanager_api", __name__, url_prefix="/api/alertmanager")
 @bp.post("/webhook")
 @public("checked against ALERTMANAGER_WEBHOOK_TOKEN")
 def webhook():
-    check_bearer(current_app.config["SERVERMON"].alertmanager_webhook_token)
+    check_bearer(current_app.config["SERVERMON"].alertmanager_webhook_token, "alertmanager webhook")
     payload = parse_json(WebhookIn)
     alerts = [alert for alert in payload.alerts if not is_watchdog(alert.labels)]
     if len(alerts) < len(payload.alerts):

@@ -6,7 +6,8 @@
 * open incidents are reconciled with the probes and Alertmanager, and the Watchdog's
   silence pages admins (portal/pipeline);
 * dependants' outages whose pages were held are paged, or not if a parent was down;
-* unacknowledged critical incidents escalate to the next tier.
+* unacknowledged critical incidents escalate to the next tier;
+* audit rows past the retention are deleted, about once a day (portal/audit/retention.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 
 from flask import Flask
 
+from portal.audit.retention import purge_overdue
 from portal.charts.uptime import refresh_uptime
 from portal.extensions import db
 from portal.incidents.dependants import release_held_pages
@@ -22,6 +24,7 @@ from portal.incidents.escalation import escalate
 from portal.incidents.maintenance import sync_silence, unsynced_windows
 from portal.notify.outbox import dispatch, sweep
 from portal.pipeline.service import watch_pipeline
+from portal.settings.service import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,16 @@ def escalate_unacknowledged() -> None:
     dispatch(planned)
 
 
+def purge_audit_trail() -> None:
+    days = load_settings().audit_retention_days
+    purged = purge_overdue(days)
+    db.session.commit()
+    if purged:
+        log.info("purged %d audit rows older than %d days", purged, days)
+
+
 PERIODIC = (requeue_notifications, sync_silences, refresh_uptime, watch_pipeline,
-            page_held_outages, escalate_unacknowledged)
+            page_held_outages, escalate_unacknowledged, purge_audit_trail)
 
 
 def run_periodic(app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from sqlalchemy import select
 
+from portal.audit.service import record, target_of
 from portal.errors import APIError
 from portal.extensions import db
 from portal.notify.models import ServerContact
@@ -36,10 +37,17 @@ def server_contacts(server_id: int) -> list[ServerContact]:
                                    .order_by(ServerContact.id)))
 
 
+def _audited(contact: ServerContact) -> dict:
+    return {"server_id": contact.server_id, "email": contact.email, "phone": contact.phone,
+            "tier": contact.tier}
+
+
 def add_contact(server_id: int, body: ContactIn) -> ServerContact:
     contact = ServerContact(server_id=server_id, name=body.name, email=body.email,
                             phone=body.phone, tier=body.tier)
     db.session.add(contact)
+    db.session.flush()
+    record("contact.added", target_of("contact", contact), after=_audited(contact))
     db.session.commit()
     return contact
 
@@ -48,5 +56,7 @@ def remove_contact(server_id: int, contact_id: int) -> None:
     contact = db.session.get(ServerContact, contact_id)
     if contact is None or contact.server_id != server_id:
         raise APIError(404, f"no contact with id {contact_id}", {"id": "not found"})
+    target, before = target_of("contact", contact), _audited(contact)
     db.session.delete(contact)
+    record("contact.removed", target, before=before)
     db.session.commit()

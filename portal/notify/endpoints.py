@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from pydantic import AfterValidator, Field
 
+from portal.audit.service import record, target_of
 from portal.errors import APIError
 from portal.extensions import db
 from portal.notify.models import NotificationEndpoint
@@ -88,9 +89,17 @@ def all_endpoints() -> list[NotificationEndpoint]:
     return list(db.session.scalars(db.select(NotificationEndpoint).order_by(NotificationEndpoint.id)))
 
 
+def _audited(endpoint: NotificationEndpoint) -> dict:
+    """Its kind and origin only: a chat webhook's path is its secret."""
+    parts = urlsplit(endpoint.url)
+    return {"kind": endpoint.kind, "url": f"{parts.scheme}://{parts.netloc}/…"}
+
+
 def add_endpoint(body: EndpointIn) -> NotificationEndpoint:
     endpoint = NotificationEndpoint(**body.model_dump())
     db.session.add(endpoint)
+    db.session.flush()
+    record("endpoint.added", target_of("endpoint", endpoint), after=_audited(endpoint))
     db.session.commit()
     return endpoint
 
@@ -99,5 +108,7 @@ def remove_endpoint(endpoint_id: int) -> None:
     endpoint = db.session.get(NotificationEndpoint, endpoint_id)
     if endpoint is None:
         raise APIError(404, f"no endpoint with id {endpoint_id}", {"id": "not found"})
+    target, before = target_of("endpoint", endpoint), _audited(endpoint)
     db.session.delete(endpoint)
+    record("endpoint.removed", target, before=before)
     db.session.commit()

@@ -42,7 +42,7 @@ def target_group(server: Server) -> dict:
 @public("checked against SD_TOKEN")
 def targets():
     config = current_app.config["SERVERMON"]
-    check_bearer(config.sd_token)
+    check_bearer(config.sd_token, "service discovery")
     servers = db.session.scalars(select(Server).where(Server.enabled.is_(True)).order_by(Server.id))
     response = jsonify([target_group(server) for server in servers])
     response.headers[DEPLOYMENT_HEADER] = config.deployment

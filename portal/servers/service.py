@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.audit.service import changes as audit_changes
+from portal.audit.service import record, target_of
 from portal.auth.models import User
 from portal.errors import APIError, validation_error
 from portal.extensions import db
@@ -105,8 +107,14 @@ def _check_name_free(name: str, exclude_id: int | None = None) -> None:
         raise APIError(409, "a server with that name exists", {"name": "already exists"})
 
 
-def _commit() -> None:
+def _commit(action: str, server: Server, before: dict | None) -> None:
+    """Commit with the change's audit row; a name taken meanwhile is a 409."""
     try:
+        db.session.flush()
+        after = spec_of(server)
+        old, new = audit_changes(before or {}, after) if before is not None else (None, after)
+        if new or before is None:
+            record(action, target_of("server", server), before=old, after=new)
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
@@ -123,7 +131,7 @@ def create_server(spec: ServerSpec, owner: User | None) -> Server:
         server.owner_id = owner.id
     server.state = ServerStatus(status="unknown")
     db.session.add(server)
-    _commit()
+    _commit("server.created", server, None)
     announce_change(server.id, "created")
     return server
 
@@ -132,15 +140,18 @@ def update_server(server: Server, spec: ServerSpec) -> Server:
     _check_owner(spec)
     _check_name_free(spec.name, exclude_id=server.id)
     check_dependency(server.id, spec.depends_on_id)
+    before = spec_of(server)
     _apply(server, spec)
-    _commit()
+    _commit("server.updated", server, before)
     announce_change(server.id, "updated")
     return server
 
 
 def delete_server(server: Server) -> None:
     server_id = server.id
+    target, before = target_of("server", server), spec_of(server)
     db.session.delete(server)
+    record("server.deleted", target, before=before)
     db.session.commit()
     announce_change(server_id, "deleted")
 

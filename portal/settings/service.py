@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
+from portal.audit.service import Target, record
+from portal.audit.service import changes as audit_changes
 from portal.auth.models import User
 from portal.errors import validation_error
 from portal.extensions import db
@@ -58,6 +60,9 @@ class SettingsData(Strict):
     escalate_after_min: int = Field(15, ge=0, le=1440)
     escalate_tier2_roles: list[Literal[ROLES]] = Field(default_factory=list)  # type: ignore[valid-type]
     escalate_tier3_roles: list[Literal[ROLES]] = Field(default_factory=list)  # type: ignore[valid-type]
+    # Audit retention (portal/jobs/periodic.py): rows older than this many days are
+    # deleted, and the chain still verifies from the first row kept.
+    audit_retention_days: int = Field(400, ge=30, le=3650)
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> SettingsData:
@@ -96,5 +101,9 @@ def update_settings(changes: dict, actor: User | None) -> SettingsData:
         else:
             row.value = value
             row.updated_by_id = actor.id if actor else None
+    old, new = audit_changes(current, validated.model_dump())
+    if new:
+        record("settings.updated", Target("settings", None, "settings"), before=old, after=new,
+               actor=actor)
     db.session.commit()
     return validated

@@ -2,19 +2,30 @@
 
 The rules (DESIGN.md): grant only roles whose permissions are a subset of your own,
 never change your own role, and never remove, demote or disable the last active admin.
-Managing an account whose role outranks yours is refused for the same reason.
+Managing an account whose role outranks yours is refused for the same reason. Every change
+is recorded in the audit trail, in its transaction, roles and fields before and after.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
+from portal.audit.service import changes as audit_changes
+from portal.audit.service import record, target_of
 from portal.auth.models import ApiToken, User
 from portal.auth.passwords import hash_password, password_problem, verify_password
 from portal.errors import APIError
 from portal.extensions import db
 from portal.rbac import can_grant
+from portal.realtime.publish import check_sessions_of
 from portal.users.schemas import ProfileUpdate, UserCreate, UserUpdate
+
+AUDITED_FIELDS = ("username", "email", "phone", "role", "is_active", "notify_email",
+                  "notify_sms")
+
+
+def _audited(user: User) -> dict:
+    return {name: getattr(user, name) for name in AUDITED_FIELDS}
 
 
 def serialize_user(user: User, *, online: bool | None = None) -> dict:
@@ -81,10 +92,10 @@ def _keep_an_admin(field: str, verb: str) -> None:
         raise APIError(409, f"the last active admin cannot be {verb}", {field: "last admin"})
 
 
-def _end_api_tokens(user: User) -> None:
+def _end_api_tokens(user: User) -> int:
     """A user who loses API access, or is disabled, loses their tokens: they must not work
     again when the role or the account comes back."""
-    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    return db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount
 
 
 def _require_strong(password: str, field: str, *user_inputs: str | None) -> None:
@@ -111,6 +122,8 @@ def create_user(actor: User | None, data: UserCreate) -> User:
         notify_sms=data.notify_sms,
     )
     db.session.add(user)
+    db.session.flush()
+    record("user.created", target_of("user", user), after=_audited(user), actor=actor)
     db.session.commit()
     return user
 
@@ -134,6 +147,7 @@ def update_user(actor: User, user: User, changes: UserUpdate) -> User:
         _lock_admins()
         db.session.refresh(user)  # as it is now that the admins are held
     had_api = user.can("api.access")
+    before = _audited(user)
     password = fields.pop("password", None)
     if password is not None:
         _require_strong(password, "password", fields.get("username", user.username),
@@ -143,10 +157,22 @@ def update_user(actor: User, user: User, changes: UserUpdate) -> User:
         setattr(user, key, value)
     if guard:
         _keep_an_admin("role" if demoted else "is_active", "demoted" if demoted else "disabled")
+    tokens_ended = 0
     if (had_api and not user.can("api.access")) or disabled:
-        _end_api_tokens(user)
+        tokens_ended = _end_api_tokens(user)
     _check_sms_has_phone(user)
+    target = target_of("user", user)
+    if password is not None:
+        record("user.password_reset", target, actor=actor, detail={"sessions_ended": True})
+    old, new = audit_changes(before, _audited(user))
+    if new:
+        enabled = fields.get("is_active") is True and not before["is_active"]
+        action = "user.disabled" if disabled else "user.enabled" if enabled else "user.updated"
+        record(action, target, before=old, after=new, actor=actor,
+               detail={"api_tokens_ended": tokens_ended} if tokens_ended else None)
     db.session.commit()
+    if password is not None or disabled or demoted:
+        check_sessions_of(user.id)  # open WebSockets close now, not at their next check
     return user
 
 
@@ -160,9 +186,16 @@ def update_profile(user: User, changes: ProfileUpdate) -> User:
                            {"current_password": "does not match"})
         _require_strong(new, "new_password", user.username, fields.get("email", user.email))
         user.set_password(hash_password(new))
+    before = _audited(user)
     for key, value in fields.items():
         setattr(user, key, value)
     _check_sms_has_phone(user)
+    target = target_of("user", user)
+    if new is not None:
+        record("auth.password_changed", target, actor=user, detail={"sessions_ended": True})
+    old, changed = audit_changes(before, _audited(user))
+    if changed:
+        record("user.profile_updated", target, before=old, after=changed, actor=user)
     db.session.commit()
     return user
 
@@ -180,7 +213,10 @@ def delete_user(actor: User, user: User) -> None:
     guard = user.role == "admin" and user.is_active
     if guard:
         _lock_admins()
+    target, before = target_of("user", user), _audited(user)
     db.session.delete(user)
     if guard:
         _keep_an_admin("id", "removed")
+    record("user.deleted", target, before=before, actor=actor)
     db.session.commit()
+    check_sessions_of(int(target.id))

@@ -26,6 +26,7 @@ NAV_ITEMS = (
     NavItem("report_pages.reports", "Reports", "file-earmark-bar-graph", "reports.view"),
     NavItem("settings_pages.settings", "Settings", "gear", "settings.manage"),
     NavItem("admin_pages.admin", "Admin", "people", "admin.view"),
+    NavItem("audit_pages.audit", "Audit", "shield-check", "admin.view"),
     NavItem("chart_pages.promql", "Query", "graph-up", "api.access"),
     NavItem("system_pages.api_docs", "API", "braces", "api.access"),
     NavItem("system_pages.system", "System", "code-square", "codebase.view"),

@@ -16,6 +16,7 @@ from portal.notify import ack_links
 from portal.notify.models import Notification, ServerContact
 from portal.settings.service import update_settings
 from tests.factories import make_server, make_user
+from tests.portal.audit.trail import audit_rows
 from tests.portal.incidents.conftest import paging_app
 from tests.portal.incidents.test_webhook import T0, alert, incidents, payload, post
 from tests.support.pages import post_form, sign_in
@@ -68,6 +69,10 @@ def test_an_unacknowledged_outage_pages_tier_2_then_tier_3_once_each(client, app
     assert len(outbox("tier2")) == 3 and outbox("tier3") == []
     escalated(utcnow() + 31 * MIN)
     assert {row.recipient for row in outbox("tier3")} == {tiers[3].email, tiers[3].phone}
+    escalations = audit_rows("incident.escalated")
+    assert [(row.detail["tier"], row.actor_kind) for row in escalations] == [(2, "system"),
+                                                                            (3, "system")]
+    assert escalations[0].target_name == "ServerDown core-banking"
     # Whoever an escalation paged hears how it ended.
     post(client, payload(alert(server, "resolved", starts=T0, ends=T0 + 40 * MIN)))
     assert {row.recipient for row in outbox("resolved")} == {
@@ -114,6 +119,11 @@ def test_the_link_in_a_page_acknowledges_without_signing_in_once(client, app, on
     [incident] = incidents()
     assert incident.acknowledged_by_name == on_call.username
     assert incident.ack_note == f"from the sms link sent to {on_call.phone}"
+    [used] = audit_rows("ack_link.used")
+    assert (used.actor_kind, used.actor_name) == ("anonymous", f"link sent to {on_call.username}")
+    assert used.detail == {"channel": "sms", "acknowledged": [incident.id]}
+    [acked] = audit_rows("incident.acknowledged")
+    assert acked.target_id == str(incident.id) and acked.actor_name == on_call.username
     assert escalated(utcnow() + 60 * MIN) == []
     again = client.post(path)
     assert again.status_code == 410 and "has been used already" in again.get_data(as_text=True)
@@ -157,4 +167,7 @@ def test_the_alerts_page_acknowledges_the_ticked_incidents(client, app):
     assert response.status_code == 302
     first, second, third = incidents()
     assert first.ack_note == second.ack_note == "switch replaced" and third.acknowledged_at is None
+    acked = audit_rows("incident.acknowledged")
+    assert sorted(int(row.target_id) for row in acked) == [first.id, second.id]
+    assert {(row.actor_kind, row.detail["note"]) for row in acked} == {("user", "switch replaced")}
     assert "2 incidents acknowledged." in client.get("/alerts").get_data(as_text=True)
