@@ -26,6 +26,7 @@
   var connectTimer = null;
   var resyncTimer = null;
   var leaving = false;
+  var navigatingUntil = 0;
 
   function on(type, handler) {
     (handlers[type] = handlers[type] || []).push(handler);
@@ -238,7 +239,10 @@
            refusal after this page was live means the same: the session ended while it
            reconnected. A GET of the address, not reload(), which would post a form again. */
         leaving = true;
-        location.replace(location.pathname + location.search);
+        /* Not while this page is already going somewhere (the sign-out form itself ends
+           the session, and its own redirect to sign-in must win). */
+        setTimeout(function () { location.replace(location.pathname + location.search); },
+                   Math.max(navigatingUntil - Date.now(), 0));
         return;
       }
       if (body.getAttribute("data-live-state") === "live") { setLiveState("offline"); }
@@ -271,6 +275,10 @@
       schedule(0);
     }, RESYNC_AFTER_MS);
   }
+
+  /* A navigation has begun (a form sent, a link followed); a download may leave the page
+     where it is, hence a few seconds rather than for good. */
+  window.addEventListener("beforeunload", function () { navigatingUntil = Date.now() + 3000; });
 
   window.addEventListener("pagehide", function () {
     leaving = true;

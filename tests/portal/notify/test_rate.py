@@ -3,8 +3,6 @@ SMS, to different people, no faster than SMS_PER_MINUTE, each once and none fail
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import pytest
 
 from tests.conftest import fresh_app, make_config
@@ -41,9 +39,12 @@ def test_a_burst_of_sms_goes_at_the_providers_rate_without_failing(paced_app, pa
     fire(paced_app.test_client(), make_server("core-banking"))
     wait_for(lambda: len(twilio.sent) == len(people), timeout=20, what="every SMS")
     assert sorted(sms["To"] for sms in twilio.sent) == sorted(person.phone for person in people)
-    gaps = [b["at"] - a["at"] for a, b in pairwise(sorted(twilio.sent, key=lambda s: s["at"]))]
-    # Never faster than the rate: the limiter spaces the sends 0.5 s apart; what the
-    # stand-in sees also carries each request's own latency.
-    assert min(gaps) >= 0.5 - 0.15 and sum(gaps) / len(gaps) >= 0.5 - 0.05, gaps
+    times = sorted(sms["at"] for sms in twilio.sent)
+    # Never faster than the rate: the limiter grants a send every 0.5 s, so the k-th after
+    # the first comes k slots later at the soonest. What the stand-in sees also carries each
+    # request's own latency, which a loaded machine varies: one late send followed at once
+    # by the next is still within the rate, so the sends are counted from the first.
+    early = [k for k, at in enumerate(times) if at - times[0] < k * 0.5 - 0.15]
+    assert early == [] and (times[-1] - times[0]) / (len(times) - 1) >= 0.5 - 0.05, times
     assert twilio.received == len(people)  # nothing refused, nothing retried
     assert {row.status for row in rows()} == {"sent"} and {row.attempts for row in rows()} == {1}
