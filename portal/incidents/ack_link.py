@@ -14,7 +14,7 @@ from portal.errors import APIError
 from portal.extensions import db
 from portal.incidents.models import Incident
 from portal.incidents.serialize import serialize_incident
-from portal.incidents.service import mark_acknowledged
+from portal.incidents.service import audit_acknowledged, mark_acknowledged
 from portal.notify.ack_links import read_token
 from portal.notify.models import Notification
 from portal.realtime.publish import publish
@@ -64,11 +64,13 @@ def acknowledge_by_link(token: str) -> tuple[LinkedPage, list[Incident]]:
         raise _used()
     note = f"from the {page.row.channel} link sent to {page.row.recipient}"
     done = [incident for incident in page.incidents if incident.acknowledged_at is None]
+    for incident in done:
+        mark_acknowledged(incident, page.row.user_id, page.sent_to, note)
+    # Audited last: the audit head is the last lock a transaction takes.
     record("ack_link.used", Target("notification", page.row.id, page.sent_to),
            actor_name=f"link sent to {page.sent_to}",
            detail={"channel": page.row.channel, "acknowledged": [i.id for i in done]})
-    for incident in done:
-        mark_acknowledged(incident, page.row.user_id, page.sent_to, note)
+    audit_acknowledged(done, page.sent_to)
     db.session.commit()
     for incident in done:
         publish("incident", serialize_incident(incident))

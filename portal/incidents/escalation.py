@@ -52,6 +52,7 @@ def escalate(now: datetime | None = None) -> list:
                                           .where(model.incident_id.in_(ids),
                                                  model.state.in_(STATES)))}
     planned: list = []
+    escalated: list[tuple[Incident, int, int]] = []
     for incident_id, paged_at in first_page.items():
         after = overrides.get(incident_id)
         after = settings.escalate_after_min if after is None else after
@@ -64,7 +65,10 @@ def escalate(now: datetime | None = None) -> list:
                 incident = db.session.get(Incident, incident_id)
                 rows = plan_notifications(incident, state)
                 if rows:
-                    record("incident.escalated", incident_target(incident),
-                           detail={"tier": tier, "pages": len(rows)})
+                    escalated.append((incident, tier, len(rows)))
                 planned += rows
+    # Audited last: the audit head is the last lock a transaction takes.
+    for incident, tier, pages in escalated:
+        record("incident.escalated", incident_target(incident),
+               detail={"tier": tier, "pages": pages})
     return planned

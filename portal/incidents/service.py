@@ -396,6 +396,7 @@ def acknowledge(incident: Incident, note: str, user: User) -> Incident:
         raise APIError(409, f"already acknowledged by {incident.acknowledged_by_name}",
                        {"id": "already acknowledged"})
     mark_acknowledged(incident, user.id, user.username, note)
+    audit_acknowledged([incident], user.username)
     db.session.commit()
     publish("incident", serialize_incident(incident))
     return incident
@@ -406,14 +407,21 @@ def incident_target(incident: Incident) -> Target:
 
 
 def mark_acknowledged(incident: Incident, user_id: int | None, name: str, note: str) -> None:
-    """The acknowledgement itself, and its audit row (the caller commits and publishes);
-    escalation stops. ``name`` names who acknowledged when nobody is signed in (a link)."""
+    """The acknowledgement itself (the caller commits, publishes, and audits it with
+    ``audit_acknowledged``); escalation stops."""
     incident.acknowledged_at = utcnow()
     incident.acknowledged_by_id = user_id
     incident.acknowledged_by_name = name[:64]
     incident.ack_note = note.strip()[:1000] or None
-    record("incident.acknowledged", incident_target(incident), detail={"note": incident.ack_note},
-           actor_name=name)
+
+
+def audit_acknowledged(incidents: list[Incident], name: str) -> None:
+    """One audit row per incident, after every incident row is updated: the audit head is
+    the last lock a transaction takes, so two acknowledgements cannot deadlock over it.
+    ``name`` names who acknowledged when nobody is signed in (a link)."""
+    for incident in incidents:
+        record("incident.acknowledged", incident_target(incident),
+               detail={"note": incident.ack_note}, actor_name=name)
 
 
 def acknowledge_many(ids: list[int], note: str, user: User) -> tuple[list[Incident], int]:
@@ -423,6 +431,7 @@ def acknowledge_many(ids: list[int], note: str, user: User) -> tuple[list[Incide
         Incident.id.in_(ids), Incident.acknowledged_at.is_(None)))) if ids else []
     for incident in found:
         mark_acknowledged(incident, user.id, user.username, note)
+    audit_acknowledged(found, user.username)
     db.session.commit()
     for incident in found:
         publish("incident", serialize_incident(incident))
