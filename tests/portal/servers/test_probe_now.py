@@ -1,42 +1,20 @@
 """"Test now": one probe through the real exporter's /probe, before a server is saved."""
 
-import os
 import socket
-import subprocess
-import sys
 
 import pytest
-import requests
 
-from tests.conftest import ROOT, fresh_app, make_config
+from tests.conftest import fresh_app, make_config
 from tests.factories import login, make_user
 from tests.support.binaries import free_port
-from tests.support.waiting import wait_for
+from tests.support.exporter_process import exporter_process
 
 
 @pytest.fixture(scope="module")
 def exporter_url(tmp_path_factory):
-    port = free_port()
-    config = make_config("sqlite://")
-    log = (tmp_path_factory.mktemp("exporter") / "exporter.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exporter"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "EXPORTER_PORT": str(port), "EXPORTER_LISTEN": "127.0.0.1",
-             "SD_TOKEN": config.sd_token, "PORTAL_URL": "http://127.0.0.1:9",
-             "REDIS_URL": "redis://127.0.0.1:6379/13"})
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return requests.get(f"{url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    wait_for(up, timeout=20, what="exporter")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    with exporter_process(tmp_path_factory.mktemp("exporter"),
+                          make_config("sqlite://").sd_token) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,20 +6,16 @@ The attack: a servers.manage role saved http://127.0.0.1:9090/-/quit and Prometh
 down; pointed "test now" at the metadata service and scanned ports with TCP tests.
 """
 
-import os
 import socket
-import subprocess
-import sys
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from portal.servers.probe_now import TESTS_PER_MINUTE
-from tests.conftest import ROOT, TEST_REDIS_URL, fresh_app, make_config
+from tests.conftest import TEST_REDIS_URL, fresh_app, make_config
 from tests.factories import login, make_user
 from tests.support.binaries import free_port
-from tests.support.waiting import wait_for
+from tests.support.exporter_process import exporter_process
 
 PROMETHEUS = "http://127.0.0.1:9090"
 ALERTMANAGER = "http://127.0.0.1:9093"
@@ -81,28 +77,9 @@ def guarded_port():
 @pytest.fixture(scope="module")
 def exporter_url(tmp_path_factory, guarded_port):
     """The real exporter, told that ``guarded_port`` on this host is one of the stack's."""
-    port = free_port()
-    config = make_config("sqlite://")
-    log = (tmp_path_factory.mktemp("exporter") / "exporter.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exporter"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "EXPORTER_PORT": str(port), "EXPORTER_LISTEN": "127.0.0.1",
-             "SD_TOKEN": config.sd_token, "PORTAL_URL": "http://127.0.0.1:9",
-             "REDIS_URL": "redis://127.0.0.1:6379/13",
-             "PROBE_DENY_ENDPOINTS": f"127.0.0.1:{guarded_port}"})
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return requests.get(f"{url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    wait_for(up, timeout=20, what="exporter")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    with exporter_process(tmp_path_factory.mktemp("exporter"), make_config("sqlite://").sd_token,
+                          PROBE_DENY_ENDPOINTS=f"127.0.0.1:{guarded_port}") as url:
+        yield url
 
 
 @pytest.fixture
