@@ -13,14 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request, url_for
-from pydantic import ValidationError
 
 from portal.audit.queries import AuditQuery, audit_query, has_events, known_actions
 from portal.auth.guard import requires
-from portal.errors import validation_error
 from portal.pagination import paginate
 from portal.web.context import current_settings
-from portal.web.forms import day_range, page_number
+from portal.web.forms import day_range, filter_query, page_number
 
 bp = Blueprint("audit_pages", __name__, template_folder="templates")
 
@@ -52,11 +50,7 @@ def read_filters(args, zone: ZoneInfo) -> AuditFilters:
         data["from"] = start
     if end:
         data["to"] = end
-    try:
-        query = AuditQuery.model_validate(data)
-    except ValidationError as exc:
-        errors.update(validation_error(exc).details)
-        query = AuditQuery.model_validate({k: v for k, v in data.items() if k not in errors})
+    query = filter_query(AuditQuery, data, errors)
     return AuditFilters(values=values, query=query, errors=errors)
 
 

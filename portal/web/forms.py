@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import request, url_for
+from pydantic import BaseModel, ValidationError
 
-from portal.errors import APIError
+from portal.errors import APIError, validation_error
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def form_errors(exc: APIError, fields: Collection[str],
@@ -89,6 +93,21 @@ def _local_day(values: dict[str, str], zone: ZoneInfo, name: str,
         errors[name] = f"enter a date as YYYY-MM-DD, not “{values[name][:40]}”"
         values[name] = ""
         return None
+
+
+def filter_query(model: type[M], data: dict[str, object], errors: dict[str, str],
+                 aliases: dict[str, str] | None = None) -> M:
+    """A page's filters as the API's query model: a value the model refuses is reported
+    beside its input (named by ``aliases`` where the form calls it otherwise) and left out,
+    so the page still shows what the rest select."""
+    aliases = aliases or {}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for name, message in validation_error(exc).details.items():
+            errors[aliases.get(name, name)] = message
+        return model.model_validate(
+            {key: value for key, value in data.items() if aliases.get(key, key) not in errors})
 
 
 def optional_number(form, name: str) -> dict[str, object]:

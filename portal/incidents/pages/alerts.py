@@ -29,7 +29,7 @@ from portal.pagination import paginate
 from portal.servers.models import Server
 from portal.settings.service import load_settings
 from portal.web.context import can
-from portal.web.forms import chosen_server, day_range, page_number
+from portal.web.forms import chosen_server, day_range, filter_query, page_number
 
 PAST_PAGE_SIZE = 25
 OPEN_LIMIT = 200  # open incidents are listed whole; a storm beyond this is cut, and says so
@@ -66,13 +66,7 @@ def read_filters(args, zone: ZoneInfo) -> AlertFilters:
         data["from"] = start
     if end:
         data["to"] = end
-    try:
-        query = IncidentQuery.model_validate(data)
-    except ValidationError as exc:
-        for name, message in validation_error(exc).details.items():
-            errors[FILTER_ALIASES.get(name, name)] = message
-        query = IncidentQuery.model_validate(
-            {key: value for key, value in data.items() if FILTER_ALIASES.get(key, key) not in errors})
+    query = filter_query(IncidentQuery, data, errors, FILTER_ALIASES)
     return AlertFilters(values=values, query=query, errors=errors)
 
 
