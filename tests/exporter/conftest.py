@@ -33,6 +33,7 @@ from exporter.config import ExporterConfig
 from exporter.probes.http import CLIENT
 from exporter.service import Exporter
 from exporter.targets import Target, label_text
+from tests.support.binaries import free_port
 from tests.support.targets import DnsProtocol
 from tests.support.waiting import wait_for
 from wire import DEPLOYMENT_HEADER, TARGETS_CHANNEL, channel
@@ -357,12 +358,6 @@ def exporter_config(sd_url: str, port: int = 0, **env: str) -> ExporterConfig:
               "SD_REFRESH_S": "60"}
     values.update(env)
     return ExporterConfig.from_env(values)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RunningExporter:

@@ -15,9 +15,24 @@ import requests
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port no other caller, in this run or a parallel one, is handed for a minute.
+
+    Binding port 0 and closing lets the kernel hand the same port to the next caller (CI
+    saw Alertmanager and the exporter of one stack given the same port) or to an outgoing
+    connection. So the port is left in TIME_WAIT by a connection accepted on it: the kernel
+    then gives it to nobody asking for port 0 for 60 s, while our servers, which all set
+    SO_REUSEADDR (Go, asyncio, Redis, PostgreSQL, gunicorn, http.server), can still bind it.
+    """
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        address = listener.getsockname()
+        with socket.create_connection(address):
+            accepted, _ = listener.accept()
+            # The side that closes first holds TIME_WAIT: the accepted one, on our port.
+            accepted.close()
+        return address[1]
 
 
 def binary(*names: str) -> str:

@@ -93,6 +93,7 @@ def test_test_now_refuses_a_name_that_resolves_to_a_denied_address(probe_client,
     it, can tell; it answers before connecting, so the port is never touched."""
     hostname = socket.gethostname()
     with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", guarded_port))
         listener.listen()
         listener.settimeout(0.3)
