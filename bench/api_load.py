@@ -89,7 +89,7 @@ with app.app_context():
     db.session.commit()
     upgrade()
     redis.Redis.from_url(app.config["SERVERMON"].redis_url).flushdb()
-    create_user(None, UserCreate(username="bench", password="bench-password-123", role="admin",
+    create_user(None, UserCreate(username="bench", password="Kilimanjaro-load-2026", role="admin",
                                  email="bench@bank.example"))
     now = utcnow()
     statuses = ["up", "up", "up", "down", "unknown"]
@@ -106,7 +106,7 @@ with app.app_context():
     db.session.commit()
 """
     subprocess.run([str(VENV_BIN / "python"), "-c", code], env=env, cwd=ROOT, check=True)
-    return "bench", "bench-password-123"
+    return "bench", "Kilimanjaro-load-2026"
 
 
 def wait_until_up(url: str, deadline_s: float = 30) -> None:

@@ -124,7 +124,7 @@ def main() -> None:
         with app.app_context():
             started = time.perf_counter()
             fill(args.servers, args.incidents)
-            user = create_user(None, UserCreate(username="bench", password="bench-password-1",
+            user = create_user(None, UserCreate(username="bench", password="Kilimanjaro-report-2026",
                                                 role="admin", email="bench@bank.example"))
             with app.test_request_context():
                 access, _ = issue_tokens(user.id)
