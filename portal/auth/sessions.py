@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 import redis
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
 from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
@@ -111,8 +111,12 @@ def issue_tokens(user_id: int) -> tuple[str, str]:
 
 
 def access_from_refresh(refresh_claims: dict) -> str:
+    """A new access token in the refresh token's session, expiring no later than it: a
+    session ends at the refresh token's expiry however often its access token is renewed."""
+    lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    left = timedelta(seconds=max(refresh_claims["exp"] - time.time(), 1))
     return create_access_token(
-        identity=refresh_claims["sub"],
+        identity=refresh_claims["sub"], expires_delta=min(lifetime, left),
         additional_claims={"rjti": refresh_claims["jti"], "rexp": refresh_claims["exp"],
                            "siat": refresh_claims["siat"]},
     )
@@ -137,7 +141,9 @@ def schedule_cookie_refresh(access_token: str) -> None:
 
 
 def needs_refresh(claims: dict, lifetime: timedelta) -> bool:
-    return claims["exp"] - time.time() < lifetime.total_seconds() / 3
+    """An access token in its last third is renewed, unless its session (``rexp``) is over."""
+    now = time.time()
+    return claims["exp"] - now < lifetime.total_seconds() / 3 and claims["rexp"] > now
 
 
 def apply_cookie_refresh(response: Response) -> Response:

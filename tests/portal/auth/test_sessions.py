@@ -98,6 +98,43 @@ def test_an_access_cookie_near_expiry_is_replaced_implicitly(client, app):
     assert replaced and nearly_expired not in replaced[0]
 
 
+def _near_expiry_cookie(client, user, session_left_s: float) -> str:
+    """An access cookie a minute from expiry, in a session (refresh token) that ends
+    ``session_left_s`` from now."""
+    claims = decode_token(_login_json(client, user)["access_token"])
+    token = create_access_token(
+        identity=str(user.id), expires_delta=timedelta(seconds=60),
+        additional_claims={"rjti": claims["rjti"], "rexp": int(time.time() + session_left_s),
+                           "siat": claims["siat"]},
+    )
+    client.set_cookie("access_token_cookie", token)
+    return token
+
+
+def _replaced_access(response) -> list[str]:
+    return [c for c in response.headers.getlist("Set-Cookie")
+            if c.startswith("access_token_cookie=")]
+
+
+def test_a_session_past_its_refresh_lifetime_is_not_renewed(client):
+    """A page open for days kept the session going by renewing its access cookie near
+    expiry: the session ends at the refresh token's expiry (REFRESH_TOKEN_HOURS), however
+    busy the page."""
+    _near_expiry_cookie(client, make_user(), session_left_s=-5)
+    response = client.get("/api/auth/me")
+    assert response.status_code == 200  # the access token itself is still valid
+    assert _replaced_access(response) == []
+
+
+def test_a_renewed_access_cookie_ends_with_its_session(client, app):
+    _near_expiry_cookie(client, make_user(), session_left_s=20)
+    response = client.get("/api/auth/me")
+    [cookie] = _replaced_access(response)
+    token = cookie.split(";")[0].split("=", 1)[1]
+    claims = decode_token(token)
+    assert claims["exp"] <= claims["rexp"]
+
+
 def test_a_disabled_user_cannot_sign_in_and_live_tokens_stop(client):
     user = make_user("it_staff")
     headers = login(client, user)
