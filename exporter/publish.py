@@ -3,6 +3,10 @@
 * Every result overwrites the server's field in the hash ``servermon:latest``; results
   are gathered and written in one pipeline every FLUSH_EVERY_S, so 10,000 servers cost a
   few round trips a second, not one per probe. A removed server's field is deleted.
+  The entry carries the server's last HEARTBEATS outcomes (``beats``), kept here in
+  memory: the dashboard's heartbeat bars read them with the newest result, in the same
+  read, instead of asking Prometheus for a range per server. They start again empty when
+  the exporter restarts, and the bar says how many it has.
 * Every state change (first result, up to down, down to up) is added to the stream
   ``servermon:events``, which the portal consumes exactly once (``event_id`` makes a
   re-sent change harmless). Browsers hear of a change from the portal once it has stored
@@ -37,12 +41,14 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from exporter import health
+from exporter.probes.result import ProbeResult
 from exporter.scheduler import TargetState
 from wire import (
     DEPLOYMENT_CLAIM,
     DEPLOYMENT_KEY,
     DEPLOYMENT_LEASE_S,
     EVENTS_STREAM,
+    HEARTBEATS,
     LATEST_HASH,
     deployment_claim,
     deployment_holder,
@@ -66,16 +72,49 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-def latest_json(state: TargetState) -> str:
+def latency_ms(result: ProbeResult) -> float | None:
+    """A latency only for a probe that succeeded: a failed one's time is how long it took
+    to fail (a refused connect, a timeout), not how fast the server answers."""
+    return round(result.latency_s * 1000, 3) if result.success else None
+
+
+class Heartbeats:
+    """The last ``size`` outcomes of one server, oldest first: "u" (up) or "d" (down),
+    with each one's latency (None for a failure), and the newest certificate expiry a
+    probe saw (a failed probe often sees none; the last one seen is still the truth)."""
+
+    __slots__ = ("beats", "cert_expiry", "latencies")
+
+    def __init__(self, size: int = HEARTBEATS) -> None:
+        self.beats: deque[str] = deque(maxlen=size)
+        self.latencies: deque[float | None] = deque(maxlen=size)
+        self.cert_expiry: float | None = None
+
+    def add(self, result: ProbeResult) -> None:
+        self.beats.append("u" if result.success else "d")
+        latency = latency_ms(result)
+        self.latencies.append(round(latency, 1) if latency is not None else None)
+        if result.cert_expiry is not None:
+            self.cert_expiry = result.cert_expiry
+
+
+def latest_json(state: TargetState, heartbeats: Heartbeats | None = None) -> str:
     result = state.result
-    return json.dumps({
+    entry = {
         "server_id": state.target.server_id,
         "status": state.status,
         "reason": result.reason,
-        "latency_ms": round(result.latency_s * 1000, 3),
+        "latency_ms": latency_ms(result),
         "checked_at": _iso(state.checked_at),
         "status_code": result.http_status_code,
-    })
+        "cert_expiry": result.cert_expiry,
+        "beats": "",
+        "beat_latency_ms": [],
+    }
+    if heartbeats is not None:
+        entry.update(cert_expiry=heartbeats.cert_expiry, beats="".join(heartbeats.beats),
+                     beat_latency_ms=list(heartbeats.latencies))
+    return json.dumps(entry)
 
 
 def change_fields(state: TargetState, previous: str | None) -> dict[str, str]:
@@ -87,7 +126,7 @@ def change_fields(state: TargetState, previous: str | None) -> dict[str, str]:
         "status": state.status or "",
         "previous": previous or "unknown",
         "reason": result.reason or "",
-        "latency_ms": f"{result.latency_s * 1000:.3f}",
+        "latency_ms": f"{result.latency_s * 1000:.3f}" if result.success else "",
         "at": _iso(state.changed_at),
         "last_ok_at": _iso(state.last_ok_at) if state.status == "down" else "",
     }
@@ -112,6 +151,7 @@ class Publisher:
         self.conflict = False
         self.conflict_logged_at = -math.inf
         self.latest: dict[str, str] = {}
+        self.heartbeats: dict[str, Heartbeats] = {}
         self.removed: set[str] = set()
         self.events: deque[dict[str, str]] = deque()
         self.wake = asyncio.Event()
@@ -121,7 +161,11 @@ class Publisher:
     def record(self, state: TargetState, previous: str | None) -> None:
         """Take one result (the scheduler's result handler); never waits on Redis."""
         key = str(state.target.server_id)
-        self.latest[key] = latest_json(state)
+        heartbeats = self.heartbeats.get(key)
+        if heartbeats is None:
+            heartbeats = self.heartbeats[key] = Heartbeats()
+        heartbeats.add(state.result)
+        self.latest[key] = latest_json(state, heartbeats)
         self.removed.discard(key)
         if state.status != previous:
             self._queue([change_fields(state, previous)])
@@ -130,6 +174,7 @@ class Publisher:
     def forget(self, server_id: int) -> None:
         key = str(server_id)
         self.latest.pop(key, None)
+        self.heartbeats.pop(key, None)
         self.removed.add(key)
 
     def _queue(self, changes: list[dict[str, str]], front: bool = False) -> None:

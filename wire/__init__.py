@@ -59,7 +59,9 @@ DEPLOYMENT_HEADER = "X-Servermon-Deployment"
 STATES = ("up", "down")  # what a probe can say; "unknown" is only ever the lack of one
 STATE_CHANGE_FIELDS = ("event_id", "server_id", "status", "previous", "reason", "latency_ms",
                        "at", "last_ok_at")
-LATEST_FIELDS = ("server_id", "status", "reason", "latency_ms", "checked_at", "status_code")
+LATEST_FIELDS = ("server_id", "status", "reason", "latency_ms", "checked_at", "status_code",
+                 "cert_expiry", "beats", "beat_latency_ms")
+HEARTBEATS = 40  # outcomes the exporter keeps per server, in memory, for ``beats``
 
 KINDS = ("http", "tcp", "icmp", "dns")
 DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "PTR", "SRV", "CAA")

@@ -29,6 +29,8 @@ class User(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Sessions (JWTs) issued before this moment are refused: set when the password changes.
     sessions_valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "tiles" or "fleet" once the user has chosen on the dashboard; None: the screen decides.
+    dashboard_view: Mapped[str | None] = mapped_column(String(8))
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

@@ -19,7 +19,7 @@ from portal.servers.models import Server, ServerStatus
 
 log = logging.getLogger(__name__)
 
-LIVE_FIELDS = ("status", "reason", "latency_ms", "last_checked", "status_since")
+LIVE_FIELDS = ("status", "reason", "latency_ms", "last_checked", "status_since", "beats")
 
 
 def _entry(item: dict) -> dict:

@@ -18,17 +18,25 @@ from exporter.publish import Publisher
 from exporter.scheduler import TargetState
 from portal.jobs.deployment import DeploymentConflict, claim
 from tests.exporter.conftest import EXPORTER_REDIS_URL, target
-from wire import DEPLOYMENT_KEY, DEPLOYMENT_LEASE_S, EVENTS_STREAM, LATEST_HASH, redis_database
+from wire import (
+    DEPLOYMENT_KEY,
+    DEPLOYMENT_LEASE_S,
+    EVENTS_STREAM,
+    HEARTBEATS,
+    LATEST_HASH,
+    redis_database,
+)
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def probed(state: TargetState, publisher: Publisher, success: bool, at: datetime,
-           reason: str | None = None, status_code: int | None = 200) -> None:
+           reason: str | None = None, status_code: int | None = 200,
+           cert_expiry: float | None = None) -> None:
     """What the scheduler does with a result (Scheduler.record without the scheduler)."""
     previous = state.status
     state.result = ProbeResult(success=success, duration_s=0.0125, reason=reason,
-                               http_status_code=status_code)
+                               http_status_code=status_code, cert_expiry=cert_expiry)
     state.checked_at, state.status = at, "up" if success else "down"
     if state.status != previous:
         state.changed_at = at
@@ -55,8 +63,42 @@ def test_every_result_overwrites_the_servers_latest_entry(redis_db):
     probed(state, publisher, False, T0 + timedelta(seconds=30), "status 503", 503)
     asyncio.run(flushed(publisher))
     assert json.loads(redis_db.hget(LATEST_HASH, "4")) == {
-        "server_id": 4, "status": "down", "reason": "status 503", "latency_ms": 12.5,
-        "checked_at": "2026-11-28T12:00:30+00:00", "status_code": 503}
+        "server_id": 4, "status": "down", "reason": "status 503", "latency_ms": None,
+        "checked_at": "2026-11-28T12:00:30+00:00", "status_code": 503, "cert_expiry": None,
+        "beats": "ud", "beat_latency_ms": [12.5, None]}
+
+
+def test_the_entry_keeps_the_last_heartbeats_oldest_first_and_the_certificate_seen(redis_db):
+    publisher = Publisher(EXPORTER_REDIS_URL)
+    state = TargetState(target=target("http", "https://a.test/", server_id=5))
+    outcomes = [True] * (HEARTBEATS - 1) + [False, True, False]
+    for n, ok in enumerate(outcomes):
+        probed(state, publisher, ok, T0 + timedelta(seconds=30 * n), None if ok else "timeout",
+               cert_expiry=1_900_000_000.0 if ok else None)
+    asyncio.run(flushed(publisher))
+    entry = json.loads(redis_db.hget(LATEST_HASH, "5"))
+    kept = outcomes[-HEARTBEATS:]
+    assert entry["beats"] == "".join("u" if ok else "d" for ok in kept)
+    assert len(entry["beat_latency_ms"]) == HEARTBEATS
+    assert entry["beat_latency_ms"][-3:] == [None, 12.5, None]
+    # The newest probe failed and saw no certificate; the last one seen still stands.
+    assert entry["cert_expiry"] == 1_900_000_000.0
+    assert entry["latency_ms"] is None
+
+
+def test_history_is_short_after_a_restart_and_gone_with_the_server(redis_db):
+    first = Publisher(EXPORTER_REDIS_URL)
+    state = TargetState(target=target("http", "http://a.test/", server_id=8))
+    for n in range(5):
+        probed(state, first, True, T0 + timedelta(seconds=30 * n))
+    asyncio.run(flushed(first))
+    assert json.loads(redis_db.hget(LATEST_HASH, "8"))["beats"] == "uuuuu"
+    restarted = Publisher(EXPORTER_REDIS_URL)  # a new process: only what it has seen since
+    probed(state, restarted, False, T0 + timedelta(minutes=5), "timeout")
+    restarted.forget(8)
+    probed(state, restarted, True, T0 + timedelta(minutes=6))
+    asyncio.run(flushed(restarted))
+    assert json.loads(redis_db.hget(LATEST_HASH, "8"))["beats"] == "u"
 
 
 def test_state_changes_go_to_the_stream_with_the_outage_window(redis_db):
@@ -73,7 +115,7 @@ def test_state_changes_go_to_the_stream_with_the_outage_window(redis_db):
         ("unknown", "up"), ("up", "down"), ("down", "up")]
     down = stream[1]
     assert down == {**down, "server_id": "9", "reason": "connection refused",
-                    "latency_ms": "12.500", "at": "2026-11-28T12:01:00+00:00",
+                    "latency_ms": "", "at": "2026-11-28T12:01:00+00:00",
                     "last_ok_at": "2026-11-28T12:00:30+00:00"}
     assert stream[0]["last_ok_at"] == "" and stream[2]["last_ok_at"] == ""
     assert stream[2]["reason"] == ""

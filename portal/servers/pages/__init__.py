@@ -6,11 +6,15 @@ API, so a page shows and accepts exactly what the API would.
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from pydantic import ValidationError
 
+from portal.dbtypes import utcnow
 from portal.errors import field_errors
+from portal.servers.fleet import cert_days, heartbeat_bar
 from portal.servers.schemas import ServerQuery
+from portal.web.formatting import localtime
+from wire import HEARTBEATS
 
 bp = Blueprint("server_pages", __name__, template_folder="../templates")
 
@@ -36,4 +40,13 @@ def filters_from_args(**fixed: object) -> tuple[ServerQuery, str | None]:
         return ServerQuery.model_validate(fixed), f"Filters ignored: {problems}"
 
 
-from portal.servers.pages import catalogue, dashboard, detail, forms  # noqa: E402, F401 - routes join bp
+def fleet_context() -> dict:
+    """What the fleet cells' template needs besides the servers (the dashboard's fleet view
+    and the wall)."""
+    return {"heartbeat_bar": heartbeat_bar, "cert_days": cert_days, "heartbeats": HEARTBEATS,
+            "today": localtime(utcnow(), "%Y-%m-%d"),
+            # url_for once, not per cell: "/servers/0" less its last character
+            "server_url": url_for("server_pages.server_detail", server_id=0)[:-1]}
+
+
+from portal.servers.pages import catalogue, dashboard, detail, forms, wall  # noqa: E402, F401 - routes join bp

@@ -1,16 +1,18 @@
 """The dashboard: enabled servers as tiles, problems first, a page at a time so large
-fleets stay fast, with the counts per status and, when set up, a Grafana panel."""
+fleets stay fast, or as the fleet view (a compact cell per server, the whole fleet on one
+screen), with the counts per status and, when set up, a Grafana panel."""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from portal.auth.guard import requires
+from portal.auth.guard import current_user, requires
+from portal.extensions import db
 from portal.grafana import OVERVIEW_UID, dashboard_url, panel_url
 from portal.servers import page_cache
-from portal.servers.listing import dashboard_view, live_items
-from portal.servers.pages import KIND_LABELS, bp, filters_from_args
+from portal.servers.listing import by_severity, dashboard_view, live_items
+from portal.servers.pages import KIND_LABELS, bp, filters_from_args, fleet_context
 from portal.servers.status import SEVERITY
 from portal.web.context import current_settings
 from portal.web.forms import page_url
@@ -24,6 +26,18 @@ DASHBOARD_PAGE_SIZE = 48  # tiles per page; divides evenly into 2, 3, 4 and 6 co
 # and last check up to the second anyway.
 TILES_TTL_S = 5.0
 OVERVIEW_PANEL = 5  # "Status history" in dashboards/overview.json
+VIEWS = ("tiles", "fleet")
+# The filters the view toggle carries back to the dashboard (never the page number).
+KEPT_FILTERS = ("environment", "group", "status")
+
+
+def chosen_view() -> str | None:
+    """The view asked for in the address, else the one the user chose last; None when
+    neither says (the page then lets a phone take the fleet view, live/fleet.js)."""
+    asked = request.args.get("view")
+    if asked in VIEWS:
+        return asked
+    return current_user().dashboard_view
 
 
 @bp.get("/")
@@ -35,14 +49,19 @@ def index():
 @bp.get("/dashboard")
 @requires("status.view", page=True)
 def dashboard():
-    args, filter_error = filters_from_args(enabled=True, per_page=DASHBOARD_PAGE_SIZE)
+    chosen = chosen_view()
+    fleet = chosen == "fleet"
+    fixed = {"enabled": True, "per_page": DASHBOARD_PAGE_SIZE, **({"page": 1} if fleet else {})}
+    args, filter_error = filters_from_args(**fixed)
     key = args.model_dump_json()
-    view = page_cache.cached(("dashboard", key), lambda: dashboard_view(args),
+    view = page_cache.cached(("dashboard", key, fleet), lambda: dashboard_view(args, fleet),
                              background=page_cache.in_background)
 
     def tiles() -> Markup:
-        html = render_template("servers/_tiles.html", items=live_items(view["result"]["items"]),
-                               kind_labels=KIND_LABELS)
+        items = live_items(view["result"]["items"])
+        template = "servers/_fleet.html" if fleet else "servers/_tiles.html"
+        html = render_template(template, items=by_severity(items) if fleet else items,
+                               kind_labels=KIND_LABELS, **fleet_context())
         return Markup(html)  # noqa: S704 - an autoescaped template's output
 
     base = current_settings().grafana_url
@@ -54,10 +73,29 @@ def dashboard():
     html = render_template(
         "servers/dashboard.html",
         args=args, result=view["result"], counts=view["counts"], total=view["total"],
-        tiles=page_cache.cached(("tiles", key), tiles, TILES_TTL_S, page_cache.in_background),
+        tiles=page_cache.cached(("tiles", key, fleet), tiles, TILES_TTL_S,
+                                page_cache.in_background),
+        view="fleet" if fleet else "tiles", view_chosen=chosen is not None,
+        kept_filters={name: request.args[name] for name in KEPT_FILTERS
+                      if request.args.get(name)},
         paused=view["paused"], filter_error=filter_error, environments=view["environments"],
         groups=view["groups"], statuses=SEVERITY, kind_labels=KIND_LABELS,
         filtered=bool(args.environment or args.group or args.status), page_url=page_url,
         grafana=grafana,
     )
     return framed(html, base)
+
+
+@bp.post("/dashboard/view")
+@requires("status.view", page=True)
+def dashboard_view_choice():
+    """Remember the user's view (on every device they sign in on); a display preference,
+    so not audited. The filters they had come back with them."""
+    view = request.form.get("view")
+    if view not in VIEWS:
+        abort(400, description="view: must be tiles or fleet")
+    user = current_user()
+    user.dashboard_view = view
+    db.session.commit()
+    kept = {name: request.form[name] for name in KEPT_FILTERS if request.form.get(name)}
+    return redirect(url_for("server_pages.dashboard", **kept))
