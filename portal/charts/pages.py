@@ -11,9 +11,11 @@ import time
 from flask import Blueprint, render_template, request
 
 from portal.auth.guard import requires
+from portal.charts.numbers import human_value
 from portal.charts.prometheus import query, query_range
 from portal.charts.queries import RANGES, step_for
 from portal.errors import APIError
+from portal.web.formatting import seconds_time
 
 bp = Blueprint("chart_pages", __name__, template_folder="templates")
 
@@ -31,12 +33,15 @@ EXAMPLES = (
 
 
 def _rows(data: dict) -> list[dict]:
-    """One row per series: its labels and the value to show (the last one for a range)."""
+    """One row per series: its labels and the value to show (the last one for a range),
+    written for people (``shown``) with Prometheus's own text kept (``value``)."""
     rows = []
     for item in data.get("result", [])[:MAX_ROWS]:
         value = item["value"][1] if "value" in item else (item["values"] or [[0, ""]])[-1][1]
+        name = item["metric"].get("__name__", "")
         labels = {key: val for key, val in item["metric"].items() if key != "__name__"}
-        rows.append({"name": item["metric"].get("__name__", ""), "labels": labels, "value": value,
+        rows.append({"name": name, "labels": labels, "value": value,
+                     "shown": human_value(value, name, seconds_time) if value != "" else "—",
                      "points": len(item.get("values", []))})
     return rows
 
@@ -76,4 +81,5 @@ def promql():
         "charts/query.html", expr=expr, span=span, spans=SPANS, errors=errors, data=data,
         rows=_rows(data) if data and data.get("resultType") in ("vector", "matrix") else [],
         charted=charted, max_rows=MAX_ROWS, max_charted=MAX_CHARTED, examples=EXAMPLES,
+        human_value=human_value,
     ), status

@@ -12,16 +12,21 @@ import math
 import time
 
 from portal.charts.prometheus import query, query_range
-from portal.charts.uptime import uptimes
+from portal.charts.uptime import monitored_since, over, uptime_figures
+from portal.dbtypes import utcnow
 from portal.errors import APIError
 
 RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 POINTS = 360  # per series: enough for a smooth line, little to send
 MIN_WINDOW_S = 60  # at least two scrapes of a 30 s probe in every averaged point
 # Each point averages its own step, so a 30-day chart still shows a short outage as a dip
-# instead of skipping it between two samples.
+# instead of skipping it between two samples. Latency counts only probes that succeeded:
+# a failed probe's duration is how long it took to fail (a timeout), not how fast the
+# server answers. A point whose step holds a failed probe is left out (a gap where the
+# status chart dips), which needs no subquery and so stays cheap on a 30-day chart.
 CHARTS = {
-    "latency": 'avg_over_time(probe_duration_seconds{{server_id="{id}"}}[{window}])',
+    "latency": ('avg_over_time(probe_duration_seconds{{server_id="{id}"}}[{window}])'
+                ' and on (server_id) min_over_time(probe_success{{server_id="{id}"}}[{window}]) == 1'),
     "status": 'avg_over_time(probe_success{{server_id="{id}"}}[{window}])',
     "dns": 'probe_dns_lookup_time_seconds{{server_id="{id}"}}',
     "http_status": 'probe_http_status_code{{server_id="{id}"}}',
@@ -32,7 +37,8 @@ CERT = 'probe_ssl_earliest_cert_expiry{{server_id="{id}"}}'
 FLEET_MAX = 100  # one dashboard page holds 48 tiles
 FLEET_RANGE_S = 3600
 FLEET_STEP_S = 60
-FLEET_LATENCY = 'avg_over_time(probe_duration_seconds{{server_id=~"{ids}"}}[1m])'
+FLEET_LATENCY = ('avg_over_time(probe_duration_seconds{{server_id=~"{ids}"}}[1m])'
+                 ' and on (server_id) min_over_time(probe_success{{server_id=~"{ids}"}}[1m]) == 1')
 FLEET_SUCCESS = 'avg_over_time(probe_success{{server_id=~"{ids}"}}[1m])'
 
 
@@ -71,18 +77,26 @@ def chart(name: str, server_id: int, range_name: str) -> dict:
 
 
 def availability(server_id: int) -> dict:
-    """Availability over each of RANGES (percent), and the certificate's expiry."""
-    figures = {}
-    for window in RANGES:
+    """Availability over each of RANGES (percent), what each covers, and the certificate's
+    expiry. ``over[window]`` is the monitored span ("4 min") when the server has been
+    monitored for less than the window, else None; ``availability_pct`` is None where no
+    probe result exists at all."""
+    figures, covers = {}, {}
+    since = monitored_since([server_id]).get(server_id)
+    now = utcnow()
+    for window, window_s in RANGES.items():
         value = _scalar(query(AVAILABILITY.format(id=server_id, window=window)))
         figures[window] = None if value is None else round(value * 100, 4)
+        covers[window] = over(since, window_s, now)["over"] if value is not None else None
     expiry = _scalar(query(CERT.format(id=server_id)))
-    return {"server_id": server_id, "availability_pct": figures, "cert_expiry": expiry}
+    return {"server_id": server_id, "availability_pct": figures, "over": covers,
+            "monitored_since": since.isoformat() if since else None, "cert_expiry": expiry}
 
 
 def fleet(ids: list[str]) -> dict:
     """The last hour of many servers in one go, for the dashboard's tiles: latency per
-    minute, the share of probes that succeeded per minute, and the 24 h uptime.
+    minute, the share of probes that succeeded per minute, and the 24 h uptime (with
+    ``uptime_over``, "4 min", when the server has been monitored for less than a day).
 
     The uptime comes from Redis, so when Prometheus is away the gauges still answer and
     the charts are empty with the reason in ``error``.
@@ -96,13 +110,21 @@ def fleet(ids: list[str]) -> dict:
         if exc.status < 500:
             raise
         latency, success, error = {}, {}, exc.message
-    uptime = uptimes([int(server_id) for server_id in ids])
+    uptime = uptime_figures([int(server_id) for server_id in ids])
     return {"range": "1h", "start": end - FLEET_RANGE_S, "end": end, "step": FLEET_STEP_S,
             "error": error,
             "servers": {server_id: {"latency_ms": latency.get(server_id, []),
                                     "up": success.get(server_id, []),
-                                    "uptime_24h": uptime.get(int(server_id))}
+                                    **_uptime(uptime.get(int(server_id)))}
                         for server_id in ids}}
+
+
+def _uptime(figure: dict | None) -> dict:
+    """A tile's 24 h uptime and, when the server is younger than a day, what it covers."""
+    if figure is None:
+        return {"uptime_24h": None, "uptime_over_s": None, "uptime_over": None}
+    return {"uptime_24h": figure["pct"], "uptime_over_s": figure["over_s"],
+            "uptime_over": figure["over"]}
 
 
 def _by_server(template: str, ids: list[str], end: float, scale: float) -> dict[str, list]:

@@ -94,7 +94,10 @@ class ServerReport:
 
     @property
     def mtbf_s(self) -> float | None:
-        return (self.expected_s - self.downtime_s) / self.incidents if self.incidents else None
+        """Mean time up between failures; None (shown as "—", not "0 s") without a failure
+        or when the server was never up in the period: there was no time between failures."""
+        up_s = self.expected_s - self.downtime_s
+        return up_s / self.incidents if self.incidents and up_s > 0 else None
 
 
 def merge(intervals: list[Interval]) -> list[Interval]:

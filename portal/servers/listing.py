@@ -11,7 +11,8 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 
 from portal.auth.models import User
-from portal.charts.uptime import uptimes
+from portal.charts.uptime import DAY_S, monitored_since, over, uptimes
+from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.pagination import paginate
 from portal.servers import page_cache, status
@@ -80,6 +81,8 @@ def serialize_row(row, labels: dict[str, str]) -> dict:
         latency_ms=row.latency_ms,
         status_since=_iso(row.changed_at),
         uptime_24h=None,
+        beats="",
+        cert_expiry=None,
         created_at=_iso(row.created_at),
         updated_at=_iso(row.updated_at),
     )
@@ -87,34 +90,60 @@ def serialize_row(row, labels: dict[str, str]) -> dict:
 
 
 def stored_items(rows: list) -> list[dict]:
-    """What the database says, with what outranks the probes (``_overrides``)."""
-    labels = labels_for([row.id for row in rows])
+    """What the database says, with what outranks the probes (``_overrides``) and when
+    monitoring began (``_monitored_since``, so a young server's uptime says what it covers)."""
+    ids = [row.id for row in rows]
+    labels = labels_for(ids)
     items = [serialize_row(row, labels[row.id]) for row in rows]
     overrides = status.overrides_for(items)
+    since = monitored_since(ids)
     for item in items:
         item["_overrides"] = overrides[item["id"]]
+        item["_monitored_since"] = since.get(item["id"])
     return items
 
 
 def live_items(items: list[dict]) -> list[dict]:
     """Fresh copies of stored items with the exporter's latest results and the 24 h uptime
-    laid over, and their effective status."""
+    laid over, and their effective status.
+
+    ``latency_ms`` is None unless the probes say up: the time a failed probe took (to be
+    refused, to time out) is not how fast the server answers. ``beats`` are the exporter's
+    last outcomes, oldest first ("u"/"d", as many as it has seen since it started) and
+    ``cert_expiry`` the certificate its probes last saw (unix seconds), all from the same
+    read of the latest hash."""
     ids = [item["id"] for item in items]
     latest = latest_results(ids)
     uptime = uptimes(ids)
+    now = utcnow()
     fresh = []
     for stored in items:
         item = dict(stored)
         overrides = item.pop("_overrides")
+        since = item.pop("_monitored_since", None)
         result = latest.get(item["id"])
         probe = status.probe_status(item["status"], result, item["enabled"])
         if result and item["enabled"]:
             item.update(reason=result.get("reason"), latency_ms=result.get("latency_ms"),
-                        last_checked=result.get("checked_at"))
+                        last_checked=result.get("checked_at"),
+                        beats=_beats(result.get("beats")),
+                        cert_expiry=_number(result.get("cert_expiry")))
+        if probe != "up":
+            item["latency_ms"] = None
         item["status"] = status.effective(probe, overrides)
         item["uptime_24h"] = uptime.get(item["id"])
+        item["uptime_over_s"] = (over(since, DAY_S, now)["over_s"]
+                                 if item["uptime_24h"] is not None else None)
         fresh.append(item)
     return fresh
+
+
+def _beats(value) -> str:
+    return "".join(beat for beat in value if beat in "ud") if isinstance(value, str) else ""
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def serialize_rows(rows: list) -> list[dict]:
@@ -131,6 +160,14 @@ def server_page(args: ServerQuery) -> dict:
 
     page = page_cache.cached(("servers", args.model_dump_json()), stored_page)
     return {**page, "items": live_items(page["items"])}
+
+
+def by_severity(items: list[dict]) -> list[dict]:
+    """Problems first, then by name: the order SQL gave, again after the exporter's
+    newer results moved some servers (the fleet view shows every one, so it can)."""
+    rank = {name: position for position, name in enumerate(status.SEVERITY)}
+    return sorted(items, key=lambda item: (rank.get(item["status"], len(rank)),
+                                           item["name"].lower(), item["id"]))
 
 
 def serialize_server(server: Server) -> dict:
@@ -166,11 +203,17 @@ def distinct_values(column) -> list[str]:
                                    .order_by(column)))
 
 
-def dashboard_view(args: ServerQuery) -> dict:
+def dashboard_view(args: ServerQuery, whole: bool = False) -> dict:
     """The stored part of a dashboard page: its tiles, problems first, the counts per
-    status, and the choices of its filters."""
+    status, and the choices of its filters. ``whole``: every server the filters keep, on
+    one page (the fleet view), rather than ``args``' page."""
     query = server_query(args).order_by(None).order_by(status.severity(), Server.name)
-    result = paginate(as_rows(query), args.page, args.per_page, lambda row: row, rows=True)
+    if whole:
+        rows = db.session.execute(as_rows(query)).all()
+        result = {"items": rows, "page": 1, "pages": 1, "per_page": len(rows),
+                  "total": len(rows)}
+    else:
+        result = paginate(as_rows(query), args.page, args.per_page, lambda row: row, rows=True)
     result["items"] = stored_items(result["items"])
     return {
         "result": result, "counts": status_counts(args.environment, args.group),

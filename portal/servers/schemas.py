@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 import wire
+from portal.errors import field_errors
 from portal.schemas import DbId, Line, PageQuery, Strict
 from portal.servers.models import STATUSES
 from wire import DNS_RECORD_TYPES, HTTP_METHODS, KEYWORD_MODES, KINDS, STATES
@@ -65,15 +66,15 @@ def split_host_port(value: str, default_port: int | None = None) -> tuple[str, i
 def check_http_target(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
-        raise ValueError("must be an http:// or https:// URL")
+        raise ValueError("enter a URL starting with http:// or https://")
     if not parts.hostname or not is_host(parts.hostname):
-        raise ValueError("must name a valid host")
+        raise ValueError("enter a URL with a valid host name or IP address")
     if parts.username or parts.password:
-        raise ValueError("must not carry credentials")
+        raise ValueError("must not contain a user name or password")
     try:
         _ = parts.port
     except ValueError:
-        raise ValueError("has an invalid port") from None
+        raise ValueError("the port is not a number from 1 to 65535") from None
     if re.search(r"\s", value):
         raise ValueError("must not contain spaces")
     return value
@@ -87,7 +88,7 @@ def check_target(kind: str, target: str, record_type: str = "A") -> str:
         return target
     if kind == "icmp":
         if not is_host(target):
-            raise ValueError("must be a host name or IP address")
+            raise ValueError("enter a host name or IP address, e.g. core-sw1.bank.local")
         return target
     if record_type == "PTR" and is_host(target) and not is_hostname(target):
         return target  # an IP address, reversed by the probe
@@ -191,20 +192,61 @@ class ServerSpec(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ServerSpec:
-        try:
-            self.target = check_target(self.kind, self.target, self.dns_record_type)
-        except ValueError as exc:
-            raise ValueError(f"target: {exc}") from None
-        if self.timeout_s >= self.interval_s:
-            raise ValueError("timeout_s: must be shorter than interval_s")
-        if self.http_max_latency_ms and self.http_max_latency_ms > self.timeout_s * 1000:
-            raise ValueError("http_max_latency_ms: must not exceed timeout_s")
-        if self.http_keyword and self.http_keyword_regex:
-            try:
-                wire.keyword_regex(self.http_keyword)
-            except ValueError as exc:
-                raise ValueError(f"http_keyword: {exc}") from None
+        problems = cross_problems(dict(self))
+        if problems:  # every one at once, each on a line naming its field
+            raise ValueError("\n".join(f"{name}: {message}" for name, message in problems.items()))
         return self
+
+
+def _whole(value: object) -> int | None:
+    """An int field's value as a client sent it, when it is one (for checks across fields)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 10:
+        return int(value)
+    return None
+
+
+def cross_problems(values: dict) -> dict[str, str]:
+    """The rules between fields, each checked when the fields it reads are themselves valid.
+
+    ``validate_spec`` runs them over the fields that passed even when others did not, so a
+    form reports the target that does not fit its kind together with the interval that is
+    too short, not one after the other.
+    """
+    problems: dict[str, str] = {}
+    kind, target = values.get("kind"), values.get("target")
+    record_type = values.get("dns_record_type") or "A"
+    if kind in KINDS and isinstance(target, str) and target.strip():
+        try:
+            check_target(kind, target.strip(),
+                         record_type if record_type in DNS_RECORD_TYPES else "A")
+        except ValueError as exc:
+            problems["target"] = str(exc)
+    interval, timeout = _whole(values.get("interval_s")), _whole(values.get("timeout_s"))
+    if interval is not None and timeout is not None and timeout >= interval:
+        problems["timeout_s"] = f"must be shorter than the interval ({interval} seconds)"
+    latency = _whole(values.get("http_max_latency_ms"))
+    if latency and timeout is not None and latency > timeout * 1000:
+        problems["http_max_latency_ms"] = (f"must not exceed the timeout ({timeout} seconds"
+                                           f" = {timeout * 1000} ms)")
+    keyword = values.get("http_keyword")
+    if isinstance(keyword, str) and keyword and values.get("http_keyword_regex") is True:
+        try:
+            wire.keyword_regex(keyword)
+        except ValueError as exc:
+            problems["http_keyword"] = str(exc)
+    return problems
+
+
+def spec_errors(exc: ValidationError, data: dict) -> dict[str, str]:
+    """Every problem of a refused spec at once: pydantic's, and the rules between fields
+    over the fields it accepted (which its after-validator never reached)."""
+    details = field_errors(exc)
+    valid = {name: value for name, value in data.items() if name not in details}
+    return {**cross_problems(valid), **details}
 
 
 class ServerQuery(PageQuery):

@@ -16,14 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from portal.audit.service import changes as audit_changes
 from portal.audit.service import record, target_of
 from portal.auth.models import User
-from portal.errors import APIError, validation_error
+from portal.errors import APIError
 from portal.extensions import db
 from portal.lookups import get_or_404
 from portal.redis_client import channel, get_redis
 from portal.servers import page_cache
 from portal.servers.dependencies import check_dependency
 from portal.servers.models import Server, ServerLabel, ServerStatus
-from portal.servers.schemas import SPEC_COLUMNS, ServerSpec
+from portal.servers.schemas import SPEC_COLUMNS, ServerSpec, spec_errors
 from portal.settings.service import load_settings
 from wire import TARGETS_CHANNEL
 from wire.probe_policy import destination, literal_address
@@ -40,7 +40,8 @@ def validate_spec(data: dict) -> ServerSpec:
     try:
         spec = ServerSpec.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(exc) from exc
+        details = spec_errors(exc, data)
+        raise APIError(400, f"invalid value for {', '.join(details)}", details) from exc
     _check_probe_policy(spec)
     return spec
 

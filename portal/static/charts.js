@@ -59,6 +59,92 @@
     try { return uPlot.tzDate(date, zone); } catch (error) { return date; }
   }
 
+  /* --- times, as the pages write them ------------------------------------------------
+     24-hour, ISO-like dates, in the portal's zone, labelled by the zone's abbreviation
+     ("EAT") as the server writes it: the page hands the abbreviation of each UTC offset
+     (data-zone-abbrs, portal.web.formatting.zone_abbreviations), since the browser's own
+     would be "GMT+3". A zone with none is labelled by its offset, "UTC+04". */
+  var PARTS = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+                minute: "2-digit", second: "2-digit", hourCycle: "h23" };
+  var partsFormat = null;
+  var offsetFormat = null;
+  try {
+    partsFormat = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: zone }, PARTS));
+    offsetFormat = new Intl.DateTimeFormat("en-GB", { timeZone: zone, timeZoneName: "longOffset" });
+  } catch (error) {
+    partsFormat = new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: "UTC" }, PARTS));
+  }
+
+  function zoneAbbreviations(holder) {
+    var source = (holder && holder.closest("[data-zone-abbrs]")) ||
+      document.querySelector("body[data-zone-abbrs]");
+    if (!source) { return {}; }
+    try { return JSON.parse(source.getAttribute("data-zone-abbrs")); } catch (error) { return {}; }
+  }
+
+  function timeParts(seconds) {
+    var parts = {};
+    partsFormat.formatToParts(new Date(seconds * 1000)).forEach(function (part) { parts[part.type] = part.value; });
+    if (parts.hour === "24") { parts.hour = "00"; }
+    return parts;
+  }
+
+  /* The zone's UTC offset in minutes at a moment ("GMT+03:00" from Intl). */
+  function offsetMinutes(seconds) {
+    if (!offsetFormat) { return 0; }
+    var name = "";
+    offsetFormat.formatToParts(new Date(seconds * 1000)).forEach(function (part) {
+      if (part.type === "timeZoneName") { name = part.value; }
+    });
+    var match = /([+-])(\d{1,2})(?::(\d{2}))?/.exec(name);
+    if (!match) { return 0; }
+    var minutes = Number(match[2]) * 60 + Number(match[3] || 0);
+    return match[1] === "-" ? -minutes : minutes;
+  }
+
+  function zoneLabel(seconds, abbrs) {
+    var minutes = offsetMinutes(seconds);
+    if (abbrs[String(minutes)]) { return abbrs[String(minutes)]; }
+    if (!minutes) { return "UTC"; }
+    var size = Math.abs(minutes);
+    var hours = String(Math.floor(size / 60)).padStart(2, "0");
+    return "UTC" + (minutes < 0 ? "-" : "+") + hours + (size % 60 ? ":" + String(size % 60).padStart(2, "0") : "");
+  }
+
+  /* "2026-01-31 14:05:09 EAT" */
+  function fullTime(seconds, abbrs) {
+    var p = timeParts(seconds);
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + ":" + p.second +
+      " " + zoneLabel(seconds, abbrs);
+  }
+
+  function localDay(seconds) {
+    var p = timeParts(seconds);
+    return p.year + "-" + p.month + "-" + p.day;
+  }
+
+  /* The time axis's ticks: "14:00" (with the date under the first and each new day's),
+     "14:05:30" for ticks under a minute apart, "01-31" for ticks a day or more apart. */
+  function axisTimes(u, splits, axisIndex, space, increment) {
+    var previousDay = null;
+    return splits.map(function (seconds) {
+      var p = timeParts(seconds);
+      var day = p.year + "-" + p.month + "-" + p.day;
+      if (increment >= 86400) { return p.month + "-" + p.day; }
+      var text = p.hour + ":" + p.minute + (increment < 60 ? ":" + p.second : "");
+      if (day !== previousDay) { text += "\n" + p.month + "-" + p.day; }
+      previousDay = day;
+      return text;
+    });
+  }
+
+  /* One zone label for the whole axis: "Time (EAT)", or "Time (GMT/BST)" across a change. */
+  function axisLabel(period, abbrs) {
+    var first = zoneLabel(period[0], abbrs);
+    var last = zoneLabel(period[1], abbrs);
+    return "Time (" + (first === last ? first : first + "/" + last) + ")";
+  }
+
   function seriesName(labels, fallback) {
     if (labels.server) { return labels.server; }
     var keys = Object.keys(labels).filter(function (key) { return key !== "__name__"; });
@@ -92,7 +178,11 @@
       return;
     }
     holder.textContent = "";
-    var defs = [{}].concat(series.map(function (item, index) {
+    var abbrs = zoneAbbreviations(holder);
+    var span = options.window || [series[0].points.length ? series[0].points[0][0] : 0,
+                                  series[0].points.length ? series[0].points[series[0].points.length - 1][0] : 0];
+    var time = { label: "Time", value: function (u, seconds) { return seconds === null || seconds === undefined ? "—" : fullTime(seconds, abbrs); } };
+    var defs = [time].concat(series.map(function (item, index) {
       var colour = options.colour || COLOURS[index % COLOURS.length];
       return {
         label: seriesName(item.labels, "series " + (index + 1)),
@@ -117,7 +207,9 @@
       scales: { x: options.window ? { time: true, range: function () { return options.window; } } : { time: true },
                 y: options.range ? { range: options.range } : {} },
       axes: options.axes === false ? [{ show: false }, { show: false }]
-        : [{}, { size: 56, values: options.ticks }]
+        : [{ values: axisTimes, space: 64, size: 46, label: axisLabel(span, abbrs), labelSize: 18,
+             labelFont: "12px system-ui, sans-serif" },
+           { size: 56, values: options.ticks }]
     }, columns(series, options.scale || 1), holder);
   }
 
@@ -144,18 +236,32 @@
   }
   var TEXT_CLASS = { good: "text-success", warn: "text-warning-emphasis", bad: "text-danger" };
 
+  /* As portal.charts.uptime.format_pct: "100 %", "99.95 %", "83.33 %". */
   function formatPct(pct) {
-    return (pct >= 100 ? "100" : pct.toFixed(pct >= 99 ? 3 : 2)) + " %";
+    if (pct >= 99.9995) { return "100 %"; }
+    return pct.toFixed(pct >= 99 ? 3 : 2).replace(/\.?0+$/, "") + " %";
   }
 
-  function setAvailability(cell, pct) {
+  /* A window's availability; "over 4 min" when the server has been monitored for less
+     than the window, so a young server's figure is not read as a day's or a month's. */
+  function setAvailability(cell, pct, over) {
     cell.classList.remove("text-success", "text-warning-emphasis", "text-danger");
+    cell.textContent = "";
+    cell.removeAttribute("title");
     if (pct === null || pct === undefined) {
       cell.textContent = "no data";
       return;
     }
-    cell.textContent = formatPct(pct);
+    cell.appendChild(document.createTextNode(formatPct(pct)));
     cell.classList.add(TEXT_CLASS[grade(pct)]);
+    if (over) {
+      var note = document.createElement("span");
+      note.className = "d-block small text-body-secondary";
+      note.setAttribute("data-availability-over", "");
+      note.textContent = "over " + over;
+      cell.appendChild(note);
+      cell.title = "Monitored for " + over + " of this window so far";
+    }
   }
 
   function setCertificate(cell, expiry) {
@@ -165,13 +271,14 @@
       return;
     }
     var days = (expiry * 1000 - Date.now()) / 86400000;
-    var date = new Date(expiry * 1000).toISOString().slice(0, 10);
+    var date = localDay(expiry);
     if (days < 0) {
       cell.textContent = "expired " + Math.ceil(-days) + " d ago (" + date + ")";
     } else {
       cell.textContent = "expires in " + Math.floor(days) + " d (" + date + ")";
     }
     if (days < 3) { cell.classList.add("text-danger"); } else if (days < 14) { cell.classList.add("text-warning-emphasis"); }
+    cell.title = fullTime(expiry, zoneAbbreviations(cell));
   }
 
   /* --- the server page ------------------------------------------------------------ */
@@ -200,7 +307,8 @@
       var figures = getJSON("/api/charts/availability?server_id=" + encodeURIComponent(id))
         .then(function (body) {
           each("[data-availability]", function (cell) {
-            setAvailability(cell, body.availability_pct[cell.getAttribute("data-availability")]);
+            var period = cell.getAttribute("data-availability");
+            setAvailability(cell, body.availability_pct[period], (body.over || {})[period]);
           }, section);
           each("[data-field='cert-expiry']", function (cell) { setCertificate(cell, body.cert_expiry); }, section);
         });
@@ -230,21 +338,30 @@
 
   /* --- dashboard tiles ------------------------------------------------------------ */
 
-  function setGauge(gauge, pct) {
+  /* As portal.charts.uptime.uptime_label says it. */
+  function gaugeSays(pct, over) {
+    if (pct === null || pct === undefined) { return "Uptime over 24 hours: no data yet"; }
+    return "Uptime over " + (over ? over + " (monitored so far)" : "24 hours") + ": " + formatPct(pct);
+  }
+
+  function setGauge(gauge, pct, over, overSeconds) {
     var arc = gauge.querySelector("[data-gauge-arc]");
     var label = gauge.querySelector("[data-gauge-label]");
+    var title = gauge.querySelector("title");
+    var says = gaugeSays(pct, over);
     gauge.classList.remove("gauge-good", "gauge-warn", "gauge-bad", "gauge-none");
+    gauge.setAttribute("aria-label", says);
+    if (title) { title.textContent = says; }
+    if (over) { gauge.setAttribute("data-uptime-over", String(overSeconds)); } else { gauge.removeAttribute("data-uptime-over"); }
     if (pct === null || pct === undefined) {
       gauge.classList.add("gauge-none");
       arc.setAttribute("stroke-dasharray", "0 100");
       label.textContent = "—";
-      gauge.setAttribute("aria-label", "Uptime over 24 hours: no data yet");
       return;
     }
     gauge.classList.add("gauge-" + grade(pct));
     arc.setAttribute("stroke-dasharray", pct.toFixed(2) + " 100");
     label.textContent = pct >= 99.95 ? "100%" : pct.toFixed(1) + "%";
-    gauge.setAttribute("aria-label", "Uptime over 24 hours: " + formatPct(pct));
   }
 
   /* One cell per minute of the hour: green when every probe succeeded, amber when some
@@ -279,7 +396,9 @@
             height: 36, axes: false, legend: false, cursor: false, width: 1.25, window: [body.start, body.end],
             empty: body.error ? "latency unavailable" : "no latency data yet"
           });
-          each("[data-uptime-gauge='" + id + "']", function (gauge) { setGauge(gauge, entry.uptime_24h); });
+          each("[data-uptime-gauge='" + id + "']", function (gauge) {
+            setGauge(gauge, entry.uptime_24h, entry.uptime_over, entry.uptime_over_s);
+          });
           each("[data-status-strip='" + id + "']", function (strip) {
             setStrip(strip, entry.up || [], body.start, body.end, body.step);
           });

@@ -10,10 +10,17 @@ from __future__ import annotations
 from flask import Flask, g
 
 from portal.charts.uptime import BANDS as UPTIME_BANDS
-from portal.charts.uptime import uptime_grade
+from portal.charts.uptime import span_text, uptime_grade, uptime_label
 from portal.rbac import ROLE_LABELS
 from portal.web.context import can, unread_notifications
-from portal.web.formatting import ago, display_zone_name, localtime
+from portal.web.formatting import (
+    ago,
+    display_zone_label,
+    display_zone_name,
+    localtime,
+    seconds_time,
+    zone_abbreviations,
+)
 from portal.web.navigation import nav_items
 from portal.web.security import add_security_headers, csrf_token
 
@@ -21,8 +28,11 @@ from portal.web.security import add_security_headers, csrf_token
 def init_web(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(ago, "ago")
+    app.add_template_filter(seconds_time, "seconds_time")
     app.add_template_global(csrf_token, "csrf_token")  # also for macros imported without context
     app.add_template_global(uptime_grade, "uptime_grade")
+    app.add_template_global(uptime_label, "uptime_label")
+    app.add_template_filter(span_text, "span")
     app.add_template_global(UPTIME_BANDS, "uptime_bands")
 
     @app.context_processor
@@ -36,6 +46,8 @@ def init_web(app: Flask) -> None:
             "role_labels": ROLE_LABELS,
             "unread_notifications": unread_notifications,
             "display_zone_name": display_zone_name,
+            "zone_abbreviations": zone_abbreviations,
+            "display_zone_label": display_zone_label,
         }
 
     add_security_headers(app)

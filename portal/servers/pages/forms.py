@@ -87,7 +87,7 @@ def read_form(form: MultiDict) -> tuple[dict, dict, dict[str, str]]:
         elif text.isdigit() and len(text) < 10:
             data[name] = int(text)
         else:
-            errors[name] = "must be a whole number of at most 9 digits"
+            errors[name] = "enter a whole number"
     for name in OPTIONAL_FIELDS:
         if data.get(name) == "":
             data[name] = None
@@ -121,7 +121,8 @@ def _render_form(server: Server | None, values: dict, errors: dict[str, str], st
         others = others.where(Server.id != server.id)
     return render_template(
         "servers/form.html", **probe,
-        server=server, values=values, errors=errors, kinds=KINDS, kind_labels=KIND_LABELS,
+        server=server, values=values, kinds=KINDS, kind_labels=KIND_LABELS,
+        errors={name: message[:1].upper() + message[1:] for name, message in errors.items()},
         target_help=TARGET_HELP, record_types=DNS_RECORD_TYPES,
         owners=[("", "Nobody")] + [(user.id, user.username) for user in users],
         parents=[("", "Nothing")] + [(row.id, row.name) for row in db.session.execute(others)],

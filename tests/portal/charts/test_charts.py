@@ -29,6 +29,8 @@ def test_availability_and_certificate_expiry(chart_client):
     headers = login(chart_client, make_user("flexipay_support"))
     body = chart_client.get("/api/charts/availability?server_id=1", headers=headers).get_json()
     assert body["availability_pct"] == {"1h": 100.0, "24h": 100.0, "7d": 100.0, "30d": 100.0}
+    # Each figure says it covers only the moments since the server was added.
+    assert all(text.endswith(" s") for text in body["over"].values()), body["over"]
     assert body["cert_expiry"] == 1900000000.0
 
 
@@ -71,7 +73,8 @@ def test_charts_say_so_when_prometheus_is_away(client):
     assert response.status_code == 503
     fleet = client.get("/api/charts/fleet?ids=1", headers=headers)
     assert fleet.status_code == 200 and "unreachable" in fleet.get_json()["error"]
-    assert fleet.get_json()["servers"] == {"1": {"latency_ms": [], "up": [], "uptime_24h": None}}
+    assert fleet.get_json()["servers"] == {"1": {"latency_ms": [], "up": [], "uptime_24h": None,
+                                                 "uptime_over_s": None, "uptime_over": None}}
 
 
 def test_every_range_averages_each_step(chart_client):
@@ -92,7 +95,10 @@ def test_the_fleet_endpoint_gives_every_tile_its_sparkline_and_uptime(chart_clie
     cbs = body["servers"]["1"]
     assert cbs["uptime_24h"] == 100.0 and cbs["latency_ms"][-1][1] == 250.0 and cbs["up"][-1][1] == 1.0
     assert body["end"] - body["start"] == 3600 and body["step"] == 60
-    assert body["servers"]["2"] == {"latency_ms": [], "up": [], "uptime_24h": None}
+    assert body["servers"]["2"] == {"latency_ms": [], "up": [], "uptime_24h": None,
+                                    "uptime_over_s": None, "uptime_over": None}
+    # cbs was created a moment ago: its figure covers seconds, not the day.
+    assert cbs["uptime_over_s"] < 60 and cbs["uptime_over"].endswith(" s")
 
 
 @pytest.mark.parametrize("ids", ["", "1,x", ",".join(str(n) for n in range(1, 102)), "1;drop"])
@@ -115,9 +121,12 @@ def test_the_query_page_runs_promql_for_api_access_only(chart_client):
     assert 'href="/query"' in empty and "Examples" in empty
     instant = chart_client.get("/query?query=probe_success&range=instant").get_data(as_text=True)
     assert 'data-result-type="vector"' in instant and 'server="cbs"' in instant
-    assert 'data-field="value">1</td>' in instant and 'id="promql-data"' not in instant
+    assert 'data-raw="1" title="Exact value: 1">1</td>' in instant
+    assert 'id="promql-data"' not in instant
     ranged = chart_client.get("/query?query=probe_duration_seconds&range=1h").get_data(as_text=True)
-    assert 'data-result-type="matrix"' in ranged and 'data-field="value">0.25</td>' in ranged
+    # Seconds, as the metric's name says, written as people read them; the exact value kept.
+    assert 'data-result-type="matrix"' in ranged
+    assert 'data-raw="0.25" title="Exact value: 0.25">250 ms</td>' in ranged
     assert '<script type="application/json" id="promql-data">' in ranged
 
 

@@ -178,6 +178,9 @@ def test_tiles_carry_a_24h_uptime_gauge_and_a_sparkline_holder(client):
     sign_in(client, "customer_engagement")
     steady, shaky, new = make_server("steady"), make_server("shaky"), make_server("new")
     fair = make_server("fair")
+    for server in (steady, shaky, fair):  # watched for days: their figures cover 24 h
+        server.created_at = utcnow() - timedelta(days=3)
+    db.session.commit()
     get_redis().hset(UPTIME_KEY, mapping={steady.id: 99.9, shaky.id: 98.25, fair.id: 99.0})
     html = client.get("/dashboard").get_data(as_text=True)
     found = re.findall(r'<svg class="uptime-gauge (gauge-\w+)"[^>]*data-uptime-gauge="(\d+)"', html)
@@ -185,7 +188,7 @@ def test_tiles_carry_a_24h_uptime_gauge_and_a_sparkline_holder(client):
     assert gauges == {str(steady.id): "gauge-good", str(shaky.id): "gauge-bad",
                       str(fair.id): "gauge-warn", str(new.id): "gauge-none"}
     assert 'data-uptime-bands="99.9 99.0"' in html  # the same bands for charts.js
-    assert 'aria-label="Uptime over 24 hours: 98.250 %"' in html
+    assert 'aria-label="Uptime over 24 hours: 98.25 %"' in html
     assert 'stroke-dasharray="98.25 100"' in html and ">98.2%</text>" in html
     for server in (steady, shaky, new):
         assert f'data-sparkline="{server.id}"' in html

@@ -48,7 +48,7 @@ def test_a_tcp_target_without_port_is_a_field_error_and_nothing_is_written(clien
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'data-field-error="target"' in html
-    assert "must be host:port" in html
+    assert "Must be host:port" in html  # beside the field, as a sentence
     assert 'value="db1.bank.example"' in html  # the user's input is kept
     assert 'value="tcp" selected' in html
     assert "team=payments\nsite=kampala</textarea>" in html
@@ -60,7 +60,7 @@ def test_a_malformed_label_line_is_an_error_on_labels(client):
     response = post_form(client, "/servers/new", server_form(labels="team=payments\njust-text"))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert 'data-field-error="labels"' in html and "line 2" in html
+    assert 'data-field-error="labels"' in html and "Line 2" in html
     assert server_count() == 0
 
 
