@@ -127,6 +127,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.servers.pages import logs as log_pages
     from portal.settings import pages as settings_pages
     from portal.settings import routes as settings_routes
+    from portal.status_pages import pages as status_pages
+    from portal.status_pages import routes as status_page_routes
     from portal.users import routes as user_routes
 
     for blueprint in (
@@ -135,7 +137,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_pages.bp, incident_pages.bp, report_pages.bp, incident_routes.bp, webhook.bp,
         realtime_routes.bp, report_routes.bp, notify_routes.bp, notify_pages.bp,
         chart_routes.bp, chart_pages.bp, auth_proxy.bp, system_pages.bp, log_pages.bp,
-        audit_routes.bp, audit_pages.bp,
+        audit_routes.bp, audit_pages.bp, status_page_routes.bp, status_pages.bp,
     ):
         app.register_blueprint(blueprint)
     register_cli(app)

@@ -23,6 +23,7 @@ NAV_ITEMS = (
     NavItem("incident_pages.alerts", "Alerts", "bell", "alerts.view"),
     NavItem("log_pages.logs", "Logs", "journal-text", "logs.view"),
     NavItem("incident_pages.maintenance", "Maintenance", "tools", "status.view"),
+    NavItem("status_pages.manage", "Status pages", "broadcast", "status.view"),
     NavItem("report_pages.reports", "Reports", "file-earmark-bar-graph", "reports.view"),
     NavItem("settings_pages.settings", "Settings", "gear", "settings.manage"),
     NavItem("admin_pages.admin", "Admin", "people", "admin.view"),

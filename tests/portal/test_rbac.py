@@ -31,6 +31,7 @@ PUBLIC_ENDPOINTS = {
     "auth_api.login", "auth_pages.login", "admin_api.healthz", "admin_api.metrics",
     "sd_api.targets", "alertmanager_api.webhook", "static",
     "incident_pages.ack_link", "incident_pages.ack_link_confirm",
+    "status_pages.status_page",  # a staff-only page checks the session itself
 }
 
 # One endpoint per key: (method, path) that answers 403 without the key and not 403 with it.
