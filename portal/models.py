@@ -2,11 +2,12 @@
 
 from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import ApiToken, User
-from portal.incidents.models import Incident, MaintenanceWindow
+from portal.incidents.models import Incident, MaintenanceSchedule, MaintenanceWindow
 from portal.notify.models import Notification, ServerContact, UserNotification
 from portal.pipeline.models import Heartbeat
 from portal.servers.models import Server, ServerEvent, ServerLabel, ServerStatus
 from portal.settings.models import Setting
+from portal.status_pages.models import StatusComponent, StatusPage
 
 __all__ = [
     "ApiToken",
@@ -14,6 +15,7 @@ __all__ = [
     "AuditHead",
     "Heartbeat",
     "Incident",
+    "MaintenanceSchedule",
     "MaintenanceWindow",
     "Notification",
     "Server",
@@ -22,6 +24,8 @@ __all__ = [
     "ServerLabel",
     "ServerStatus",
     "Setting",
+    "StatusComponent",
+    "StatusPage",
     "User",
     "UserNotification",
 ]

@@ -20,6 +20,7 @@ from portal.auth.models import User
 from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
+from portal.incidents.maintenance_marks import mark_maintenance
 from portal.incidents.models import MaintenanceWindow
 from portal.incidents.schemas import WindowIn, WindowQuery
 from portal.incidents.serialize import serialize_window
@@ -53,17 +54,17 @@ def window_query(args: WindowQuery) -> Select:
     return query
 
 
-def _target(window: MaintenanceWindow) -> Target:
+def window_target(window: MaintenanceWindow) -> Target:
     scope = window.server.name if window.server_id and window.server else \
         f"{window.label_key}={window.label_value}" if window.label_key else "every server"
     return Target("maintenance", window.id, scope)
 
 
-def _audited(window: MaintenanceWindow) -> dict:
+def window_audited(window: MaintenanceWindow) -> dict:
     return {"server_id": window.server_id,
             "label": f"{window.label_key}={window.label_value}" if window.label_key else None,
             "starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat(),
-            "reason": window.reason}
+            "reason": window.reason, "schedule_id": window.schedule_id}
 
 
 def create_window(data: WindowIn, user: User) -> MaintenanceWindow:
@@ -79,23 +80,39 @@ def create_window(data: WindowIn, user: User) -> MaintenanceWindow:
     )
     db.session.add(window)
     db.session.flush()
-    record("maintenance.created", _target(window), after=_audited(window), actor=user)
+    record("maintenance.created", window_target(window), after=window_audited(window), actor=user)
     db.session.commit()
     sync_silence(window)
-    page_cache.bump()
-    publish("maintenance", serialize_window(window))
+    announce([window])
     return window
+
+
+def mark_cancelled(window: MaintenanceWindow) -> None:
+    """Cancel and audit, in the caller's transaction (``announce`` once it is committed)."""
+    window.cancelled_at = utcnow()
+    record("maintenance.cancelled", window_target(window), before=window_audited(window))
 
 
 def cancel_window(window: MaintenanceWindow) -> MaintenanceWindow:
     if window.cancelled_at is None:
-        window.cancelled_at = utcnow()
-        record("maintenance.cancelled", _target(window), before=_audited(window))
+        mark_cancelled(window)
         db.session.commit()
         sync_silence(window)
-        page_cache.bump()
-        publish("maintenance", serialize_window(window))
+        announce([window])
     return window
+
+
+def announce(windows: list[MaintenanceWindow]) -> None:
+    """After windows were planned or cancelled (committed): servers' status moves, open
+    incidents are marked or unmarked at once when one is in force, and pages are told."""
+    if not windows:
+        return
+    page_cache.bump()
+    now = utcnow()
+    if any(window.starts_at <= now < window.ends_at for window in windows):
+        mark_maintenance(now)
+    for window in windows:
+        publish("maintenance", serialize_window(window))
 
 
 def silence_matchers(window: MaintenanceWindow) -> list[dict]:
@@ -141,7 +158,10 @@ def sync_silence(window: MaintenanceWindow) -> bool:
 
 
 def unsynced_windows() -> list[MaintenanceWindow]:
+    """Windows whose last sync failed, and those never synced (a recurring schedule's
+    occurrences, which the worker plans ahead of time): their silence is made now."""
     now = utcnow()
+    never = MaintenanceWindow.silence_id.is_(None) & MaintenanceWindow.cancelled_at.is_(None)
     return list(db.session.scalars(select(MaintenanceWindow).where(
-        MaintenanceWindow.silence_error.is_not(None), MaintenanceWindow.ends_at > now,
-    )))
+        MaintenanceWindow.silence_error.is_not(None) | never, MaintenanceWindow.ends_at > now,
+    ).order_by(MaintenanceWindow.starts_at)))

@@ -75,6 +75,13 @@ class Incident(db.Model):
     acknowledged_by_name: Mapped[str | None] = mapped_column(String(64))
     ack_note: Mapped[str | None] = mapped_column(String(1000))
     grafana_annotation_id: Mapped[int | None] = mapped_column(Integer)
+    # Open when a maintenance window covering its server began (or already in force when
+    # the worker looked): since when, and which window; cleared once no window covers it
+    # (portal/incidents/maintenance_marks.py).
+    maintenance_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    maintenance_window_id: Mapped[int | None] = mapped_column(
+        ForeignKey("maintenance_windows.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -98,10 +105,16 @@ class MaintenanceWindow(db.Model):
     """Planned work on one server or on every server carrying a label.
 
     Alerts are silenced in Alertmanager for the window; downtime inside it stays in the
-    history but is left out of availability figures.
+    history but is left out of availability figures. An occurrence of a recurring
+    schedule is an ordinary window that names its schedule; the unique key lets two
+    workers planning the same occurrence at once make one row.
     """
 
     __tablename__ = "maintenance_windows"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "schedule_revision", "starts_at",
+                         name="uq_maintenance_windows_occurrence"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     server_id: Mapped[int | None] = mapped_column(
@@ -118,5 +131,46 @@ class MaintenanceWindow(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by_name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("maintenance_schedules.id", ondelete="SET NULL"), index=True
+    )
+    # The schedule's revision this occurrence was planned from: an edit starts a new one,
+    # so the occurrences it replaces (cancelled) never block those it plans.
+    schedule_revision: Mapped[int | None] = mapped_column(Integer)
+    # When the worker saw the window begin and republished its servers' live status.
+    began_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    server = relationship("Server")
+    schedule = relationship("MaintenanceSchedule")
+
+
+class MaintenanceSchedule(db.Model):
+    """Recurring maintenance: weekly days at a time, or a cron expression, in the portal's
+    configured zone, each occurrence lasting ``duration_min``. The worker turns the
+    occurrences of the next day (and at least the next one) into windows ahead of time
+    (portal/incidents/recurring.py)."""
+
+    __tablename__ = "maintenance_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int | None] = mapped_column(
+        ForeignKey("servers.id", ondelete="CASCADE"), index=True
+    )
+    label_key: Mapped[str | None] = mapped_column(String(64))
+    label_value: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(8))  # weekly or cron
+    weekdays: Mapped[str | None] = mapped_column(String(32))  # "MON,WED" (weekly)
+    start_time: Mapped[str | None] = mapped_column(String(5))  # "02:30" (weekly)
+    cron: Mapped[str | None] = mapped_column(String(120))
+    duration_min: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    # Occurrences start no earlier than this: when the schedule was made or last edited.
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     server = relationship("Server")

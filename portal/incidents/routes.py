@@ -1,4 +1,5 @@
-"""/api/incidents (downtime history, acknowledgement) and /api/maintenance (windows)."""
+"""/api/incidents (downtime history, acknowledgement) and /api/maintenance (windows and
+recurring schedules)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,27 @@ from flask import Blueprint, jsonify
 
 from portal.auth.guard import current_user, requires
 from portal.incidents.maintenance import cancel_window, create_window, window_query
-from portal.incidents.models import MaintenanceWindow
-from portal.incidents.schemas import AckIn, IncidentQuery, WindowIn, WindowQuery
+from portal.incidents.models import MaintenanceSchedule, MaintenanceWindow
+from portal.incidents.recurring import (
+    cancel_schedule,
+    create_schedule,
+    schedule_query,
+    schedule_view,
+    update_schedule,
+)
+from portal.incidents.schemas import (
+    AckIn,
+    IncidentQuery,
+    ScheduleIn,
+    SchedulePatch,
+    WindowIn,
+    WindowQuery,
+)
 from portal.incidents.serialize import serialize_incident, serialize_window
 from portal.incidents.service import acknowledge, get_incident_or_404, incident_query
 from portal.lookups import get_or_404
 from portal.pagination import paginate
-from portal.schemas import parse_json, parse_query
+from portal.schemas import PageQuery, parse_json, parse_query
 
 bp = Blueprint("incidents_api", __name__, url_prefix="/api")
 
@@ -56,3 +71,38 @@ def add_window():
 def delete_window(window_id: int):
     window = get_or_404(MaintenanceWindow, window_id, "maintenance window")
     return jsonify(serialize_window(cancel_window(window)))
+
+
+@bp.get("/maintenance/schedules")
+@requires("status.view")
+def list_schedules():
+    args = parse_query(PageQuery)
+    return jsonify(paginate(schedule_query(), args.page, args.per_page, schedule_view))
+
+
+@bp.post("/maintenance/schedules")
+@requires("servers.manage")
+def add_schedule():
+    return jsonify(schedule_view(create_schedule(parse_json(ScheduleIn), current_user()))), 201
+
+
+@bp.get("/maintenance/schedules/<int:schedule_id>")
+@requires("status.view")
+def show_schedule(schedule_id: int):
+    return jsonify(schedule_view(get_or_404(MaintenanceSchedule, schedule_id,
+                                            "maintenance schedule")))
+
+
+@bp.patch("/maintenance/schedules/<int:schedule_id>")
+@requires("servers.manage")
+def edit_schedule(schedule_id: int):
+    schedule = get_or_404(MaintenanceSchedule, schedule_id, "maintenance schedule")
+    changes = parse_json(SchedulePatch).model_dump(exclude_unset=True)
+    return jsonify(schedule_view(update_schedule(schedule, changes, current_user())))
+
+
+@bp.delete("/maintenance/schedules/<int:schedule_id>")
+@requires("servers.manage")
+def delete_schedule(schedule_id: int):
+    schedule = get_or_404(MaintenanceSchedule, schedule_id, "maintenance schedule")
+    return jsonify(schedule_view(cancel_schedule(schedule)))

@@ -16,10 +16,17 @@ from pydantic import (
 )
 
 from portal.dbtypes import utcnow
+from portal.incidents.recurrence import (
+    WEEKDAYS,
+    cron_problem,
+    spacing_problem,
+    weekly_expression,
+)
 from portal.schemas import DbId, Line, PageQuery, Strict
 from portal.servers.schemas import label_selector
 
 MAX_WINDOW = timedelta(days=31)
+START_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 SEVERITIES = ("critical", "warning")
 
 
@@ -112,3 +119,80 @@ class WindowIn(Strict):
 class WindowQuery(PageQuery):
     active: bool | None = None
     server_id: DbId | None = None
+
+
+class ScheduleIn(Strict):
+    """A recurring window. Each field's check runs on its own (the cross-field ones use the
+    fields before them), so every problem is reported at once."""
+
+    server_id: DbId | None = None
+    label: Line | None = Field(None, max_length=300, description="key=value",
+                               validate_default=True)
+    reason: Line = Field(min_length=1, max_length=500)
+    kind: Literal["weekly", "cron"]
+    weekdays: list[Literal[WEEKDAYS]] | None = Field(  # type: ignore[valid-type]
+        None, max_length=7, validate_default=True)
+    start_time: str | None = Field(None, pattern=START_TIME, description="HH:MM",
+                                   validate_default=True)
+    cron: Line | None = Field(None, max_length=120, validate_default=True)
+    duration_min: int = Field(ge=5, le=int(MAX_WINDOW.total_seconds() // 60))
+
+    @field_validator("label")
+    @classmethod
+    def _scope(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "server_id" in info.data and (info.data["server_id"] is None) == (value is None):
+            raise ValueError("give either server_id or label, not both")
+        if value is not None:
+            label_selector(value)
+        return value
+
+    @field_validator("weekdays", "start_time")
+    @classmethod
+    def _weekly(cls, value: object, info: ValidationInfo) -> object:
+        if info.data.get("kind") == "weekly" and not value:
+            raise ValueError("needed for a weekly schedule" if info.field_name == "start_time"
+                             else "choose at least one day")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("kind") != "cron":
+            return None
+        if not value:
+            raise ValueError("needed for a cron schedule, e.g. 30 2 * * SUN")
+        problem = cron_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return " ".join(value.split())
+
+    @field_validator("duration_min")
+    @classmethod
+    def _spacing(cls, value: int, info: ValidationInfo) -> int:
+        expression = schedule_expression(info.data)
+        problem = expression and spacing_problem(expression, timedelta(minutes=value))
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def schedule_expression(data: dict) -> str | None:
+    """The cron expression of a schedule's fields, or None while they are incomplete."""
+    if data.get("kind") == "cron":
+        return data.get("cron")
+    if data.get("kind") == "weekly" and data.get("weekdays") and data.get("start_time"):
+        return weekly_expression(data["weekdays"], data["start_time"])
+    return None
+
+
+class SchedulePatch(Strict):
+    """Any of ScheduleIn's fields; the result is checked as a whole (``ScheduleIn``)."""
+
+    server_id: DbId | None = None
+    label: str | None = None
+    reason: str | None = None
+    kind: str | None = None
+    weekdays: list[str] | None = None
+    start_time: str | None = None
+    cron: str | None = None
+    duration_min: int | None = None

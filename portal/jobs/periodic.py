@@ -1,7 +1,10 @@
 """The worker's periodic jobs: state kept elsewhere is reconciled, not trusted.
 
 * notifications a lost Redis dropped or a dead worker left half-sent are queued again;
-* maintenance windows whose Alertmanager silence could not be made are synced again;
+* recurring maintenance schedules' coming occurrences become windows, ahead of time;
+* maintenance windows whose Alertmanager silence could not be made, or was never made
+  (those occurrences), are synced;
+* open incidents of servers under a window in force are marked "in maintenance since";
 * the 24 h uptime figures are copied from Prometheus into Redis;
 * open incidents are reconciled with the probes and Alertmanager, and the Watchdog's
   silence pages admins (portal/pipeline);
@@ -22,6 +25,8 @@ from portal.extensions import db
 from portal.incidents.dependants import release_held_pages
 from portal.incidents.escalation import escalate
 from portal.incidents.maintenance import sync_silence, unsynced_windows
+from portal.incidents.maintenance_marks import mark_maintenance
+from portal.incidents.recurring import plan_occurrences
 from portal.notify.outbox import dispatch, sweep
 from portal.pipeline.service import watch_pipeline
 from portal.settings.service import load_settings
@@ -35,6 +40,12 @@ def requeue_notifications() -> None:
     requeued = sweep()
     if requeued:
         log.info("requeued %d notifications", requeued)
+
+
+def plan_maintenance() -> None:
+    planned = plan_occurrences()
+    if planned:
+        log.info("planned %d maintenance occurrences", planned)
 
 
 def sync_silences() -> None:
@@ -62,8 +73,9 @@ def purge_audit_trail() -> None:
         log.info("purged %d audit rows older than %d days", purged, days)
 
 
-PERIODIC = (requeue_notifications, sync_silences, refresh_uptime, watch_pipeline,
-            page_held_outages, escalate_unacknowledged, purge_audit_trail)
+PERIODIC = (requeue_notifications, plan_maintenance, sync_silences, mark_maintenance,
+            refresh_uptime, watch_pipeline, page_held_outages, escalate_unacknowledged,
+            purge_audit_trail)
 
 
 def run_periodic(app: Flask) -> None:

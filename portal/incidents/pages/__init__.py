@@ -9,4 +9,9 @@ from flask import Blueprint
 
 bp = Blueprint("incident_pages", __name__, template_folder="../templates")
 
-from portal.incidents.pages import ack, alerts, maintenance  # noqa: E402, F401 - their routes join bp
+from portal.incidents.pages import (  # noqa: E402, F401 - their routes join bp
+    ack,
+    alerts,
+    maintenance,
+    maintenance_schedules,
+)

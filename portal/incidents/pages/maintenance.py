@@ -1,5 +1,6 @@
-"""The Maintenance page: windows in force and coming, past ones, and the form that plans
-one (validated like the API: ``WindowIn``, then ``create_window``)."""
+"""The Maintenance page: windows in force and coming, past ones, the form that plans one
+(validated like the API: ``WindowIn``, then ``create_window``), and the recurring schedules
+(their form is in ``maintenance_schedules.py``)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from portal.dbtypes import utcnow
 from portal.errors import APIError, validation_error
 from portal.extensions import db
 from portal.incidents.maintenance import cancel_window, create_window, window_state
-from portal.incidents.models import MaintenanceWindow
+from portal.incidents.models import MaintenanceSchedule, MaintenanceWindow
 from portal.incidents.pages import bp
+from portal.incidents.recurrence import WEEKDAYS
+from portal.incidents.recurring import schedule_query, schedule_view
 from portal.incidents.schemas import WindowIn
 from portal.incidents.serialize import serialize_window
 from portal.lookups import get_or_404
@@ -26,10 +29,11 @@ from portal.settings.service import load_settings
 from portal.web.forms import form_errors, page_number
 
 WINDOW_PAGE_SIZE = 25
+SCHEDULE_LIMIT = 50
 WINDOW_FIELDS = frozenset({"scope", "server_id", "label", "starts_at", "ends_at", "reason"})
 
 
-def _zone() -> ZoneInfo:
+def zone() -> ZoneInfo:
     return ZoneInfo(load_settings().timezone)
 
 
@@ -38,13 +42,21 @@ def _local_input(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
-def _new_window_values(zone: ZoneInfo) -> dict[str, str]:
+def new_window_values(zone: ZoneInfo) -> dict[str, str]:
     start = utcnow().astimezone(zone).replace(second=0, microsecond=0)
     start += timedelta(minutes=5 - start.minute % 5)
     server = request.args.get("server_id", "")
     return {"scope": "server", "server_id": server if server.isdigit() else "", "label": "",
             "starts_at": _local_input(start, zone),
             "ends_at": _local_input(start + timedelta(hours=1), zone), "reason": ""}
+
+
+def new_schedule_values() -> dict:
+    """The schedule form's starting values (its fields: ``maintenance_schedules.py``)."""
+    server = request.args.get("server_id", "")
+    return {"s_scope": "server", "s_server_id": server if server.isdigit() else "",
+            "s_label": "", "s_reason": "", "kind": "weekly", "weekdays": [],
+            "start_time": "02:00", "cron": "", "duration_min": "120"}
 
 
 def read_window_form(form, zone: ZoneInfo) -> tuple[dict[str, str], dict, dict[str, str]]:
@@ -79,13 +91,34 @@ def read_window_form(form, zone: ZoneInfo) -> tuple[dict[str, str], dict, dict[s
     return values, data, errors
 
 
+def schedule_rows() -> list[dict]:
+    """Live schedules first, with their next occurrences; cancelled ones after, 20 at most."""
+    rows = []
+    for schedule in db.session.scalars(schedule_query().limit(SCHEDULE_LIMIT)):
+        row = schedule_view(schedule)
+        row["server"] = schedule.server.name if schedule.server else None
+        row["when"] = describe_schedule(schedule)
+        rows.append(row)
+    return rows
+
+
+def describe_schedule(schedule: MaintenanceSchedule) -> str:
+    """"Mon, Thu at 02:00" for a weekly schedule; a cron one is shown as its expression."""
+    if schedule.kind == "weekly":
+        days = ", ".join(day.title() for day in (schedule.weekdays or "").split(","))
+        return f"{days} at {schedule.start_time}"
+    return schedule.cron or ""
+
+
 def _window_rows(windows: list[MaintenanceWindow]) -> list[dict]:
     now = utcnow()
     return [{**serialize_window(window), "state": window_state(window, now),
              "server": window.server.name if window.server else None} for window in windows]
 
 
-def _render_maintenance(values: dict, errors: dict[str, str], status: int = 200):
+def render_maintenance(values: dict, errors: dict[str, str], status: int = 200, *,
+                       schedule_values: dict | None = None,
+                       schedule_errors: dict[str, str] | None = None):
     now = utcnow()
     current = (MaintenanceWindow.cancelled_at.is_(None)) & (MaintenanceWindow.ends_at > now)
     upcoming = db.session.scalars(select(MaintenanceWindow).where(current)
@@ -101,31 +134,34 @@ def _render_maintenance(values: dict, errors: dict[str, str], status: int = 200)
 
     return render_template(
         "incidents/maintenance.html", current=_window_rows(list(upcoming)), past=past,
-        values=values, errors=errors, servers=servers, zone=_zone(), page_url=page_url,
+        values=values, errors=errors, servers=servers, zone=zone(), page_url=page_url,
+        schedules=schedule_rows(), weekdays=WEEKDAYS,
+        schedule_values=schedule_values or new_schedule_values(),
+        schedule_errors=schedule_errors or {},
     ), status
 
 
 @bp.get("/maintenance")
 @requires("status.view", page=True)
 def maintenance():
-    return _render_maintenance(_new_window_values(_zone()), {})
+    return render_maintenance(new_window_values(zone()), {})
 
 
 @bp.post("/maintenance")
 @requires("servers.manage", page=True)
 def maintenance_create():
     """Validate like the API (WindowIn, then create_window); errors re-render, nothing saved."""
-    values, data, errors = read_window_form(request.form, _zone())
+    values, data, errors = read_window_form(request.form, zone())
     try:
         spec = WindowIn.model_validate(data)
     except ValidationError as exc:  # every problem at once; ours are the more specific
         errors = {**form_errors(validation_error(exc), WINDOW_FIELDS), **errors}
     if errors:
-        return _render_maintenance(values, errors, 400)
+        return render_maintenance(values, errors, 400)
     try:
         window = create_window(spec, current_user())
     except APIError as exc:
-        return _render_maintenance(values, form_errors(exc, WINDOW_FIELDS), 400)
+        return render_maintenance(values, form_errors(exc, WINDOW_FIELDS), 400)
     what = window.server.name if window.server else f"{window.label_key}={window.label_value}"
     if window.silence_error:
         flash(f"Maintenance window for {what} saved, but Alertmanager has not silenced its "
