@@ -84,3 +84,13 @@ def aware(value: datetime, field: str) -> datetime:
         raise APIError(400, f"invalid value for {field}",
                        {field: "needs a UTC offset, e.g. 2026-01-31T08:00:00+03:00"})
     return value
+
+
+def takes(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None):
+    """Names the models a route reads when its code does not call ``parse_json`` or
+    ``parse_query`` with them (it validates in a service function), so the API docs page
+    (``portal.admin.api_reference``) can list their fields. Changes nothing at run time."""
+    def mark(view):
+        view.api_body, view.api_query = body, query
+        return view
+    return mark

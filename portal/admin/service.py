@@ -4,7 +4,6 @@ the components' health, and the build and configuration running now."""
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -86,26 +85,3 @@ def config_bundle() -> dict:
         "prometheus": _texts(root / "provisioning" / "prometheus", "*.yml"),
         "dashboards": _texts(root / "dashboards", "*.json"),
     }
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    methods: str
-    path: str
-    permission: str
-    summary: str
-
-
-def api_endpoints() -> list[Endpoint]:
-    """Every /api route with its permission and the first line of its docstring."""
-    found = []
-    for rule in current_app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
-            continue
-        view = current_app.view_functions[rule.endpoint]
-        permission = getattr(view, "required_permission", None) or "public: " + getattr(
-            view, "public_reason", "")
-        methods = ", ".join(sorted(rule.methods - {"HEAD", "OPTIONS"}))
-        summary = (view.__doc__ or "").strip().split("\n")[0]
-        found.append(Endpoint(methods, rule.rule, permission, summary))
-    return sorted(found, key=lambda e: (e.path, e.methods))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from portal.dbtypes import utcnow
-from portal.incidents.models import Incident, MaintenanceWindow
+from portal.incidents.models import Incident, MaintenanceSchedule, MaintenanceWindow
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -29,6 +29,9 @@ def serialize_incident(incident: Incident) -> dict:
         "duration_s": round(incident.duration_s, 3),
         "downtime": incident.is_downtime,
         "in_maintenance": incident.in_maintenance,
+        # Open while a window covering its server is in force: since when, and which.
+        "maintenance_since": _iso(incident.maintenance_since),
+        "maintenance_window_id": incident.maintenance_window_id,
         "flapping_since": _iso(incident.flapping_since),
         # Not paged: the down server it depends on (portal/incidents/dependants.py).
         "suppressed_by": incident.suppressed_by,
@@ -56,4 +59,27 @@ def serialize_window(window: MaintenanceWindow) -> dict:
         "silence_error": window.silence_error,
         "created_by": window.created_by_name,
         "created_at": _iso(window.created_at),
+        "schedule_id": window.schedule_id,
+    }
+
+
+def serialize_schedule(schedule: MaintenanceSchedule, next_starts: list[datetime],
+                       timezone: str) -> dict:
+    return {
+        "id": schedule.id,
+        "server_id": schedule.server_id,
+        "label": f"{schedule.label_key}={schedule.label_value}" if schedule.label_key else None,
+        "reason": schedule.reason,
+        "kind": schedule.kind,
+        "weekdays": schedule.weekdays.split(",") if schedule.weekdays else None,
+        "start_time": schedule.start_time,
+        "cron": schedule.cron,
+        "duration_min": schedule.duration_min,
+        "timezone": timezone,
+        "next_starts": [start.isoformat() for start in next_starts],
+        "revision": schedule.revision,
+        "cancelled_at": _iso(schedule.cancelled_at),
+        "created_by": schedule.created_by_name,
+        "created_at": _iso(schedule.created_at),
+        "updated_at": _iso(schedule.updated_at),
     }

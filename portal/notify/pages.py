@@ -20,6 +20,7 @@ from portal.notify.inbox import (
     unread_count,
     wave_sizes,
 )
+from portal.notify.links import body_parts
 from portal.pagination import paginate
 from portal.rbac import AUTHENTICATED
 from portal.web.forms import not_added, optional_number, page_number
@@ -44,7 +45,7 @@ def notifications():
         return url_for("notify_pages.notifications", page=number)
 
     return render_template("notify/notifications.html", result=result,
-                           unread=unread_count(user.id), page_url=page_url,
+                           unread=unread_count(user.id), page_url=page_url, body_parts=body_parts,
                            sizes=wave_sizes([row.id for row in result["items"]]))
 
 

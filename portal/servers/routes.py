@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from portal.auth.guard import current_user, requires
 from portal.pagination import paginate
-from portal.schemas import json_object, parse_query
+from portal.schemas import json_object, parse_query, takes
 from portal.servers.events import event_query, serialize_event
 from portal.servers.latest import latest_results
 from portal.servers.listing import serialize_server, server_page
@@ -34,6 +34,7 @@ def list_servers():
 
 @bp.post("")
 @requires("servers.manage")
+@takes(body=ServerSpec)
 def create():
     server = create_server(validate_spec(with_probe_defaults(json_object())), current_user())
     return jsonify(serialize_server(server)), 201
@@ -41,6 +42,7 @@ def create():
 
 @bp.post("/test")
 @requires("servers.manage")
+@takes(body=ServerSpec)
 def test_now():
     """Probe a server as specified, once, through the exporter, without saving it."""
     return jsonify(probe_once(validate_spec(with_probe_defaults(json_object()))))

@@ -22,6 +22,27 @@
     select.addEventListener("change", function () { syncKind(select); });
   });
 
+  /* Grafana panels (the grafana_panel macro) in the page's colour mode (theme.js sets it):
+     the server renders theme=light; a dark page asks for theme=dark before the lazy frame
+     loads, and again when the preference changes. */
+  function grafanaTheme() {
+    var theme = document.documentElement.getAttribute("data-bs-theme") === "dark" ? "dark" : "light";
+    document.querySelectorAll("iframe.grafana-panel[src]").forEach(function (frame) {
+      var url;
+      try { url = new URL(frame.getAttribute("src"), location.href); } catch (error) { return; }
+      if (url.searchParams.get("theme") === theme) { return; }
+      url.searchParams.set("theme", theme);
+      frame.setAttribute("src", url.toString());
+    });
+  }
+
+  grafanaTheme();
+  if (window.matchMedia) {
+    var scheme = window.matchMedia("(prefers-color-scheme: dark)");
+    /* After theme.js's own listener, which was added first. */
+    if (scheme.addEventListener) { scheme.addEventListener("change", grafanaTheme); }
+  }
+
   /* Filter forms submit as soon as a select changes (the Apply button remains for keyboards). */
   document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
     form.querySelectorAll("select").forEach(function (select) {

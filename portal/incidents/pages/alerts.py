@@ -15,6 +15,7 @@ from portal.auth.guard import current_user, requires
 from portal.errors import APIError, validation_error
 from portal.extensions import db
 from portal.incidents.models import Incident
+from portal.incidents.opening import OUTAGE_ALERT, opening_outages
 from portal.incidents.pages import bp
 from portal.incidents.schemas import SEVERITIES, AckIn, IncidentQuery
 from portal.incidents.service import (
@@ -48,6 +49,15 @@ class AlertFilters:
     @property
     def active(self) -> bool:
         return any(self.values.get(name) for name in FILTER_FIELDS)
+
+    @property
+    def shows_opening(self) -> bool:
+        """Whether an outage without its incident yet belongs in this view: a ServerDown
+        (critical) now, so not when the view asks for days, a message or another alert."""
+        query = self.query
+        return (query.state in (None, "open") and query.severity in (None, "critical")
+                and query.alertname in (None, OUTAGE_ALERT) and not self.values["message"]
+                and not self.values["from"] and not self.values["to"])
 
 
 def read_filters(args, zone: ZoneInfo) -> AlertFilters:
@@ -103,6 +113,7 @@ def _render_alerts(ack_error: dict | None = None, status: int = 200):
         if past["page"] > past["pages"]:
             past = paginate(past_query, past["pages"], PAST_PAGE_SIZE, lambda row: row)
     shown = open_items + (past["items"] if past else [])
+    opening = opening_outages(query.server_id) if filters.shows_opening else []
 
     highlight = None
     linked: Incident | None = None
@@ -128,7 +139,7 @@ def _render_alerts(ack_error: dict | None = None, status: int = 200):
     return render_template(
         "incidents/alerts.html",
         filters=filters, open_rows=rows[:len(open_items)], open_total=open_total,
-        show_open=show_open, past=past, linked=linked_row,
+        show_open=show_open, past=past, linked=linked_row, opening=opening,
         missing_link=missing_link, highlight=highlight, failed=failed, failed_total=failed_total,
         failed_shown=failed_shown,
         any_incidents=bool(ever), servers=servers, alertnames=alertnames,

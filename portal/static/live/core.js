@@ -55,6 +55,25 @@
     return seconds + " s ago";
   }
 
+  /* The zone's label as the server writes it ("EAT"): the page hands one per UTC offset in
+     minutes (body[data-zone-abbrs], portal.web.formatting.zone_abbreviations), as the
+     browser's own would be "GMT+3". */
+  var zoneLabels = {};
+  try { zoneLabels = JSON.parse(body.getAttribute("data-zone-abbrs") || "{}"); } catch (error) { zoneLabels = {}; }
+
+  function zoneLabel(date, fallback) {
+    var offset = "";
+    try {
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone, timeZoneName: "longOffset" })
+        .formatToParts(date).forEach(function (part) { if (part.type === "timeZoneName") { offset = part.value; } });
+    } catch (error) {
+      return fallback;
+    }
+    var match = /([+-])(\d{1,2})(?::(\d{2}))?/.exec(offset);
+    var minutes = match ? (match[1] === "-" ? -1 : 1) * (parseInt(match[2], 10) * 60 + parseInt(match[3] || "0", 10)) : 0;
+    return zoneLabels[String(minutes)] || fallback;
+  }
+
   /* "2026-01-31 14:05:09 EAT", in the portal's configured time zone, as the pages write it. */
   function localTime(date) {
     var options = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
@@ -66,8 +85,9 @@
     } catch (error) {
       return date.toISOString();
     }
+    if (parts.hour === "24") { parts.hour = "00"; }
     return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" +
-      parts.minute + ":" + parts.second + " " + parts.timeZoneName;
+      parts.minute + ":" + parts.second + " " + zoneLabel(date, parts.timeZoneName);
   }
 
   /* --- what the page says about servers ------------------------------------------------ */

@@ -141,3 +141,34 @@ def test_notification_text_is_escaped(client):
     notify(me, "<img src=x onerror=alert(1)>")
     html = client.get("/notifications").get_data(as_text=True)
     assert "<img src=x" not in html and "&lt;img src=x" in html
+
+
+def test_the_details_address_is_a_link_and_the_incident_button_an_action(client):
+    user = sign_in(client, "it_staff")
+    server = make_server()
+    incident = Incident(fingerprint="fp-link", alert_started_at=utcnow(), alertname="ServerDown",
+                        severity="critical", server_id=server.id, server_name=server.name,
+                        started_at=utcnow(), labels={})
+    db.session.add(incident)
+    db.session.commit()
+    notify(user, incident=incident)
+    html = client.get("/notifications").get_data(as_text=True)
+    body = html.split('data-testid="notification-body">', 1)[1].split("</p>", 1)[0]
+    assert 'Details: <a href="https://servermon.example/alerts" rel="noopener noreferrer">' \
+           'https://servermon.example/alerts</a>' in body
+    button = re.search(r'<a class="([^"]+)" href="/alerts\?incident=' + str(incident.id), html)
+    assert button and "btn-primary" in button.group(1).split()
+
+
+def test_only_http_addresses_become_links_and_text_stays_escaped(client):
+    user = sign_in(client, "it_staff")
+    row = notify(user, title="odd")
+    row.body = ('see javascript:alert(1) and <script>x</script> at '
+                'https://portal.example/a?b=1&c="2" (or http://x.example/p).')
+    db.session.commit()
+    html = client.get("/notifications").get_data(as_text=True)
+    body = html.split('data-testid="notification-body">', 1)[1].split("</p>", 1)[0]
+    assert "javascript:alert(1)" in body and 'href="javascript' not in body
+    assert "&lt;script&gt;x&lt;/script&gt;" in body and "<script>" not in body
+    assert '<a href="https://portal.example/a?b=1&amp;c=" rel' in body  # the quote ends it
+    assert '<a href="http://x.example/p" rel="noopener noreferrer">http://x.example/p</a>).' in body
