@@ -66,6 +66,10 @@ _PLAIN = {
     "url_scheme": "enter a URL starting with http:// or https://",
 }
 
+# A comparison error's bound, by the context key pydantic gives it in.
+_BOUNDS = {"greater_than_equal": "ge", "greater_than": "gt", "less_than_equal": "le",
+           "less_than": "lt"}
+
 
 def _unit(path: str) -> str:
     name = path.rpartition(".")[2]
@@ -87,8 +91,11 @@ def plain_message(error: dict, path: str) -> str:
         message = template.format(**ctx)
     except (KeyError, IndexError, ValueError):
         return str(error["msg"])
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        message += _unit(path)
+    if kind in _BOUNDS:
+        unit = _unit(path)
+        if ctx.get(_BOUNDS[kind]) == 1 and unit not in (" ms", " %"):
+            unit = unit.removesuffix("s")  # "at least 1 second"
+        message += unit
     if kind in ("literal_error", "enum"):
         message = message.replace("'", "")
     return message

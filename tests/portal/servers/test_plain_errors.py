@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from pydantic import BaseModel, Field, ValidationError
+
 from portal.errors import field_errors
 from portal.servers.schemas import ServerSpec
 from tests.factories import login, make_user
@@ -99,3 +102,16 @@ def test_the_model_alone_blames_every_field_its_rules_refuse():
         details = field_errors(exc)
     assert set(details) == {"target", "timeout_s"}
     assert details["timeout_s"] == "must be shorter than the interval (10 seconds)"
+
+
+def test_a_bound_of_one_reads_in_the_singular():
+    class Spec(BaseModel):
+        timeout_s: int = Field(ge=1)
+        slowest_ms: int = Field(ge=1)
+        interval_s: int = Field(ge=10)
+
+    with pytest.raises(ValidationError) as caught:
+        Spec(timeout_s=0, slowest_ms=0, interval_s=1)
+    assert field_errors(caught.value) == {"timeout_s": "must be at least 1 second",
+                                          "slowest_ms": "must be at least 1 ms",
+                                          "interval_s": "must be at least 10 seconds"}
