@@ -151,6 +151,8 @@ def test_the_wall_groups_the_fleet_problems_first(client, by, first):
     assert _fleet_ids(html)[:2] == [broken.id, fine.id]
     assert 'data-count="down">1<' in html and "data-wall-clock" in html
     assert "<nav" not in html and "<form" not in html and "sidebar" not in html
+    # Its clock names the zone as every page does ("EAT"), not as the browser would ("GMT+3").
+    assert re.search(r'<body[^>]*data-zone-abbrs="[^"]*EAT', html)
 
 
 def test_the_wall_needs_status_view(client):
