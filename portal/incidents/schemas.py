@@ -23,7 +23,7 @@ from portal.incidents.recurrence import (
     weekly_expression,
 )
 from portal.schemas import DbId, Line, PageQuery, Strict
-from portal.servers.schemas import label_selector
+from portal.servers.schemas import check_scope, label_selector
 
 MAX_WINDOW = timedelta(days=31)
 START_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -99,13 +99,7 @@ class WindowIn(Strict):
 
     @model_validator(mode="after")
     def _checks(self) -> WindowIn:
-        if (self.server_id is None) == (self.label is None):
-            raise ValueError("server_id: give either server_id or label, not both")
-        if self.label is not None:
-            try:
-                label_selector(self.label)
-            except ValueError as exc:
-                raise ValueError(f"label: {exc}") from None
+        check_scope(self.server_id, self.label)
         for name in ("starts_at", "ends_at"):
             if getattr(self, name).tzinfo is None:
                 raise ValueError(f"{name}: needs a UTC offset, e.g. 2026-01-31T22:00:00+03:00")

@@ -39,6 +39,18 @@ def label_selector(text: str) -> tuple[str, str]:
     return key, value
 
 
+def check_scope(server_id: int | None, label: str | None) -> None:
+    """One server or one label selector, what a maintenance window or a status page's
+    component covers; the ValueError names the field that is wrong."""
+    if (server_id is None) == (label is None):
+        raise ValueError("server_id: give either server_id or label, not both")
+    if label is not None:
+        try:
+            label_selector(label)
+        except ValueError as exc:
+            raise ValueError(f"label: {exc}") from None
+
+
 def is_hostname(value: str) -> bool:
     name = value[:-1] if value.endswith(".") else value
     if not name or len(name) > 253:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from portal.schemas import DbId, Line, Strict
-from portal.servers.schemas import label_selector
+from portal.servers.schemas import check_scope
 
 SLUG = r"^[a-z0-9-]{2,60}$"
 MAX_COMPONENTS = 200
@@ -21,13 +21,7 @@ class ComponentIn(Strict):
 
     @model_validator(mode="after")
     def _scope(self) -> ComponentIn:
-        if (self.server_id is None) == (self.label is None):
-            raise ValueError("server_id: give either server_id or label, not both")
-        if self.label is not None:
-            try:
-                label_selector(self.label)
-            except ValueError as exc:
-                raise ValueError(f"label: {exc}") from None
+        check_scope(self.server_id, self.label)
         if self.display_group == "":
             self.display_group = None
         return self
