@@ -86,6 +86,12 @@ def every_row_in_one_message() -> bool:
                db.session.scalars(db.select(Notification)))
 
 
+# A page held for a digest waits at most the widest gathering window after the last one
+# sent (portal/notify/digest.py), 4 x the default 30 s: a fixed 60 s wait failed a flapping
+# scenario whose resolution fell in a widened window.
+SENT_WITHIN_S = WIDEST * 30 + 30
+
+
 def all_sent() -> bool:
     fresh()
     rows = db.session.scalars(db.select(Notification)).all()
@@ -148,7 +154,7 @@ def flapping(stack: Stack, *, interval_s: int, half_period_s: float, cycles: int
     wait_for(stack, lambda: incidents() and not any(i.is_open for i in incidents()),
              settle_min * 60 + 3 * interval_s + 120, "the flapping period settled")
     heal_s = time.monotonic() - up_since
-    wait_for(stack, all_sent, 60, "every page sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "every page sent")
     target.stop()
     return tally(stack, f"flapping, {interval_s} s interval", who, heal_s=heal_s)
 
@@ -211,7 +217,7 @@ def one_probe_in_three_failing(stack: Stack, *, interval_s: int, failures: int,
     wait_for(stack, lambda: incidents() and not any(i.is_open for i in incidents()),
              settle_min * 60 + 3 * interval_s + 120, "the outages closed, flapping settled")
     heal_s = time.monotonic() - fixed
-    wait_for(stack, all_sent, 60, "every page sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "every page sent")
     target.stop()
     result = tally(stack, f"every 3rd probe fails, {interval_s} s interval", who, heal_s=heal_s)
     result.notes.append(f"{len(down_events())} confirmed failures, "
@@ -246,7 +252,7 @@ def _outage(stack: Stack, count: int, interval_s: int) -> tuple[list[Target], li
         target.stop()
     wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) == count,
              2 * interval_s + 60, "an open incident per server")
-    wait_for(stack, all_sent, 60, "the DOWN pages sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "the DOWN pages sent")
     return targets, servers
 
 
@@ -266,9 +272,9 @@ def _heal(stack: Stack, targets: list[Target], *, open_within: float, what: str)
     back = time.monotonic()
     wait_for(stack, lambda: len([i for i in incidents("ServerDown") if i.is_open]) ==
              len(targets), open_within, f"an open incident per server once {what}")
-    wait_for(stack, all_sent, 90, "the DOWN pages sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "the DOWN pages sent")
     heal_s = _recover(stack, targets, 120) + (time.monotonic() - back)
-    wait_for(stack, all_sent, 90, "the RESOLVED pages sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "the RESOLVED pages sent")
     for target in targets:
         target.stop()
     return heal_s
@@ -282,7 +288,7 @@ def alertmanager_wiped(stack: Stack, *, servers: int = 3, interval_s: int = 10,
     targets, _ = _outage(stack, servers, interval_s)
     stack.restart_alertmanager(wipe=True)
     heal_s = _recover(stack, targets, heal_timeout)
-    wait_for(stack, all_sent, 60, "the RESOLVED pages sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "the RESOLVED pages sent")
     for target in targets:
         target.stop()
     return tally(stack, "Alertmanager restarted, data wiped", who, heal_s=heal_s)
@@ -298,7 +304,7 @@ def prometheus_restarted(stack: Stack, *, servers: int = 2, interval_s: int = 10
     stack.start("prometheus")
     time.sleep(2 * interval_s)  # the outage goes on under the restarted Prometheus
     heal_s = _recover(stack, targets, heal_timeout)
-    wait_for(stack, all_sent, 60, "the RESOLVED pages sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "the RESOLVED pages sent")
     for target in targets:
         target.stop()
     return tally(stack, "Prometheus restarted mid-outage", who, heal_s=heal_s)
@@ -319,7 +325,7 @@ def worker_killed_mid_send(stack: Stack, *, interval_s: int = 10) -> Result:
     wait_for(stack, lambda: phones <= {sms["To"] for sms in stack.twilio.sent}, 150,
              "both SMS sent by the restarted worker")
     heal_s = time.monotonic() - killed
-    wait_for(stack, all_sent, 60, "every page sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "every page sent")
     target.stop()
     return tally(stack, "worker SIGKILLed mid-send", who, heal_s=heal_s)
 
@@ -344,7 +350,7 @@ def pipeline_broken(stack: Stack, *, interval_s: int = 10, unalerted_s: int = 20
              "AlertingPipelineBroken cleared")
     target.start()
     wait_for(stack, lambda: not any(i.is_open for i in incidents()), 90, "everything closed")
-    wait_for(stack, all_sent, 60, "every page sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "every page sent")
     target.stop()
     result = tally(stack, "webhook token wrong (pipeline broken)", who, heal_s=detected_s,
                    names=("ServerDown", "AlertingPipelineBroken", "AlertmanagerSilent"))
@@ -363,7 +369,7 @@ def twilio_failing(stack: Stack, *, interval_s: int = 10) -> Result:
     wait_for(stack, lambda: phones <= {sms["To"] for sms in stack.twilio.sent},
              2 * interval_s + 120, "both SMS sent despite Twilio")
     heal_s = time.monotonic() - started
-    wait_for(stack, all_sent, 60, "every page sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "every page sent")
     target.stop()
     return tally(stack, "Twilio 500 then 429", who, heal_s=heal_s)
 
@@ -421,7 +427,7 @@ def smtp_down(stack: Stack, *, down_s: float, interval_s: int = 10) -> Result:
     wait_for(stack, lambda: emails <= {mail["To"] for mail in stack.mail}, 400,
              "both e-mails delivered after the relay came back")
     heal_s = time.monotonic() - back
-    wait_for(stack, all_sent, 60, "every page sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "every page sent")
     target.stop()
     result = tally(stack, f"mail relay down {down_s:.0f} s", who, heal_s=heal_s)
     result.notes.append(f"e-mails arrived {heal_s:.0f} s after the relay came back")
@@ -557,13 +563,13 @@ def parent_and_dependants(stack: Stack, *, dependants: int = 20, interval_s: int
         return len(found) == total and all(i.pages_held_until is None for i in found)
 
     wait_for(stack, settled, interval_s + 120, "an open incident per server, holds released")
-    wait_for(stack, all_sent, 60, "the DOWN pages sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "the DOWN pages sent")
     result = Dependants(down=_delivered(stack))
     result.bodies = [mail.get_payload() for mail in stack.mail]
     site.start()
     wait_for(stack, lambda: not any(i.is_open for i in incidents("ServerDown")), 120,
              "every incident closed")
-    wait_for(stack, all_sent, 60, "the RESOLVED pages sent")
+    wait_for(stack, all_sent, SENT_WITHIN_S, "the RESOLVED pages sent")
     result.resolved = _delivered(stack) - result.down
     found = incidents("ServerDown")
     result.incidents, result.left_open = len(found), sum(i.is_open for i in found)

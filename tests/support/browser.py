@@ -64,6 +64,9 @@ def sign_in(page, base: str, username: str, path: str = "/dashboard") -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(base + path)
+    # The URL changes when the page is committed, before its last scripts are parsed: a
+    # loaded machine showed a test the page without them.
+    page.wait_for_load_state("domcontentloaded")
 
 
 @contextmanager
