@@ -28,7 +28,8 @@ def opening_outages(server_id: int | None = None) -> list[dict]:
              .where(Server.enabled.is_(True), Server.id.not_in(with_incident)))
     if server_id is not None:
         query = query.where(Server.id == server_id)
-    items = serialize_rows(db.session.execute(as_rows(query.order_by(Server.id))).all())
+    items = serialize_rows(db.session.execute(as_rows(query.order_by(Server.id))).all(),
+                           uptime_span=False)
     down = [{"server_id": item["id"], "server": item["name"], "since": item["status_since"],
              "reason": item["reason"]} for item in items if item["status"] == "down"]
     return sorted(down, key=lambda item: (item["since"] or "", item["server"]))

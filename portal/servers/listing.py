@@ -89,14 +89,15 @@ def serialize_row(row, labels: dict[str, str]) -> dict:
     return data
 
 
-def stored_items(rows: list) -> list[dict]:
+def stored_items(rows: list, *, uptime_span: bool = True) -> list[dict]:
     """What the database says, with what outranks the probes (``_overrides``) and when
-    monitoring began (``_monitored_since``, so a young server's uptime says what it covers)."""
+    monitoring began (``_monitored_since``, so a young server's uptime says what it covers;
+    a query callers that show no uptime, such as the live events, skip)."""
     ids = [row.id for row in rows]
     labels = labels_for(ids)
     items = [serialize_row(row, labels[row.id]) for row in rows]
     overrides = status.overrides_for(items)
-    since = monitored_since(ids)
+    since = monitored_since(ids) if uptime_span else {}
     for item in items:
         item["_overrides"] = overrides[item["id"]]
         item["_monitored_since"] = since.get(item["id"])
@@ -146,8 +147,8 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def serialize_rows(rows: list) -> list[dict]:
-    return live_items(stored_items(rows))
+def serialize_rows(rows: list, *, uptime_span: bool = True) -> list[dict]:
+    return live_items(stored_items(rows, uptime_span=uptime_span))
 
 
 def server_page(args: ServerQuery) -> dict:

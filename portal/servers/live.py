@@ -29,7 +29,7 @@ def _entry(item: dict) -> dict:
 def _items(*conditions) -> list[dict]:
     query = as_rows(select(Server).outerjoin(ServerStatus, ServerStatus.server_id == Server.id)
                     .where(*conditions).order_by(Server.id))
-    return serialize_rows(db.session.execute(query).all())
+    return serialize_rows(db.session.execute(query).all(), uptime_span=False)
 
 
 def snapshot_entries() -> list[dict]:
