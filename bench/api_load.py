@@ -259,6 +259,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--think-ms", type=int, default=500,
                         help="mean pause between one client's requests in the staff run")
+    parser.add_argument("--only", choices=("api", "dashboard", "status"),
+                        help="run one of the three cases")
     args = parser.parse_args()
 
     wrk = ensure_wrk()
@@ -290,6 +292,8 @@ def main() -> None:
                 ("GET /status/<slug>", "/status/bench", "Accept: text/html",
                  'data-testid="status-page"', args.status_clients),
             ]
+            if args.only:
+                cases = [case for case in cases if args.only in case[1]]
             print(f"{args.servers} servers, {args.connections} concurrent connections, "
                   f"gunicorn {args.workers} workers x {args.threads} threads, "
                   f"{'PostgreSQL' if database.startswith('postgres') else 'SQLite'}, "
