@@ -92,9 +92,13 @@ class PageView:
 
 
 def worst(states: list[str]) -> str:
-    if not states:
+    """The worst state its servers are known to be in. A member not yet probed (or whose
+    results went stale) says nothing about the service, so it does not turn "Operational"
+    into "Status unknown" while the others answer; only when none is known is it unknown."""
+    known = [state for state in states if state != "unknown"]
+    if not known:
         return "unknown"
-    return min(states, key=SEVERITY.index)
+    return min(known, key=SEVERITY.index)
 
 
 def banner(states: list[str]) -> str:

@@ -12,7 +12,7 @@ import pytest
 from portal.dbtypes import utcnow
 from portal.redis_client import get_redis
 from tests.browser.test_accessibility import AXE, RUN_AXE, WCAG
-from tests.factories import make_server, make_user, record_state
+from tests.factories import make_incident, make_server, make_user, record_state
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
 from wire import LATEST_HASH
 
@@ -114,7 +114,8 @@ def test_the_view_is_remembered_across_sign_ins_and_phones_get_the_fleet(portal)
     base, _ = portal
     chooser = make_user("it_staff", username="fleet.chooser")
     newcomer = make_user("customer_engagement", username="fleet.newcomer")
-    _fleet(12, down=3)
+    servers = _fleet(12, down=3)
+    make_incident(servers[0], utcnow() - timedelta(minutes=1))
     with sync_playwright() as pw:
         browser = _browser(pw)
         try:
@@ -145,9 +146,16 @@ def test_the_view_is_remembered_across_sign_ins_and_phones_get_the_fleet(portal)
             page.get_by_role("button", name="Filters").click()
             expect(filters).to_be_visible()
             expect(page.get_by_label("Environment")).to_be_visible()
+            page.goto(base + "/alerts")  # the Alerts page's filters fold away the same way
+            alert_filters = page.locator("#alerts-filters")
+            expect(alert_filters).to_be_hidden()
+            page.get_by_test_id("alerts-filters-toggle").click()
+            expect(alert_filters.get_by_label("Severity")).to_be_visible()
+            page.goto(base + "/alerts?severity=critical")  # a filter in use stays in view
+            expect(page.locator("#alerts-filters")).to_be_visible()
             sideways = {}
             for path in ("/dashboard?view=fleet", "/dashboard?view=tiles", "/wall",
-                         "/wall?by=group"):
+                         "/wall?by=group", "/alerts"):
                 page.goto(base + path)
                 expect(page.locator("body")).to_have_attribute("data-live-state", "live")
                 overflow = page.evaluate(SIDEWAYS)

@@ -83,6 +83,21 @@ def test_a_label_component_takes_the_worst_of_its_servers(client):
     assert 'data-banner="partial"' in html and "Partial outage" in html
 
 
+def test_a_member_not_yet_probed_leaves_its_component_operational(client):
+    """Seen on a newcomer's page: one label member without results read "Status unknown"
+    while the others answered."""
+    answering = [make_server(labels={"service": "mobile"}) for _ in range(2)]
+    make_server(labels={"service": "mobile"})  # added a moment ago: no probe result yet
+    never = make_server()
+    for server in answering:
+        record_state(server, "up", utcnow())
+    _page([{"label": "service=mobile", "display_name": "Mobile banking"},
+           {"server_id": never.id, "display_name": "Web"}])
+    html = client.get("/status/flexipay").get_data(as_text=True)
+    assert _components(html) == {"Mobile banking": "up", "Web": "unknown"}
+    assert 'data-banner="operational"' in html
+
+
 def test_every_component_down_is_a_major_outage(client):
     server = make_server()
     record_state(server, "down", utcnow())
