@@ -13,7 +13,14 @@ from portal.dbtypes import utcnow
 from portal.redis_client import get_redis
 from tests.browser.test_accessibility import AXE, RUN_AXE, WCAG
 from tests.factories import make_incident, make_server, make_user, record_state
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
+from tests.support.binaries import crash, free_port
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    gunicorn_process,
+    sign_in,
+    watch_console,
+)
 from wire import LATEST_HASH
 
 pytestmark = pytest.mark.browser
@@ -184,6 +191,7 @@ def test_the_wall_shows_the_fleet_grouped_with_a_clock_and_no_controls(portal):
             expect(page.locator("body")).to_have_attribute("data-live-state", "live")
             headings = page.locator(".wall-section-heading")
             expect(headings).to_have_count(2)
+            expect(page.locator("body")).to_have_attribute("data-wall-fit", "0")  # 40 fit
             expect(page.get_by_test_id("wall-summary").locator("[data-count='down']")).to_have_text("4")
             assert page.locator("nav, form, button, input, select").count() == 0
             clock = page.locator("[data-wall-clock]")
@@ -204,6 +212,88 @@ def test_the_wall_shows_the_fleet_grouped_with_a_clock_and_no_controls(portal):
                 "data-fleet-status", "down")
             expect(page.locator("[data-count='down']")).to_have_text("5")
             assert problems == [], problems
+        finally:
+            browser.close()
+
+
+# Every problem cell wholly on the screen, and nothing below it to scroll to.
+ALL_PROBLEMS_SHOWN = """() => {
+  const problems = [...document.querySelectorAll("[data-fleet-id]")]
+    .filter(cell => cell.dataset.fleetStatus !== "up");
+  const seen = problems.filter(cell => {
+    const box = cell.getBoundingClientRect();
+    return box.height > 0 && box.top >= 0 && box.bottom <= innerHeight && box.right <= innerWidth;
+  });
+  return {problems: problems.length, seen: seen.length,
+          scrolls: document.documentElement.scrollHeight > innerHeight + 1,
+          fit: document.body.dataset.wallFit};
+}"""
+
+
+def test_a_large_fleet_fits_the_wall_with_every_problem_on_screen(portal):
+    """Measured before: the wall overflowed 1080 px past about 90 servers, so problems
+    sorted into a lower section fell off a screen nobody scrolls."""
+    from playwright.sync_api import sync_playwright
+
+    base, _ = portal
+    user = make_user("customer_engagement", username="wall.large")
+    servers = _fleet(600, down=30)
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.set_default_timeout(10000)
+            sign_in(page, base, user.username, path="/wall")
+            page.wait_for_function("() => document.body.dataset.liveState === 'live'")
+            shown = page.evaluate(ALL_PROBLEMS_SHOWN)
+            assert shown == {"problems": 30, "seen": 30, "scrolls": False, "fit": shown["fit"]}
+            assert shown["fit"] != "0", "600 servers cannot fit at the roomiest step"
+            rest = page.locator("[data-wall-up-rest]:visible")
+            if shown["fit"] in ("3", "4"):  # up servers folded into a count per section
+                assert sum(int(text.split()[1]) for text in rest.all_text_contents()) == 570
+            for server in servers[300:420]:  # a data centre goes: 120 more down, live
+                _goes(server, "down")
+            # the fit runs once the storm's events have settled (a 250 ms debounce)
+            page.wait_for_function(f"() => ({ALL_PROBLEMS_SHOWN})().seen === 150")
+            shown = page.evaluate(ALL_PROBLEMS_SHOWN)
+            assert (shown["problems"], shown["seen"], shown["scrolls"]) == (150, 150, False), shown
+        finally:
+            browser.close()
+
+
+def test_the_wall_reconnects_after_the_portal_restarts_and_shows_what_changed_meanwhile(
+        app, config, tmp_path):
+    """A wall runs unattended: a portal that crashed and was started again must not leave it
+    showing the fleet as it was. It says it is reconnecting, comes back by itself and shows
+    the server that went down while the portal was away."""
+    from playwright.sync_api import expect, sync_playwright
+
+    user = make_user("customer_engagement", username="wall.unattended")
+    servers = _fleet(20, down=2)
+    port = free_port()
+    with sync_playwright() as pw:
+        browser = _browser(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.set_default_timeout(8000)
+            body = page.locator("body")
+            with gunicorn_process(config, tmp_path / "before.log", port=port) as (base, portal):
+                sign_in(page, base, user.username, path="/wall")
+                expect(body).to_have_attribute("data-live-state", "live")
+                expect(page.locator("[data-live-offline]")).to_be_hidden()
+                crash(portal)
+            expect(body).to_have_attribute("data-live-state", "offline")
+            expect(page.locator("[data-live-offline]")).to_be_visible()
+            _goes(servers[15], "down")  # while no portal was there to tell the wall
+            with gunicorn_process(config, tmp_path / "after.log", port=port):
+                # The backoff doubles from 1 s while the portal is away; within its cap.
+                expect(body).to_have_attribute("data-live-state", "live", timeout=35000)
+                expect(page.locator("[data-live-offline]")).to_be_hidden()
+                expect(page.locator(f"[data-fleet-id='{servers[15].id}']")).to_have_attribute(
+                    "data-fleet-status", "down")
+                expect(page.get_by_test_id("wall-summary").locator("[data-count='down']")
+                       ).to_have_text("3")
+                assert page.url.endswith("/wall"), "reloaded to somewhere else"
         finally:
             browser.close()
 

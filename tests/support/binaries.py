@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -61,9 +63,12 @@ def wait_http(url: str, process: subprocess.Popen, deadline_s: float = 20) -> No
 
 @contextmanager
 def running(args: list[str], ready_url: str, log: Path, *, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+            cwd: Path | None = None, own_group: bool = False) -> Iterator[subprocess.Popen]:
+    """``own_group``: in a process group of its own, so ``crash`` can kill it with its
+    children (gunicorn's workers) at once."""
     with log.open("w") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                   start_new_session=own_group)
         try:
             wait_http(ready_url, process)
             yield process
@@ -74,6 +79,13 @@ def running(args: list[str], ready_url: str, log: Path, *, env: dict[str, str] |
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def crash(process: subprocess.Popen) -> None:
+    """Kill a process started with ``own_group`` and every child of it, as a crash or an
+    OOM kill would: nothing closes its connections first."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @contextmanager

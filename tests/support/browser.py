@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,12 +42,22 @@ def portal_env(config, port: int) -> dict[str, str]:
 def gunicorn_portal(config, log: Path) -> Iterator[str]:
     """The portal under gunicorn as production serves it, but one worker with a few threads
     (for /ws), on the test database."""
-    port = free_port()
+    with gunicorn_process(config, log) as (base, _):
+        yield base
+
+
+@contextmanager
+def gunicorn_process(config, log: Path, port: int | None = None
+                     ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``gunicorn_portal``, on ``port`` to start it again where it was, with its process
+    (in a group of its own, for ``binaries.crash``)."""
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     with running([gunicorn, "-c", GUNICORN_CONF, "-w", "1", "--threads", "4", "portal:create_app()"],
-                 f"{base}/login", log, env=portal_env(config, port), cwd=ROOT):
-        yield base
+                 f"{base}/login", log, env=portal_env(config, port), cwd=ROOT,
+                 own_group=True) as process:
+        yield base, process
 
 
 def watch_console(page, problems: list[str]) -> None:

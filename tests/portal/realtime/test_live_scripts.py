@@ -14,7 +14,7 @@ LIVE = PORTAL / "static" / "live"
 MODULES = {
     "templates/base.html": ["core.js"],
     "servers/templates/servers/dashboard.html": ["servers.js", "fleet.js"],
-    "servers/templates/servers/wall.html": ["core.js", "servers.js", "fleet.js"],
+    "servers/templates/servers/wall.html": ["core.js", "servers.js", "fleet.js", "wall.js"],
     "servers/templates/servers/list.html": ["servers.js"],
     "servers/templates/servers/detail.html": ["servers.js"],
     "servers/templates/servers/log.html": ["logs.js"],
