@@ -99,7 +99,7 @@ with app.app_context():
     db.session.commit()
     upgrade()
     redis.Redis.from_url(app.config["SERVERMON"].redis_url).flushdb()
-    create_user(None, UserCreate(username="bench", password="Kilimanjaro-load-2026", role="admin",
+    create_user(None, UserCreate(username="bench", password="Kilimanjaro-load-2026", role="it_staff",
                                  email="bench@bank.example"))
     now = utcnow()
     statuses = ["up", "up", "up", "down", "unknown"]

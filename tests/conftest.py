@@ -88,6 +88,10 @@ def _empty_tables() -> None:
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names
+        # Two-factor sign-in is required of admins and developers by default (production);
+        # tests sign in with a password alone unless they turn it on (tests/portal/auth/test_mfa*).
+        settings = db.metadata.tables["settings"]
+        conn.execute(settings.insert().values(key="mfa_required_roles", value=[]))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ route to have one or the other, so a new route without either fails).
 
 SUMMARIES = {
     "auth_api.login": "Sign in: access and refresh tokens, and the session cookies.",
+    "auth_api.login_mfa": "Second step of a two-factor sign-in: mfa_token and a code.",
     "auth_api.refresh": "A new access token from a refresh token (cookie with CSRF, or bearer).",
     "auth_api.logout": "Sign out: revokes the access token and its refresh token, clears the cookies.",
     "auth_api.me": "The signed-in user, with role label and permissions.",
@@ -19,6 +20,7 @@ SUMMARIES = {
     "users_api.show": "One user.",
     "users_api.update": "Change a user; a new password ends their sessions.",
     "users_api.delete": "Delete a user.",
+    "users_api.reset_mfa": "Reset a user's two-factor sign-in; they enrol again.",
     "servers_api.list_servers": "Servers with their effective status, filtered and paged.",
     "servers_api.create": "Add a server to monitor; probe interval and timeout default to the settings.",
     "servers_api.show": "One server with its status.",

@@ -111,7 +111,7 @@ def _user_id_from_jwt(allow_refresh_cookie: bool) -> str:
     ):
         schedule_cookie_refresh(access_from_refresh({
             "sub": claims["sub"], "jti": claims["rjti"], "exp": claims["rexp"],
-            "siat": claims["siat"],
+            "siat": claims["siat"], "mfa_at": claims.get("mfa_at"),
         }))
     g.auth_method = "jwt"
     return claims["sub"]

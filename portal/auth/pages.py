@@ -9,7 +9,9 @@ from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies,
 from pydantic import ValidationError
 
 from portal.audit.service import record, target_of
+from portal.auth import mfa
 from portal.auth.guard import current_user, public, requires
+from portal.auth.mfa_pages import render_code_form, render_enrolment
 from portal.auth.passwords import MIN_LENGTH
 from portal.auth.service import sign_in
 from portal.auth.sessions import issue_tokens, revoke
@@ -57,6 +59,11 @@ def login():
     except APIError as exc:
         return render_template("auth/login.html", next=next_url, error=exc.message,
                                username=username), exc.status, exc.headers
+    if mfa.needs_second_step(user, load_settings().mfa_required_roles):  # no session yet: mfa.py
+        token = mfa.start_pending(user)
+        if mfa.has_mfa(user):
+            return render_code_form(token, next_url)
+        return render_enrolment(user, token=token, next_url=next_url)
     access, refresh = issue_tokens(user.id)
     response = redirect(safe_next(next_url))
     set_access_cookies(response, access)
@@ -97,6 +104,9 @@ def _render_profile(*, contact: dict | None = None, errors: dict[str, str] | Non
         token_values=token_values or {"name": "", "expires_in_days": ""},
         errors={"contact": {}, "password": {}, "token": {}, **({form: errors} if form else {})},
         min_password=MIN_LENGTH, channel_warnings=warnings_for(user, load_settings()),
+        mfa_status={"enabled": mfa.has_mfa(user),
+                    "required": mfa.required_for(user, load_settings().mfa_required_roles),
+                    "codes_left": mfa.recovery_codes_left(user)},
     ), status
 
 
@@ -168,6 +178,8 @@ def token_create():
                                                "expires_in_days": values["expires_in_days"] or None})
         except ValidationError as exc:
             raise validation_error(exc) from exc
+        mfa.require_fresh(current_user(), get_jwt().get("mfa_at") if g.auth_method == "jwt" else None,
+                          load_settings().mfa_required_roles)
         token, secret = issue_token(current_user(), body.name, body.expires_in_days)
     except APIError as exc:
         return _render_profile(errors=form_errors(exc, TOKEN_FIELDS), form="token", token_values=values,

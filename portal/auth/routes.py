@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import jwt as pyjwt
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_jwt_extended import (
@@ -15,6 +17,7 @@ from flask_jwt_extended import (
 from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
 
 from portal.audit.service import record, target_of
+from portal.auth import mfa
 from portal.auth.guard import current_user, public, requires
 from portal.auth.models import User
 from portal.auth.service import sign_in
@@ -24,6 +27,7 @@ from portal.errors import APIError
 from portal.extensions import db
 from portal.rbac import AUTHENTICATED, ROLE_LABELS
 from portal.schemas import Strict, parse_json
+from portal.settings.service import load_settings
 from portal.users.schemas import ProfileUpdate
 from portal.users.service import serialize_user, update_profile
 
@@ -48,7 +52,33 @@ def me_payload(user: User) -> dict:
 def login():
     body = parse_json(LoginIn)
     user = sign_in(body.username, body.password, request.remote_addr or "unknown")
-    access, refresh = issue_tokens(user.id)
+    if mfa.has_mfa(user):
+        return jsonify(error="a two-factor code is required: POST it with mfa_token to "
+                             "/api/auth/login/mfa", mfa_required=True,
+                       mfa_token=mfa.start_pending(user),
+                       details={"code": "required"}), 401
+    if mfa.required_for(user, load_settings().mfa_required_roles):
+        return jsonify(error="your role must use two-factor sign-in: set it up by signing in "
+                             "on the portal's login page first", mfa_required=True,
+                       mfa_enrolment_required=True, details={"mfa": "enrol in the browser"}), 403
+    return _session_response(user, issue_tokens(user.id))
+
+
+class LoginMfaIn(Strict):
+    mfa_token: str
+    code: str
+
+
+@bp.post("/login/mfa")
+@public("the second step of signing in; the mfa_token from the first step is checked")
+def login_mfa():
+    body = parse_json(LoginMfaIn)
+    user = mfa.complete_with_code(body.mfa_token, body.code, request.remote_addr or "unknown")
+    return _session_response(user, issue_tokens(user.id, mfa_at=time.time()))
+
+
+def _session_response(user: User, tokens: tuple[str, str]):
+    access, refresh = tokens
     response = jsonify(access_token=access, refresh_token=refresh, user=me_payload(user))
     set_access_cookies(response, access)
     set_refresh_cookies(response, refresh)
@@ -125,6 +155,8 @@ def list_tokens():
 @requires("api.access")
 def create_token():
     body = parse_json(TokenCreate)
+    mfa.require_fresh(current_user(), get_jwt().get("mfa_at") if g.auth_method == "jwt" else None,
+                      load_settings().mfa_required_roles)
     token, secret = issue_token(current_user(), body.name, body.expires_in_days)
     return jsonify(token=secret, **serialize_token(token)), 201
 

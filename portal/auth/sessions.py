@@ -99,14 +99,20 @@ def is_jti_revoked(*jtis: str) -> bool:
         raise APIError(503, "session store unavailable; try again shortly") from exc
 
 
-def issue_tokens(user_id: int) -> tuple[str, str]:
+def _mfa_claim(mfa_at: object) -> dict:
+    """``mfa_at``: when this session last passed a second factor (auth/mfa.py), optional."""
+    return {"mfa_at": float(mfa_at)} if isinstance(mfa_at, (int, float)) else {}
+
+
+def issue_tokens(user_id: int, *, mfa_at: float | None = None) -> tuple[str, str]:
     """A new session. ``siat`` (session start, to the microsecond, unlike ``iat``) lets a
     password change end every session begun before it, refreshed or not."""
     started = time.time()
-    refresh = create_refresh_token(identity=str(user_id), additional_claims={"siat": started})
+    refresh = create_refresh_token(identity=str(user_id), additional_claims={
+        "siat": started, **_mfa_claim(mfa_at)})
     claims = decode_token(refresh)
     access = create_access_token(identity=str(user_id), additional_claims={
-        "rjti": claims["jti"], "rexp": claims["exp"], "siat": started})
+        "rjti": claims["jti"], "rexp": claims["exp"], "siat": started, **_mfa_claim(mfa_at)})
     return access, refresh
 
 
@@ -118,7 +124,8 @@ def access_from_refresh(refresh_claims: dict) -> str:
     return create_access_token(
         identity=refresh_claims["sub"], expires_delta=min(lifetime, left),
         additional_claims={"rjti": refresh_claims["jti"], "rexp": refresh_claims["exp"],
-                           "siat": refresh_claims["siat"]},
+                           "siat": refresh_claims["siat"],
+                           **_mfa_claim(refresh_claims.get("mfa_at"))},
     )
 
 

@@ -29,6 +29,7 @@ def read_form(form) -> tuple[dict, dict[str, str]]:
         "notify_roles": form.getlist("notify_roles"),
         "escalate_tier2_roles": form.getlist("escalate_tier2_roles"),
         "escalate_tier3_roles": form.getlist("escalate_tier3_roles"),
+        "mfa_required_roles": form.getlist("mfa_required_roles"),
     }
     changes.update({name: name in form for name in BOOL_FIELDS})
     errors: dict[str, str] = {}

@@ -63,6 +63,11 @@ class SettingsData(Strict):
     # Audit retention (portal/jobs/periodic.py): rows older than this many days are
     # deleted, and the chain still verifies from the first row kept.
     audit_retention_days: int = Field(400, ge=30, le=3650)
+    # Two-factor sign-in (portal/auth/mfa.py): people of these roles must enrol before
+    # they get a session. On for the roles holding every permission unless turned off.
+    mfa_required_roles: list[Literal[ROLES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["admin", "developer"]
+    )
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> SettingsData:

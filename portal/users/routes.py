@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import func, or_, select
 
+from portal.auth import mfa
 from portal.auth.guard import current_user, requires
 from portal.auth.models import User
 from portal.lookups import get_or_404
@@ -64,4 +65,12 @@ def update(user_id: int):
 @requires("users.manage")
 def delete(user_id: int):
     delete_user(current_user(), get_user_or_404(user_id))
+    return "", 204
+
+
+@bp.delete("/<int:user_id>/mfa")
+@requires("users.manage")
+def reset_mfa(user_id: int):
+    """The user sets up two-factor sign-in again at their next sign-in (auth/mfa.py)."""
+    mfa.reset(current_user(), get_user_or_404(user_id))
     return "", 204

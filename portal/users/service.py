@@ -41,6 +41,7 @@ def serialize_user(user: User, *, online: bool | None = None) -> dict:
         "created_at": _iso(user.created_at),
         "last_login_at": _iso(user.last_login_at),
         "last_seen_at": _iso(user.last_seen_at),
+        "mfa_enabled": user.totp_enabled_at is not None,
     }
     if online is not None:
         data["online"] = online

@@ -32,6 +32,8 @@ PUBLIC_ENDPOINTS = {
     "sd_api.targets", "alertmanager_api.webhook", "static",
     "incident_pages.ack_link", "incident_pages.ack_link_confirm",
     "status_pages.status_page",  # a staff-only page checks the session itself
+    # the second step of a two-factor sign-in: the pending token from the first is checked
+    "auth_api.login_mfa", "mfa_pages.login_code", "mfa_pages.login_enrol",
 }
 
 # One endpoint per key: (method, path) that answers 403 without the key and not 403 with it.
