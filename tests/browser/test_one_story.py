@@ -92,6 +92,10 @@ def test_tile_server_page_alerts_and_bell_tell_one_story(portal):
         row_of_server = alerts.locator(
             f"[data-incident-list='open-incidents'] tr[data-server-id='{server.id}']")
         past = alerts.locator("[data-incident-list='past-incidents'] tbody tr")
+        recent = detail.get_by_test_id("recent-incidents")
+        detail_opening = recent.locator("[data-opening-line]")
+        detail_rows = recent.locator("[data-recent-table] tbody tr")
+        expect(recent.get_by_test_id("no-incidents")).to_be_visible()
 
         def bells(count: int) -> None:
             for page in (dashboard, detail, alerts):
@@ -119,6 +123,8 @@ def test_tile_server_page_alerts_and_bell_tell_one_story(portal):
         expect(opening).to_contain_text("ledger-db")
         expect(opening).to_contain_text("connection refused")
         expect(row_of_server).to_have_count(0)
+        expect(detail_opening).to_have_text(f"Down since {_eat(down_at)}, incident opening")
+        expect(detail_rows).to_have_count(0)
         bells(0)
         open_badges(0)
 
@@ -131,6 +137,11 @@ def test_tile_server_page_alerts_and_bell_tell_one_story(portal):
         expect(row_of_server).to_contain_text(_eat(down_at))  # started at the probe's down-event
         expect(row_of_server).to_contain_text("connection refused")
         expect(tile).to_have_attribute("data-status", "down")
+        expect(detail_opening).to_be_hidden()
+        expect(detail_rows).to_have_count(1)
+        expect(detail_rows.first.get_by_test_id("ongoing")).to_be_visible()
+        expect(detail_rows.first).to_contain_text(_eat(down_at))
+        expect(recent.get_by_test_id("no-incidents")).to_be_hidden()
         unread = _bell_entries(user)
         assert unread >= 1
         bells(unread)
@@ -144,6 +155,8 @@ def test_tile_server_page_alerts_and_bell_tell_one_story(portal):
         expect(row_of_server.get_by_test_id("closing")).to_have_text(
             f"Recovered at {_eat(up_at)}, incident closing")
         expect(opening).to_have_count(0)
+        expect(detail_rows.first.get_by_test_id("closing")).to_have_text(
+            f"Recovered at {_eat(up_at)}, incident closing")
         open_badges(1)
 
         # What the live page says is what a reload says.
@@ -162,6 +175,9 @@ def test_tile_server_page_alerts_and_bell_tell_one_story(portal):
         expect(past.first.locator("[data-ended-cell]")).to_contain_text(_eat(up_at))
         expect(alerts.get_by_test_id("no-open")).to_be_visible()
         expect(tile).to_have_attribute("data-status", "up")
+        expect(detail_rows).to_have_count(1)
+        expect(detail_rows.first.locator("[data-ended-cell]")).to_contain_text(_eat(up_at))
+        expect(detail_rows.first.locator("[data-ended-cell]")).to_contain_text("lasted")
         open_badges(0)
         bells(_bell_entries(user))
 

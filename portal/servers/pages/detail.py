@@ -11,6 +11,7 @@ from portal.charts.queries import RANGES
 from portal.errors import validation_error
 from portal.extensions import db
 from portal.grafana import SERVER_UID, dashboard_url, panel_url
+from portal.incidents.opening import opening_outages
 from portal.incidents.schemas import IncidentQuery
 from portal.incidents.service import incident_query, incident_rows
 from portal.notify import contacts as contact_book
@@ -63,6 +64,8 @@ def server_detail(server_id: int):
         "servers/detail.html", server=server, live=serialize_server(server),
         kind_labels=KIND_LABELS, active_nav="server_pages.servers", ranges=RANGES,
         incidents=_recent_incidents(server.id) if can("alerts.view") else None,
+        incidents_shown=RECENT_INCIDENTS,
+        opening=opening_outages(server.id) if can("alerts.view") else [],
         events=_recent_events(server.id) if can("logs.view") else None,
         grafana=_grafana_for(server, base),
         parents=ancestors(server), dependants=dependants(server.id),

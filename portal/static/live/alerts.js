@@ -21,31 +21,8 @@
   function root() { return document.querySelector("[data-alerts]"); }
   function setting(name) { var box = root(); return box ? box.getAttribute("data-" + name) || "" : ""; }
 
-  function clone(selector) {
-    var template = document.querySelector(selector);
-    return template ? template.content.cloneNode(true) : null;
-  }
-
-  function fill(holder, slot, text) {
-    holder.querySelectorAll("[data-slot='" + slot + "']").forEach(function (node) { node.textContent = text; });
-  }
-
-  function setTime(holder, slot, value) {
-    var date = time.parse(value);
-    holder.querySelectorAll("[data-slot='" + slot + "']").forEach(function (node) {
-      node.textContent = date ? time.localTime(date) : "unknown";
-      if (date) { node.setAttribute("datetime", date.toISOString()); }
-    });
-  }
-
-  function duration(seconds) {
-    seconds = Math.max(0, Math.round(seconds || 0));
-    var parts = [[Math.floor(seconds / 86400), "d"], [Math.floor(seconds % 86400 / 3600), "h"],
-                 [Math.floor(seconds % 3600 / 60), "min"], [seconds % 60, "s"]];
-    var shown = parts.filter(function (part) { return part[0]; }).slice(0, 2)
-      .map(function (part) { return part[0] + " " + part[1]; });
-    return shown.join(" ") || "0 s";
-  }
+  var clone = live.dom.clone, fill = live.dom.fill, setTime = live.dom.fillTime;
+  var duration = live.time.duration;
 
   /* --- "N new or changed: show" ----------------------------------------------------------- */
 

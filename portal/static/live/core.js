@@ -90,6 +90,35 @@
       parts.minute + ":" + parts.second + " " + zoneLabel(date, parts.timeZoneName);
   }
 
+  /* "2 h 5 min", as the pages write a duration (portal/notify/messages.py human_duration). */
+  function duration(seconds) {
+    seconds = Math.max(0, Math.round(seconds || 0));
+    var parts = [[Math.floor(seconds / 86400), "d"], [Math.floor(seconds % 86400 / 3600), "h"],
+                 [Math.floor(seconds % 3600 / 60), "min"], [seconds % 60, "s"]];
+    var shown = parts.filter(function (part) { return part[0]; }).slice(0, 2)
+      .map(function (part) { return part[0] + " " + part[1]; });
+    return shown.join(" ") || "0 s";
+  }
+
+  /* --- markup from the page's <template>s, filled with text ----------------------------- */
+
+  function clone(selector) {
+    var template = document.querySelector(selector);
+    return template ? template.content.cloneNode(true) : null;
+  }
+
+  function fill(holder, slot, text) {
+    holder.querySelectorAll("[data-slot='" + slot + "']").forEach(function (node) { node.textContent = text; });
+  }
+
+  function fillTime(holder, slot, value) {
+    var date = parseTime(value);
+    holder.querySelectorAll("[data-slot='" + slot + "']").forEach(function (node) {
+      node.textContent = date ? localTime(date) : "unknown";
+      if (date) { node.setAttribute("datetime", date.toISOString()); }
+    });
+  }
+
   /* --- what the page says about servers ------------------------------------------------ */
 
   document.querySelectorAll("template[data-status-badge-template]").forEach(function (template) {
@@ -325,7 +354,8 @@
     serverName: serverName,
     scheduleResync: scheduleResync,
     status: statusLook,
-    time: { parse: parseTime, ago: ago, localTime: localTime }
+    time: { parse: parseTime, ago: ago, localTime: localTime, duration: duration },
+    dom: { clone: clone, fill: fill, fillTime: fillTime }
   };
 
   /* Connect once the page has been open a moment: a page left at once (a redirect, a quick
