@@ -23,7 +23,8 @@
       var rest = section.querySelector("[data-wall-up-rest]");
       if (!rest) { return; }
       var up = section.querySelectorAll("[data-fleet-status='up']").length;
-      rest.textContent = up === 1 ? "and 1 more server up" : "and " + up + " more servers up";
+      var others = section.querySelectorAll("[data-fleet-status]").length > up;
+      rest.textContent = (others ? "and " : "") + up + (up === 1 ? " server up" : " servers up");
       rest.hidden = !up;
     });
   }
