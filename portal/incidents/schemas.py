@@ -84,6 +84,8 @@ class IncidentQuery(PageQuery):
     severity: Literal[SEVERITIES] | None = None  # type: ignore[valid-type]
     # The incidents one message told of (a storm digest's link): its first outbox row's id.
     message: DbId | None = None
+    # The incidents one bell entry stands for (a wave's link): the wave's first entry's id.
+    wave: DbId | None = None
 
 
 class AckIn(Strict):

@@ -44,7 +44,7 @@ from portal.lookups import get_or_404
 from portal.notify import dispatch, plan_notifications
 from portal.notify.deliveries import delivery_counts
 from portal.notify.messages import human_duration
-from portal.notify.models import Notification
+from portal.notify.models import Notification, UserNotification
 from portal.realtime.publish import publish
 from portal.schemas import MAX_ID, aware
 from portal.servers import page_cache
@@ -341,6 +341,9 @@ def incident_query(args: IncidentQuery) -> Select:
     if args.message is not None:
         query = query.where(Incident.id.in_(select(Notification.incident_id).where(
             Notification.sent_in == args.message)))
+    if args.wave is not None:
+        query = query.where(Incident.id.in_(select(UserNotification.incident_id).where(
+            or_(UserNotification.id == args.wave, UserNotification.wave_of == args.wave))))
     return query.order_by(Incident.started_at.desc(), Incident.id.desc())
 
 

@@ -1,6 +1,7 @@
 """The Alerts page: open incidents first, then past ones a page at a time, failed
 deliveries, and acknowledgement; ``?incident=`` (the link in every message) marks one,
-``?message=`` (the link in a storm digest) shows the incidents that message told of."""
+``?message=`` (the link in a storm digest) shows the incidents that message told of, and
+``?wave=`` (a bell entry's) those the entry stands for."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from portal.web.forms import chosen_server, day_range, filter_query, page_number
 
 PAST_PAGE_SIZE = 25
 OPEN_LIMIT = 200  # open incidents are listed whole; a storm beyond this is cut, and says so
-FILTER_FIELDS = ("server", "state", "severity", "alertname", "from", "to", "message")
+FILTER_FIELDS = ("server", "state", "severity", "alertname", "from", "to", "message", "wave")
 FILTER_ALIASES = {"server_id": "server"}  # IncidentQuery's name -> the form's
 
 
@@ -57,6 +58,7 @@ class AlertFilters:
         query = self.query
         return (query.state in (None, "open") and query.severity in (None, "critical")
                 and query.alertname in (None, OUTAGE_ALERT) and not self.values["message"]
+                and not self.values["wave"]
                 and not self.values["from"] and not self.values["to"])
 
 
@@ -68,7 +70,7 @@ def read_filters(args, zone: ZoneInfo) -> AlertFilters:
     server_id = chosen_server(values, errors)
     if server_id is not None:
         data["server_id"] = server_id
-    for name in ("state", "severity", "alertname", "message"):
+    for name in ("state", "severity", "alertname", "message", "wave"):
         if values[name]:
             data[name] = values[name]
     start, end = day_range(values, zone, errors)

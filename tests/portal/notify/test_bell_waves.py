@@ -65,7 +65,7 @@ def test_the_page_shows_the_wave_and_marks_it_read(client):
     user = sign_in(client, "it_staff")
     storm(client, [make_server(f"atm-{n}") for n in range(5)])
     html = client.get("/notifications").get_data(as_text=True)
-    assert "and 4 more" in html and "Open the 5 incidents" in html
+    assert "and 4 more" in html and "Open these 5 incidents" in html
     assert "1 unread" in html
     [entry_id] = db.session.scalars(db.select(UserNotification.id).where(
         UserNotification.wave_of.is_(None), UserNotification.user_id == user.id)).all()
@@ -76,3 +76,23 @@ def test_the_page_shows_the_wave_and_marks_it_read(client):
         UserNotification.user_id == user.id, UserNotification.read_at.is_(None))) == 0
     html = client.get("/notifications").get_data(as_text=True)
     assert f'data-notification-id="{entry_id}"\n      data-read="true"' in html
+
+
+def test_a_waves_link_lists_that_waves_incidents_and_no_other(client):
+    """Measured before: the link went to every open incident, the wave's and others'."""
+    user = sign_in(client, "it_staff")
+    earlier = make_server("other-db")
+    storm(client, [earlier])
+    client.post("/api/notifications/read", headers={"X-CSRF-TOKEN": client.get_cookie(
+        "csrf_access_token").value}, json={"all": True})
+    storm(client, [make_server(f"atm-{n}") for n in range(5)])
+    [leader] = db.session.scalars(db.select(UserNotification.id).where(
+        UserNotification.wave_of.is_(None), UserNotification.user_id == user.id,
+        UserNotification.read_at.is_(None))).all()
+    page = client.get("/notifications").get_data(as_text=True)
+    assert f'href="/alerts?wave={leader}" data-testid="wave-link"' in page
+    listed = client.get(f"/alerts?wave={leader}").get_data(as_text=True)
+    assert 'data-testid="wave-filter"' in listed
+    assert listed.count('id="incident-') == 5 and f'href="/servers/{earlier.id}"' not in listed
+    api = client.get(f"/api/incidents?wave={leader}").get_json()
+    assert sorted(item["server"] for item in api["items"]) == [f"atm-{n}" for n in range(5)]
