@@ -16,6 +16,7 @@ from portal.incidents.models import Incident
 from portal.incidents.serialize import serialize_incident
 from portal.incidents.service import audit_acknowledged, mark_acknowledged
 from portal.notify.ack_links import read_token
+from portal.notify.endpoints import ADDRESS_PREFIX, endpoint_for
 from portal.notify.models import Notification
 from portal.realtime.publish import publish
 
@@ -26,10 +27,18 @@ class LinkedPage:
     incidents: list[Incident]
 
     @property
+    def address(self) -> str:
+        """Where the message went: the address, or an endpoint's name ("#noc (chat)", not
+        ``endpoint:3``)."""
+        recipient = self.row.recipient
+        endpoint = endpoint_for(recipient) if recipient.startswith(ADDRESS_PREFIX) else None
+        return f"{endpoint.name} ({self.row.channel})" if endpoint else recipient
+
+    @property
     def sent_to(self) -> str:
-        """Who the message went to: the user's name, or the contact's address."""
+        """Who the message went to: the user's name, or the address."""
         user = db.session.get(User, self.row.user_id) if self.row.user_id else None
-        return user.username if user else self.row.recipient
+        return user.username if user else self.address
 
 
 def _used() -> APIError:
@@ -62,7 +71,7 @@ def acknowledge_by_link(token: str) -> tuple[LinkedPage, list[Incident]]:
     if not won:
         db.session.rollback()
         raise _used()
-    note = f"from the {page.row.channel} link sent to {page.row.recipient}"
+    note = f"from the {page.row.channel} link sent to {page.address}"
     done = [incident for incident in page.incidents if incident.acknowledged_at is None]
     for incident in done:
         mark_acknowledged(incident, page.row.user_id, page.sent_to, note)

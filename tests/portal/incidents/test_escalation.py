@@ -13,7 +13,7 @@ from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.incidents.escalation import escalate
 from portal.notify import ack_links
-from portal.notify.models import Notification, ServerContact
+from portal.notify.models import Notification, NotificationEndpoint, ServerContact
 from portal.settings.service import update_settings
 from tests.factories import make_server, make_user
 from tests.portal.audit.trail import audit_rows
@@ -171,3 +171,18 @@ def test_the_alerts_page_acknowledges_the_ticked_incidents(client, app):
     assert sorted(int(row.target_id) for row in acked) == [first.id, second.id]
     assert {(row.actor_kind, row.detail["note"]) for row in acked} == {("user", "switch replaced")}
     assert "2 incidents acknowledged." in client.get("/alerts").get_data(as_text=True)
+
+
+def test_a_link_sent_to_a_chat_channel_acknowledges_in_its_name(client, app):
+    """Measured before: it acknowledged as ``endpoint:1``, a name nobody knows."""
+    endpoint = NotificationEndpoint(name="#noc", kind="chat", url="http://127.0.0.1:9/hook", tier=1)
+    db.session.add(endpoint)
+    db.session.commit()
+    post(client, payload(alert(make_server("swift-gw"), starts=T0)))
+    [row] = [row for row in outbox("firing") if row.channel == "chat"]
+    assert client.post(ack_path(row)).status_code == 200
+    [incident] = incidents()
+    assert incident.acknowledged_by_name == "#noc (chat)"
+    assert incident.ack_note == "from the chat link sent to #noc (chat)"
+    [used] = audit_rows("ack_link.used")
+    assert used.actor_name == "link sent to #noc (chat)"
