@@ -229,3 +229,34 @@ def test_what_the_page_cannot_place_is_counted_and_loaded_in_place(portal):
         expect(button).to_be_hidden()  # placed, not counted
         assert problems == [], problems
         browser.close()
+
+
+def test_the_first_incident_ever_appears_on_an_empty_alerts_page_by_itself(portal):
+    """Seen on a fresh install: the Alerts page with no incident yet had no lists to add the
+    first one to, so it offered "1 new or changed: show" instead of showing it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _ = portal
+    user, server = _cast("it_staff")
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(8000)
+        watch_console(page, problems)
+        sign_in(page, base, user.username, "/alerts")
+        expect(page.get_by_text("No incidents recorded yet")).to_be_visible()
+        expect(page.locator("body")).to_have_attribute("data-live-state", "live")
+        page.evaluate("window.stillTheSamePage = true")
+        down_at = utcnow().replace(microsecond=0)
+        record_state(server, "down", down_at, reason="connection refused")
+        expect(page.get_by_test_id("opening")).to_contain_text("incident opening")
+        receive_alerts(_alert(server, down_at + timedelta(seconds=20)))
+        row = page.locator(f"[data-incident-list='open-incidents'] tr[data-server-id='{server.id}']")
+        expect(row).to_have_count(1)
+        expect(row.get_by_test_id("ongoing")).to_be_visible()
+        expect(page.get_by_test_id("live-new")).to_be_hidden()
+        expect(page.get_by_text("No incidents recorded yet")).to_have_count(0)
+        assert page.evaluate("window.stillTheSamePage") is True
+        assert problems == [], problems
+        browser.close()

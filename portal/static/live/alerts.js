@@ -256,6 +256,11 @@
   }
 
   function onIncident(data) {
+    if (document.querySelector("[data-alerts-empty]")) {   /* the first incident: lists appear */
+      showChanges();
+      live.announce(describe(data));
+      return;
+    }
     var row = document.querySelector("[data-incident-list] [data-incident-id='" + data.id + "']");
     var fits = belongs(data);
     var inOpen = row && row.closest("[data-incident-list='open-incidents']");
