@@ -86,6 +86,8 @@ def test_prometheus_and_alertmanager_have_no_lifecycle_endpoint_and_probes_avoid
     assert "169.254.0.0/16" in exporter["PROBE_DENY_NETWORKS"]
     server = (ROOT / "script/server").read_text()
     assert "enable-lifecycle" not in server and "enable-admin-api" not in server
+    # One machine: the exporter (its /probe endpoint) answers on loopback only.
+    assert 'EXPORTER_LISTEN="${EXPORTER_LISTEN:-127.0.0.1}"' in server
 
 
 def test_the_portal_runs_the_gunicorn_config_open_to_the_network_behind_nginx(tmp_path):
