@@ -34,8 +34,9 @@
     box.hidden = false;
   }
 
-  /* The lists as the server renders them now, swapped in without leaving the page. */
-  function showChanges() {
+  /* The lists as the server renders them now, swapped in without leaving the page;
+     ``said``: what a screen reader is told of it. */
+  function showChanges(said) {
     fetch(location.pathname + location.search, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
       .then(function (html) {
@@ -45,7 +46,7 @@
         old.replaceWith(document.importNode(fresh, true));
         changed = 0;
         Object.keys(statuses).forEach(function (id) { follow(statuses[id]); });
-        live.announce("Alerts updated");
+        live.announce(typeof said === "string" ? said : "Alerts updated");
       })
       .catch(function () { location.assign(location.pathname + location.search); });
   }
@@ -257,8 +258,7 @@
 
   function onIncident(data) {
     if (document.querySelector("[data-alerts-empty]")) {   /* the first incident: lists appear */
-      showChanges();
-      live.announce(describe(data));
+      showChanges(describe(data));
       return;
     }
     var row = document.querySelector("[data-incident-list] [data-incident-id='" + data.id + "']");
