@@ -116,6 +116,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         configure(args.database or f"sqlite:///{tmp}/report.db")
         from portal import create_app
+        from portal.auth.session_control import Device
         from portal.auth.sessions import issue_tokens
         from portal.users.schemas import UserCreate
         from portal.users.service import create_user
@@ -127,7 +128,7 @@ def main() -> None:
             user = create_user(None, UserCreate(username="bench", password="Kilimanjaro-report-2026",
                                                 role="admin", email="bench@bank.example"))
             with app.test_request_context():
-                access, _ = issue_tokens(user.id)
+                access, _ = issue_tokens(user.id, Device("bench/report.py", "127.0.0.1"))
             print(f"filled {args.servers} servers, {args.incidents} incidents in "
                   f"{time.perf_counter() - started:.1f} s "
                   f"({'PostgreSQL' if 'postgres' in app.config['SQLALCHEMY_DATABASE_URI'] else 'SQLite'})")

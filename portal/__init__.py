@@ -107,7 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import system_pages
     from portal.audit import pages as audit_pages
     from portal.audit import routes as audit_routes
-    from portal.auth import mfa_pages
+    from portal.auth import mfa_pages, session_pages
     from portal.auth import pages as auth_pages
     from portal.auth import proxy as auth_proxy
     from portal.auth import routes as auth_routes
@@ -139,7 +139,7 @@ def _register_blueprints(app: Flask) -> None:
         realtime_routes.bp, report_routes.bp, notify_routes.bp, notify_pages.bp,
         chart_routes.bp, chart_pages.bp, auth_proxy.bp, system_pages.bp, log_pages.bp,
         audit_routes.bp, audit_pages.bp, status_page_routes.bp, status_pages.bp,
-        mfa_pages.bp,
+        mfa_pages.bp, session_pages.bp,
     ):
         app.register_blueprint(blueprint)
     register_cli(app)

@@ -18,6 +18,10 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ldap3.core.exceptions import LDAPInvalidDnError
+from ldap3.utils.dn import parse_dn
+
+from portal.rbac import ROLES
 from wire.probe_policy import ProbePolicy
 
 
@@ -127,6 +131,33 @@ def _database_url(env: _Env) -> str:
     return value
 
 
+def normal_dn(dn: str) -> str:
+    """A DN as compared: attribute names and values in lower case, no spaces around the
+    separators (``CN=Admins, OU=Groups`` is ``cn=admins,ou=groups``), as AD and OpenLDAP
+    match DNs without regard to case."""
+    return ",".join(f"{attr.strip().lower()}={value.strip().lower()}"
+                    for attr, value, _ in parse_dn(dn.strip(), strip=True))
+
+
+@dataclass(frozen=True)
+class LdapConfig:
+    """Directory accounts (portal/auth/directory.py); None in Config when LDAP_URL is unset."""
+
+    url: str
+    user_base: str
+    role_groups: tuple[tuple[str, str], ...]  # (normalised group DN, role)
+    ca_file: str | None = None
+    bind_dn: str | None = None
+    bind_password: str | None = None
+    user_filter: str = "(sAMAccountName={username})"
+    group_base: str | None = None
+    email_attribute: str = "mail"
+    phone_attributes: tuple[str, ...] = ("mobile", "telephoneNumber")
+    member_of_attribute: str = "memberOf"
+    timeout_s: int = 5
+    recheck_minutes: int = 10
+
+
 @dataclass(frozen=True)
 class Config:
     secret_key: str
@@ -169,6 +200,8 @@ class Config:
     probe_policy: ProbePolicy = field(default_factory=ProbePolicy.build)
     # Peers whose X-Forwarded-* headers are believed (portal/web/proxies.py).
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = DEFAULT_TRUSTED_PROXIES
+    # Directory (LDAP / Active Directory) accounts; None: local accounts only.
+    ldap: LdapConfig | None = None
     repo_root: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent)
     testing: bool = False
 
@@ -226,6 +259,7 @@ class Config:
             email_per_minute=env.integer("EMAIL_PER_MINUTE", 0, low=0, high=60_000),
             probe_policy=_probe_policy(env),
             trusted_proxies=_trusted_proxies(env),
+            ldap=_ldap(env),
             testing=env.boolean("SERVERMON_TESTING", False),
         )
 
@@ -279,6 +313,89 @@ def _redis_url(env: _Env) -> str:
     if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"REDIS_URL must be a redis:// URL, got {value!r}")
     return value
+
+
+_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+
+
+def _ldap(env: _Env) -> LdapConfig | None:
+    """The directory, validated whole at start: a role map naming an unknown role or a
+    malformed group DN stops the start rather than refusing everyone at sign-in."""
+    url = env.text("LDAP_URL")
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("ldap", "ldaps") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(f"LDAP_URL must be ldap://host[:port] (StartTLS) or "
+                          f"ldaps://host[:port], got {url!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ConfigError(f"LDAP_URL has a malformed port: {url!r}") from None
+    ca_file = env.text("LDAP_CA_FILE")
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigError(f"LDAP_CA_FILE: no such file {ca_file}")
+    bind_dn, bind_password = env.text("LDAP_BIND_DN"), env.text("LDAP_BIND_PASSWORD")
+    if (bind_dn is None) != (bind_password is None):
+        raise ConfigError("LDAP_BIND_DN and LDAP_BIND_PASSWORD go together "
+                          "(both unset: the directory is searched anonymously)")
+    user_filter = env.text("LDAP_USER_FILTER", "(sAMAccountName={username})")
+    if "{username}" not in user_filter or not (user_filter.startswith("(")
+                                               and user_filter.endswith(")")):
+        raise ConfigError("LDAP_USER_FILTER must be a parenthesised LDAP filter containing "
+                          f"{{username}}, got {user_filter!r}")
+    attributes = {name: env.text(name, default) for name, default in (
+        ("LDAP_EMAIL_ATTRIBUTE", "mail"), ("LDAP_PHONE_ATTRIBUTES", "mobile,telephoneNumber"),
+        ("LDAP_MEMBER_OF_ATTRIBUTE", "memberOf"))}
+    for name, value in attributes.items():
+        if not all(_ATTRIBUTE.match(item.strip()) for item in value.split(",")):
+            raise ConfigError(f"{name} must name LDAP attributes (comma-separated for "
+                              f"LDAP_PHONE_ATTRIBUTES), got {value!r}")
+    return LdapConfig(
+        url=url, user_base=_dn(env, "LDAP_USER_BASE", required=True),
+        role_groups=_role_groups(env), ca_file=ca_file, bind_dn=bind_dn,
+        bind_password=bind_password, user_filter=user_filter,
+        group_base=_dn(env, "LDAP_GROUP_BASE"),
+        email_attribute=attributes["LDAP_EMAIL_ATTRIBUTE"],
+        phone_attributes=tuple(item.strip() for item in
+                               attributes["LDAP_PHONE_ATTRIBUTES"].split(",")),
+        member_of_attribute=attributes["LDAP_MEMBER_OF_ATTRIBUTE"],
+        timeout_s=env.integer("LDAP_TIMEOUT_S", 5, low=1, high=60),
+        recheck_minutes=env.integer("LDAP_RECHECK_MINUTES", 10, low=1, high=24 * 60))
+
+
+def _dn(env: _Env, name: str, *, required: bool = False) -> str | None:
+    value = env.text(name, required=required)
+    if value is not None:
+        try:
+            parse_dn(value, strip=True)
+        except LDAPInvalidDnError:
+            raise ConfigError(f"{name} is not a DN such as OU=Staff,DC=bank,DC=example, "
+                              f"got {value!r}") from None
+    return value
+
+
+def _role_groups(env: _Env) -> tuple[tuple[str, str], ...]:
+    """``LDAP_ROLE_GROUPS``: ``role=group DN`` pairs separated by ``;`` (a DN holds commas),
+    e.g. ``admin=CN=Servermon Admins,OU=Groups,DC=bank,DC=example;it_staff=CN=...``."""
+    value = env.text("LDAP_ROLE_GROUPS", required=True)
+    pairs = []
+    for item in (part.strip() for part in value.split(";")):
+        if not item:
+            continue
+        role, equals, dn = item.partition("=")
+        role = role.strip()
+        if not equals or role not in ROLES:
+            raise ConfigError(f"LDAP_ROLE_GROUPS: {item!r} must be role=group DN, the role one "
+                              f"of {', '.join(ROLES)}")
+        try:
+            pairs.append((normal_dn(dn), role))
+        except LDAPInvalidDnError:
+            raise ConfigError(f"LDAP_ROLE_GROUPS: {dn.strip()!r} (for {role}) is not a DN "
+                              "such as CN=Servermon Admins,OU=Groups,DC=bank,DC=example") from None
+    if not pairs:
+        raise ConfigError("LDAP_ROLE_GROUPS names no group")
+    return tuple(pairs)
 
 
 def _trusted_proxies(env: _Env) -> tuple[IPv4Network | IPv6Network, ...]:

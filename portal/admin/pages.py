@@ -121,6 +121,8 @@ def user_edit(user_id: int):
         return _render_form(user, values, {})
     values, data = _read_form(is_self=user.id == current_user().id, is_new=False)
     values["username"] = user.username
+    if user.source == "directory":  # the form shows no role field: the directory's groups say
+        data.pop("role", None)
     try:
         update_user(current_user(), user, _validate(UserUpdate, data))
     except APIError as exc:

@@ -21,6 +21,7 @@ from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException, NoAuthorizationError
 
 from portal.audit.service import Target, record_sampled
+from portal.auth import session_control
 from portal.auth.models import ApiToken, User
 from portal.auth.sessions import (
     access_from_refresh,
@@ -111,30 +112,37 @@ def _user_id_from_jwt(allow_refresh_cookie: bool) -> str:
     ):
         schedule_cookie_refresh(access_from_refresh({
             "sub": claims["sub"], "jti": claims["rjti"], "exp": claims["rexp"],
-            "siat": claims["siat"], "mfa_at": claims.get("mfa_at"),
+            "siat": claims["siat"], "sid": claims["sid"], "mfa_at": claims.get("mfa_at"),
         }))
     g.auth_method = "jwt"
     return claims["sub"]
 
 
-def _issued_at() -> float:
-    """When the session began (``siat``, set at sign-in and carried through refreshes)."""
+def session_claims() -> dict:
+    """The request's access claims: ``siat`` (when the session began) and ``sid`` (its
+    row), as sign-in set them and every refresh carried them; a request let in by the
+    refresh cookie alone has the claims of the access token minted for it."""
     fresh = g.get("refreshed_access_token")
-    claims = decode_token(fresh) if fresh else get_jwt()
-    return float(claims["siat"])
+    return decode_token(fresh) if fresh else get_jwt()
 
 
 def authenticate(*, allow_refresh_cookie: bool = False) -> User:
     header = request.headers.get("Authorization", "")
+    g.session_id = None  # the sign-in session asking; none for a personal API token
     if header.startswith("Bearer " + API_TOKEN_PREFIX):
         user = _user_from_api_token(header[len("Bearer "):].strip())
     else:
         user_id = _user_id_from_jwt(allow_refresh_cookie)
-        user = db.session.get(User, int(user_id))  # well_formed: a user id
+        claims = session_claims()
+        user, row = session_control.load(int(user_id), claims["sid"])  # well_formed: a user id
         if user is None:
             raise NotAuthenticated("account no longer exists")
-        if user.sessions_valid_from and _issued_at() < user.sessions_valid_from.timestamp():
+        if user.sessions_valid_from and float(claims["siat"]) < user.sessions_valid_from.timestamp():
             raise NotAuthenticated("the password was changed; sign in again")
+        problem = session_control.refusal(row)
+        if problem is not None:
+            raise NotAuthenticated(problem)
+        g.session_id = claims["sid"]
     if not user.is_active:
         raise NotAuthenticated("account disabled")
     now = utcnow()

@@ -35,12 +35,13 @@ from flask import current_app
 from sqlalchemy import delete, or_, update
 
 from portal.audit.service import record, target_of
-from portal.auth import throttle
+from portal.auth import session_control, throttle
 from portal.auth.models import RecoveryCode, User
 from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
 from portal.rbac import can_grant
+from portal.realtime.publish import check_sessions_of
 from portal.redis_client import get_redis
 
 ISSUER = "servermon"
@@ -261,9 +262,11 @@ def reset(actor: User, user: User) -> None:
     was_enrolled = has_mfa(user)
     _clear(user)
     user.sessions_valid_from = utcnow()
+    session_control.end_all(user, "two-factor reset")
     record("auth.mfa_reset", target_of("user", user), actor=actor,
            detail={"was_enrolled": was_enrolled})
     db.session.commit()
+    check_sessions_of(user.id)
 
 
 def disable(user: User, code: str, address: str, roles: Collection[str]) -> None:

@@ -12,6 +12,7 @@ from flask_jwt_extended import set_access_cookies, set_refresh_cookies
 from portal.auth import mfa
 from portal.auth.guard import current_user, public, requires
 from portal.auth.models import User
+from portal.auth.session_control import Device
 from portal.auth.sessions import issue_tokens
 from portal.errors import APIError
 from portal.lookups import get_or_404
@@ -28,7 +29,7 @@ def _address() -> str:
 
 def _with_session(response, user: User):
     response = make_response(response)
-    access, refresh = issue_tokens(user.id, mfa_at=time.time())
+    access, refresh = issue_tokens(user.id, Device.of_request(), mfa_at=time.time())
     set_access_cookies(response, access)
     set_refresh_cookies(response, refresh)
     return response

@@ -37,6 +37,15 @@ class User(db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Where the account comes from: "local" (password here) or "directory" (LDAP / AD,
+    # portal/auth/directory_accounts.py: name, e-mail, phone and role are the directory's).
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    directory_dn: Mapped[str | None] = mapped_column(String(512))
+    # When the directory was last read for this account (sign-in or the worker's re-check),
+    # and when that reading disabled it (no mapped group, or gone): such an account comes
+    # back at its next sign-in with a group, one an administrator disabled does not.
+    directory_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    directory_disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -82,3 +91,19 @@ class RecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInSession(db.Model):
+    """One sign-in and every JWT minted from it (claim ``sid``); see auth/session_control.py.
+    Looked up by its key on every request, so ending the row ends the session at once."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(32))

@@ -9,11 +9,12 @@ from flask_jwt_extended import get_jwt, set_access_cookies, set_refresh_cookies,
 from pydantic import ValidationError
 
 from portal.audit.service import record, target_of
-from portal.auth import mfa
+from portal.auth import mfa, session_control
 from portal.auth.guard import current_user, public, requires
 from portal.auth.mfa_pages import render_code_form, render_enrolment
 from portal.auth.passwords import MIN_LENGTH
 from portal.auth.service import sign_in
+from portal.auth.session_control import Device
 from portal.auth.sessions import issue_tokens, revoke
 from portal.auth.tokens import TokenCreate, issue_token, own_tokens, revoke_token, serialize_token
 from portal.errors import APIError, validation_error
@@ -64,7 +65,7 @@ def login():
         if mfa.has_mfa(user):
             return render_code_form(token, next_url)
         return render_enrolment(user, token=token, next_url=next_url)
-    access, refresh = issue_tokens(user.id)
+    access, refresh = issue_tokens(user.id, Device.of_request())
     response = redirect(safe_next(next_url))
     set_access_cookies(response, access)
     set_refresh_cookies(response, refresh)
@@ -107,6 +108,8 @@ def _render_profile(*, contact: dict | None = None, errors: dict[str, str] | Non
         mfa_status={"enabled": mfa.has_mfa(user),
                     "required": mfa.required_for(user, load_settings().mfa_required_roles),
                     "codes_left": mfa.recovery_codes_left(user)},
+        sessions=[session_control.serialize_session(row, g.get("session_id"))
+                  for row in session_control.active_sessions(user)],
     ), status
 
 
@@ -159,7 +162,7 @@ def profile_password():
         return _render_profile(errors=errors, form="password", status=400)
     flash("Your password is changed; your other sessions are signed out.", "success")
     response = redirect(url_for("auth_pages.profile"))
-    access, refresh = issue_tokens(current_user().id)
+    access, refresh = issue_tokens(current_user().id, Device.of_request())
     set_access_cookies(response, access)
     set_refresh_cookies(response, refresh)
     g.pop("refreshed_access_token", None)

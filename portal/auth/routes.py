@@ -1,5 +1,5 @@
-"""/api/auth (sign in, refresh, sign out, the signed-in user's own profile) and
-/api/tokens (personal API tokens)."""
+"""/api/auth (sign in, refresh, sign out, the signed-in user's own profile and sessions)
+and /api/tokens (personal API tokens)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from flask_jwt_extended import (
 from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
 
 from portal.audit.service import record, target_of
-from portal.auth import mfa
+from portal.auth import mfa, session_control
 from portal.auth.guard import current_user, public, requires
-from portal.auth.models import User
+from portal.auth.models import SignInSession, User
 from portal.auth.service import sign_in
+from portal.auth.session_control import Device
 from portal.auth.sessions import access_from_refresh, issue_tokens, revoke
 from portal.auth.tokens import TokenCreate, issue_token, own_tokens, revoke_token, serialize_token
 from portal.errors import APIError
@@ -61,7 +62,7 @@ def login():
         return jsonify(error="your role must use two-factor sign-in: set it up by signing in "
                              "on the portal's login page first", mfa_required=True,
                        mfa_enrolment_required=True, details={"mfa": "enrol in the browser"}), 403
-    return _session_response(user, issue_tokens(user.id))
+    return _session_response(user, issue_tokens(user.id, Device.of_request()))
 
 
 class LoginMfaIn(Strict):
@@ -74,7 +75,7 @@ class LoginMfaIn(Strict):
 def login_mfa():
     body = parse_json(LoginMfaIn)
     user = mfa.complete_with_code(body.mfa_token, body.code, request.remote_addr or "unknown")
-    return _session_response(user, issue_tokens(user.id, mfa_at=time.time()))
+    return _session_response(user, issue_tokens(user.id, Device.of_request(), mfa_at=time.time()))
 
 
 def _session_response(user: User, tokens: tuple[str, str]):
@@ -99,6 +100,9 @@ def refresh():
         raise APIError(401, "account disabled or removed")
     if user.sessions_valid_from and claims["siat"] < user.sessions_valid_from.timestamp():
         raise APIError(401, "the password was changed; sign in again")
+    problem = session_control.refusal(db.session.get(SignInSession, claims["sid"]))
+    if problem is not None:
+        raise APIError(401, problem)
     access = access_from_refresh(claims)
     response = jsonify(access_token=access)
     if request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"]):
@@ -137,12 +141,39 @@ def update_me():
     if changes.new_password is None:
         return jsonify(me_payload(user))
     # Every older session has just ended; this one carries on with new tokens.
-    access, refresh = issue_tokens(user.id)
+    access, refresh = issue_tokens(user.id, Device.of_request())
     response = jsonify(**me_payload(user), access_token=access, refresh_token=refresh)
     set_access_cookies(response, access)
     set_refresh_cookies(response, refresh)
     g.pop("refreshed_access_token", None)
     return response
+
+
+@bp.get("/sessions")
+@requires(AUTHENTICATED)
+def list_sessions():
+    current = g.get("session_id")
+    return jsonify(items=[session_control.serialize_session(row, current)
+                          for row in session_control.active_sessions(current_user())])
+
+
+@bp.delete("/sessions/<session_id>")
+@requires(AUTHENTICATED)
+def end_session(session_id: str):
+    """One of your own sessions (this one too: that is a sign-out without clearing cookies)."""
+    session_control.end_one(current_user(), session_id)
+    return "", 204
+
+
+@bp.delete("/sessions")
+@requires(AUTHENTICATED)
+def end_other_sessions():
+    """``?others=true`` is required, so that a bare DELETE is not read as "sign me out
+    everywhere": every session but the one asking (all of them for a personal API token)."""
+    if request.args.get("others") not in ("1", "true"):
+        raise APIError(400, "say others=true to end every session but this one",
+                       {"others": "must be true"})
+    return jsonify(ended=session_control.end_others(current_user(), g.get("session_id")))
 
 
 @tokens_bp.get("")

@@ -3,7 +3,9 @@
 Browsers get httpOnly cookies with CSRF double-submit; API clients get the same tokens in
 the JSON body for a bearer header. Every access token names its refresh token (``rjti``,
 ``rexp``), so one logout revokes both, whichever way the client signed in. Revoked jtis
-live in Redis for the token's remaining lifetime.
+live in Redis for the token's remaining lifetime. Both tokens also name their sign-in
+session (``sid``, a row of auth/session_control.py), which the guard checks on every
+request: ending the row ends every token minted from it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from flask_jwt_extended import (
     set_access_cookies,
 )
 
+from portal.auth.session_control import Device, end_signed_out, start
 from portal.errors import APIError
 from portal.extensions import jwt
 from portal.realtime.publish import check_sessions_of
@@ -77,8 +80,8 @@ def configure_jwt(app: Flask) -> None:
 
 
 ACCESS_CLAIMS = {"sub": str, "jti": str, "exp": (int, float), "rjti": str, "rexp": (int, float),
-                 "siat": (int, float)}
-REFRESH_CLAIMS = {"sub": str, "jti": str, "exp": (int, float), "siat": (int, float)}
+                 "siat": (int, float), "sid": str}
+REFRESH_CLAIMS = {"sub": str, "jti": str, "exp": (int, float), "siat": (int, float), "sid": str}
 _USER_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
@@ -104,15 +107,18 @@ def _mfa_claim(mfa_at: object) -> dict:
     return {"mfa_at": float(mfa_at)} if isinstance(mfa_at, (int, float)) else {}
 
 
-def issue_tokens(user_id: int, *, mfa_at: float | None = None) -> tuple[str, str]:
-    """A new session. ``siat`` (session start, to the microsecond, unlike ``iat``) lets a
-    password change end every session begun before it, refreshed or not."""
+def issue_tokens(user_id: int, device: Device, *, mfa_at: float | None = None) -> tuple[str, str]:
+    """A new session: its row (``device``: what the session list shows) and its tokens.
+    ``siat`` (session start, to the microsecond, unlike ``iat``) lets a password change end
+    every session begun before it, refreshed or not."""
     started = time.time()
+    sid = start(user_id, device)
     refresh = create_refresh_token(identity=str(user_id), additional_claims={
-        "siat": started, **_mfa_claim(mfa_at)})
+        "siat": started, "sid": sid, **_mfa_claim(mfa_at)})
     claims = decode_token(refresh)
     access = create_access_token(identity=str(user_id), additional_claims={
-        "rjti": claims["jti"], "rexp": claims["exp"], "siat": started, **_mfa_claim(mfa_at)})
+        "rjti": claims["jti"], "rexp": claims["exp"], "siat": started, "sid": sid,
+        **_mfa_claim(mfa_at)})
     return access, refresh
 
 
@@ -124,13 +130,15 @@ def access_from_refresh(refresh_claims: dict) -> str:
     return create_access_token(
         identity=refresh_claims["sub"], expires_delta=min(lifetime, left),
         additional_claims={"rjti": refresh_claims["jti"], "rexp": refresh_claims["exp"],
-                           "siat": refresh_claims["siat"],
+                           "siat": refresh_claims["siat"], "sid": refresh_claims["sid"],
                            **_mfa_claim(refresh_claims.get("mfa_at"))},
     )
 
 
 def revoke(claims: dict) -> None:
-    """Revoke the token these claims belong to and, for an access token, its refresh token."""
+    """Sign-out: end the session (its row) and revoke the token these claims belong to and,
+    for an access token, its refresh token."""
+    end_signed_out(claims["sid"])
     now = int(time.time())
     pipe = get_redis().pipeline()
     pairs = [(claims["jti"], claims["exp"])]

@@ -10,7 +10,10 @@
   silence pages admins (portal/pipeline);
 * dependants' outages whose pages were held are paged, or not if a parent was down;
 * unacknowledged critical incidents escalate to the next tier;
-* audit rows past the retention are deleted, about once a day (portal/audit/retention.py).
+* audit rows past the retention are deleted, about once a day (portal/audit/retention.py);
+* directory accounts are read again every LDAP_RECHECK_MINUTES, a bounded batch a run: a
+  leaver is disabled and a changed group changes the role, sessions ended
+  (portal/auth/directory_accounts.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import logging
 from flask import Flask
 
 from portal.audit.retention import purge_overdue
+from portal.auth import directory_accounts
+from portal.auth.directory import DirectoryUnavailable
 from portal.charts.uptime import refresh_uptime
 from portal.extensions import db
 from portal.incidents.dependants import release_held_pages
@@ -73,9 +78,20 @@ def purge_audit_trail() -> None:
         log.info("purged %d audit rows older than %d days", purged, days)
 
 
+def recheck_directory_accounts() -> None:
+    """The directory away changes nothing (directory.py logs it once a run)."""
+    try:
+        counts = directory_accounts.recheck(directory_accounts.due())
+    except DirectoryUnavailable:
+        return
+    if counts["changed"] or counts["disabled"]:
+        log.info("directory re-check: %(checked)d read, %(changed)d roles changed, "
+                 "%(disabled)d disabled", counts)
+
+
 PERIODIC = (requeue_notifications, plan_maintenance, sync_silences, mark_maintenance,
             refresh_uptime, watch_pipeline, page_held_outages, escalate_unacknowledged,
-            purge_audit_trail)
+            purge_audit_trail, recheck_directory_accounts)
 
 
 def run_periodic(app: Flask) -> None:

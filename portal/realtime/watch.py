@@ -4,7 +4,10 @@ A socket authenticates once, at the handshake, and would otherwise go on trustin
 hours: after a sign-out in another tab, a disabled account, a new password or a changed
 role. So it asks again, every ``SESSION_CHECK_EVERY_S`` and at once when the bus says one of
 its user's sessions ended, the same questions ``authenticate`` asks of a request: one Redis
-EXISTS for the session's revoked ids and one primary-key SELECT for the account.
+EXISTS for the session's revoked ids and one primary-key SELECT for the account and its
+sign-in session (auth/session_control.py). An open socket is a page in use: the check
+counts as the session's activity (``last_seen_at``, once a minute at most), so a wall
+screen is not signed out for idleness; the session's lifetime still ends it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from flask_jwt_extended import decode_token, get_jwt
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.auth import session_control
 from portal.auth.guard import hash_api_token
 from portal.auth.models import ApiToken, User
 from portal.auth.sessions import is_jti_revoked
@@ -46,6 +50,7 @@ class SessionWatch:
     jtis: tuple[str, ...] = ()  # the session's token ids; sign-out revokes them
     started_at: float = 0.0  # the session-start claim, against a later password change
     ends_at: float | None = None  # past this neither of its tokens would be accepted
+    sid: str | None = None  # its sign-in session, ended by a sign-out or from the session list
     token_hash: str | None = None  # set when a personal API token opened the socket
     checked_at: float = field(default_factory=time.monotonic)
 
@@ -59,7 +64,8 @@ class SessionWatch:
         fresh = g.get("refreshed_access_token")
         claims = decode_token(fresh) if fresh else get_jwt()
         return cls(user.id, user.role, jtis=(claims["jti"], claims["rjti"]),
-                   started_at=float(claims["siat"]), ends_at=max(claims["exp"], claims["rexp"]))
+                   started_at=float(claims["siat"]), ends_at=max(claims["exp"], claims["rexp"]),
+                   sid=claims["sid"])
 
     def ending(self, *, now: bool = False) -> Ending | None:
         """Why the socket must close, or None; asks Redis and the database at most once per
@@ -81,9 +87,10 @@ class SessionWatch:
             return Ending(SESSION_ENDED, "session expired")
         if self.jtis and is_jti_revoked(*self.jtis):
             return Ending(SESSION_ENDED, "signed out")
-        account = db.session.execute(
-            select(User.is_active, User.role, User.sessions_valid_from).where(User.id == self.user_id)
-        ).one_or_none()
+        if self.sid is None:
+            account, row = db.session.get(User, self.user_id), None
+        else:
+            account, row = session_control.load(self.user_id, self.sid)
         if account is None or not account.is_active:
             return Ending(SESSION_ENDED, "account disabled")
         if self.token_hash is not None:
@@ -91,6 +98,8 @@ class SessionWatch:
                 return Ending(SESSION_ENDED, "API token revoked or expired")
         elif account.sessions_valid_from and self.started_at < account.sessions_valid_from.timestamp():
             return Ending(SESSION_ENDED, "password changed")
+        elif (problem := session_control.refusal(row)) is not None:  # also: this was activity
+            return Ending(SESSION_ENDED, problem[:100])
         if account.role != self.role:
             return Ending(ROLE_CHANGED, "role changed")
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from portal.auth.guard import current_user, requires
@@ -16,9 +16,10 @@ from portal.web.forms import form_errors
 bp = Blueprint("settings_pages", __name__, template_folder="templates")
 
 FIELDS = frozenset(SettingsData.model_fields)
-BOOL_FIELDS = ("notify_email", "notify_sms", "notify_on_resolve")
+BOOL_FIELDS = ("notify_email", "notify_sms", "notify_on_resolve", "local_sign_in_admins_only")
 INT_FIELDS = ("probe_interval_s", "probe_timeout_s", "flap_changes", "flap_window_min",
-              "flap_settle_min", "gather_window_s", "escalate_after_min", "audit_retention_days")
+              "flap_settle_min", "gather_window_s", "escalate_after_min", "audit_retention_days",
+              "session_idle_minutes", "session_lifetime_hours")
 
 
 def read_form(form) -> tuple[dict, dict[str, str]]:
@@ -46,6 +47,8 @@ def read_form(form) -> tuple[dict, dict[str, str]]:
 def _render(values: dict, errors: dict[str, str], status: int = 200):
     return render_template("settings/settings.html", values=values, errors=errors,
                            timezones=timezone_choices(), roles=ROLES,
+                           refresh_token_hours=current_app.config["SERVERMON"].refresh_token_hours,
+                           directory=current_app.config["SERVERMON"].ldap is not None,
                            channel_warnings=list(unconfigured(load_settings()).values()),
                            endpoints=[serialize_endpoint(row, with_key=True)
                                       for row in all_endpoints()]), status

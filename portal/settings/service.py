@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from portal.audit.service import Target, record
 from portal.audit.service import changes as audit_changes
+from portal.auth import session_control
 from portal.auth.models import User
 from portal.errors import validation_error
 from portal.extensions import db
@@ -68,6 +69,17 @@ class SettingsData(Strict):
     mfa_required_roles: list[Literal[ROLES]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["admin", "developer"]
     )
+    # Sign-in sessions (portal/auth/session_control.py, which reads these two itself): a
+    # session unused this long ends, and none lasts longer than this from its sign-in
+    # (nor than REFRESH_TOKEN_HOURS, the refresh token's lifetime).
+    session_idle_minutes: int = Field(session_control.IDLE_MINUTES, ge=session_control.IDLE_RANGE[0],
+                                      le=session_control.IDLE_RANGE[1])
+    session_lifetime_hours: int = Field(session_control.LIFETIME_HOURS,
+                                        ge=session_control.LIFETIME_RANGE[0],
+                                        le=session_control.LIFETIME_RANGE[1])
+    # Directory accounts (portal/auth/service.py reads it from its row): with LDAP_URL set,
+    # only administrators may sign in with a local account (the break-glass one).
+    local_sign_in_admins_only: bool = False
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> SettingsData:
@@ -111,4 +123,5 @@ def update_settings(changes: dict, actor: User | None) -> SettingsData:
         record("settings.updated", Target("settings", None, "settings"), before=old, after=new,
                actor=actor)
     db.session.commit()
+    session_control.forget_limits()
     return validated

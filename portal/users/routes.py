@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import func, or_, select
 
-from portal.auth import mfa
+from portal.auth import mfa, session_control
 from portal.auth.guard import current_user, requires
 from portal.auth.models import User
 from portal.lookups import get_or_404
@@ -74,3 +74,10 @@ def reset_mfa(user_id: int):
     """The user sets up two-factor sign-in again at their next sign-in (auth/mfa.py)."""
     mfa.reset(current_user(), get_user_or_404(user_id))
     return "", 204
+
+
+@bp.delete("/<int:user_id>/sessions")
+@requires("users.manage")
+def end_sessions(user_id: int):
+    """Every session of the user ends now; their open pages go to sign-in."""
+    return jsonify(ended=session_control.end_all_by_admin(current_user(), get_user_or_404(user_id)))

@@ -14,6 +14,7 @@ from portal.audit.service import changes as audit_changes
 from portal.audit.service import record, target_of
 from portal.auth.models import ApiToken, User
 from portal.auth.passwords import hash_password, password_problem, verify_password
+from portal.auth.session_control import end_all as end_sessions
 from portal.errors import APIError
 from portal.extensions import db
 from portal.rbac import can_grant
@@ -42,6 +43,7 @@ def serialize_user(user: User, *, online: bool | None = None) -> dict:
         "last_login_at": _iso(user.last_login_at),
         "last_seen_at": _iso(user.last_seen_at),
         "mfa_enabled": user.totp_enabled_at is not None,
+        "source": user.source,
     }
     if online is not None:
         data["online"] = online
@@ -129,9 +131,24 @@ def create_user(actor: User | None, data: UserCreate) -> User:
     return user
 
 
+DIRECTORY_OWNS = {"role": "set by the account's groups in the directory",
+                  "password": "is the directory account's; change it in the directory"}
+
+
+def _refuse_directory_fields(user: User, fields: dict) -> None:
+    """A directory account's role and password are the directory's (auth/directory_accounts.py):
+    changed here, the next sign-in or re-check would silently undo them."""
+    if user.source != "directory":
+        return
+    for name, why in DIRECTORY_OWNS.items():
+        if name in fields and (name == "password" or fields[name] != user.role):
+            raise APIError(400, f"a directory account's {name} {why}", {name: why})
+
+
 def update_user(actor: User, user: User, changes: UserUpdate) -> User:
     fields = changes.model_dump(exclude_unset=True)
     _require_manageable(actor, user)
+    _refuse_directory_fields(user, fields)
     if "password" in fields and user.id == actor.id:
         raise APIError(403, "change your own password on your profile, with the current one",
                        {"password": "is your own"})
@@ -161,6 +178,9 @@ def update_user(actor: User, user: User, changes: UserUpdate) -> User:
     tokens_ended = 0
     if (had_api and not user.can("api.access")) or disabled:
         tokens_ended = _end_api_tokens(user)
+    if password is not None or disabled or demoted:  # every session of the account ends
+        end_sessions(user, "password reset" if password is not None
+                     else "account disabled" if disabled else "role changed")
     _check_sms_has_phone(user)
     target = target_of("user", user)
     if password is not None:
@@ -181,12 +201,17 @@ def update_profile(user: User, changes: ProfileUpdate) -> User:
     fields = changes.model_dump(exclude_unset=True)
     current = fields.pop("current_password", None)
     new = fields.pop("new_password", None)
+    if new is not None and user.source == "directory":
+        raise APIError(400, "your password is your directory account's: change it there "
+                            "(for Windows accounts, Ctrl+Alt+Del, Change a password)",
+                       {"new_password": "is the directory account's"})
     if new is not None:
         if not current or not verify_password(user.password_hash, current):
             raise APIError(400, "the current password is wrong",
                            {"current_password": "does not match"})
         _require_strong(new, "new_password", user.username, fields.get("email", user.email))
         user.set_password(hash_password(new))
+        end_sessions(user, "password changed")  # the caller starts the one asking anew
     before = _audited(user)
     for key, value in fields.items():
         setattr(user, key, value)
@@ -198,6 +223,8 @@ def update_profile(user: User, changes: ProfileUpdate) -> User:
     if changed:
         record("user.profile_updated", target, before=old, after=changed, actor=user)
     db.session.commit()
+    if new is not None:
+        check_sessions_of(user.id)
     return user
 
 

@@ -88,7 +88,7 @@ def test_an_access_cookie_near_expiry_is_replaced_implicitly(client, app):
     nearly_expired = create_access_token(
         identity=str(user.id), expires_delta=timedelta(seconds=60),
         additional_claims={"rjti": claims["rjti"], "rexp": claims["rexp"],
-                           "siat": claims["siat"]},
+                           "siat": claims["siat"], "sid": claims["sid"]},
     )
     client.set_cookie("access_token_cookie", nearly_expired)
     response = client.get("/api/auth/me")
@@ -105,7 +105,7 @@ def _near_expiry_cookie(client, user, session_left_s: float) -> str:
     token = create_access_token(
         identity=str(user.id), expires_delta=timedelta(seconds=60),
         additional_claims={"rjti": claims["rjti"], "rexp": int(time.time() + session_left_s),
-                           "siat": claims["siat"]},
+                           "siat": claims["siat"], "sid": claims["sid"]},
     )
     client.set_cookie("access_token_cookie", token)
     return token
@@ -203,12 +203,12 @@ def test_an_admin_password_reset_ends_the_users_sessions(client):
     assert client.get("/api/auth/me", headers=theirs).status_code == 401
 
 
-@pytest.mark.parametrize("drop", ["rjti", "rexp", "siat", "jti"])
+@pytest.mark.parametrize("drop", ["rjti", "rexp", "siat", "sid", "jti"])
 def test_a_validly_signed_token_missing_a_claim_is_refused_not_a_500(client, drop):
     """A token signed with the key but not minted by the sign-in (a leaked key, a tool)."""
     user = make_user()
     claims = decode_token(_login_json(client, user)["access_token"])
-    extra = {"rjti": claims["rjti"], "rexp": claims["rexp"], "siat": claims["siat"]}
+    extra = {"rjti": claims["rjti"], "rexp": claims["rexp"], "siat": claims["siat"], "sid": claims["sid"]}
     extra.pop(drop, None)
     token = create_access_token(identity=str(user.id), additional_claims=extra)
     if drop == "jti":
@@ -223,7 +223,7 @@ def test_a_validly_signed_token_missing_a_claim_is_refused_not_a_500(client, dro
 def test_a_signed_token_whose_subject_is_no_user_id_is_refused(client, subject):
     claims = decode_token(_login_json(client, make_user())["access_token"])
     token = create_access_token(identity=subject, additional_claims={
-        "rjti": claims["rjti"], "rexp": claims["rexp"], "siat": claims["siat"]})
+        "rjti": claims["rjti"], "rexp": claims["rexp"], "siat": claims["siat"], "sid": claims["sid"]})
     response = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, response.get_json()
 

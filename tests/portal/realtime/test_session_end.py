@@ -12,7 +12,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from portal.auth.sessions import REVOKED_PREFIX
-from portal.realtime.publish import publish
+from portal.extensions import db
+from portal.realtime.publish import check_sessions_of, publish
 from portal.redis_client import get_redis
 from tests.factories import PASSWORD, make_server, make_user
 from tests.portal.realtime.sockets import (
@@ -120,7 +121,8 @@ def test_disabling_the_account_closes_its_socket(live):
     assert code == SESSION_ENDED
 
 
-def test_a_role_change_closes_the_socket_and_the_page_may_reconnect_at_once(live):
+def test_a_role_change_by_an_administrator_ends_the_session_and_its_socket(live):
+    """A role change ends every session of the account (issue 15): the page signs in again."""
     admin = bearer(live, make_user("admin"))
     user = make_user("it_staff")
     cookies = sign_in(live, user)
@@ -128,6 +130,21 @@ def test_a_role_change_closes_the_socket_and_the_page_may_reconnect_at_once(live
     response = requests.patch(f"http://{live}/api/users/{user.id}", json={"role": "flexipay_support"},
                               headers=admin, timeout=10)
     assert response.status_code == 200, response.text
+    code, _, _ = until_closed(ws, BOUND_S)
+    assert code == SESSION_ENDED
+    code, _, _ = until_closed(connect(live, cookie_header(cookies)), BOUND_S)
+    assert code == 1008  # the handshake is refused: that session is over
+
+
+def test_a_role_that_changes_under_a_live_session_closes_the_socket_to_reconnect_at_once(live):
+    """A role changed without ending the sessions (straight in the database): 4403, and the
+    same session reconnects with the new role's events."""
+    user = make_user("it_staff")
+    cookies = sign_in(live, user)
+    ws = open_socket(live, cookies)
+    user.role = "flexipay_support"
+    db.session.commit()
+    check_sessions_of(user.id)
     code, _, _ = until_closed(ws, BOUND_S)
     assert code == ROLE_CHANGED
     again = open_socket(live, cookies)  # the same session, now with the new role
@@ -188,3 +205,60 @@ def test_a_handshake_without_the_session_store_asks_to_try_again_later(live, mon
     monkeypatch.setattr("portal.auth.sessions.get_redis", lambda: away)
     code, _, _ = until_closed(connect(live, cookie_header(cookies)), BOUND_S)
     assert code == TRY_AGAIN_LATER
+
+
+def _session_row(cookies):
+    from portal.auth.models import SignInSession
+
+    db.session.expire_all()
+    return db.session.get(SignInSession, decode_token(cookies["access_token_cookie"])["sid"])
+
+
+def test_ending_a_session_from_the_list_closes_its_socket_and_only_its(live):
+    user = make_user("it_staff")
+    mine, stolen = sign_in(live, user), sign_in(live, user)
+    mine_ws, stolen_ws = open_socket(live, mine), open_socket(live, stolen)
+    response = requests.delete(f"http://{live}/api/auth/sessions/{_session_row(stolen).id}",
+                               cookies=mine, headers={"X-CSRF-TOKEN": mine["csrf_access_token"]},
+                               timeout=10)
+    assert response.status_code == 204, response.text
+    code, _, _ = until_closed(stolen_ws, BOUND_S)
+    assert code == SESSION_ENDED
+    publish("incident", {"id": 5, "state": "open"})
+    assert receive(mine_ws, "incident")["data"]["id"] == 5
+
+
+def test_an_open_socket_counts_as_activity_so_a_wall_is_not_signed_out_for_idleness(live):
+    from datetime import timedelta
+
+    from portal.dbtypes import utcnow
+
+    cookies = sign_in(live, make_user("it_staff"))
+    ws = open_socket(live, cookies)
+    row = _session_row(cookies)
+    row.last_seen_at = utcnow() - timedelta(minutes=29)  # a minute from the 30 min timeout
+    db.session.commit()
+    deadline = time.monotonic() + BOUND_S
+    while _session_row(cookies).last_seen_at < utcnow() - timedelta(minutes=1):
+        assert time.monotonic() < deadline, "the socket's checks did not count as activity"
+        time.sleep(0.2)
+    publish("incident", {"id": 6, "state": "open"})
+    assert receive(ws, "incident")["data"]["id"] == 6
+    assert _session_row(cookies).ended_at is None
+
+
+def test_a_socket_whose_session_idled_out_meanwhile_closes(live):
+    """Idle is judged at the socket's check as at a request: a session already past the
+    timeout (a laptop asleep for an hour) ends, and so does its socket."""
+    from datetime import timedelta
+
+    from portal.dbtypes import utcnow
+
+    cookies = sign_in(live, make_user("it_staff"))
+    ws = open_socket(live, cookies)
+    row = _session_row(cookies)
+    row.last_seen_at = utcnow() - timedelta(minutes=31)
+    db.session.commit()
+    code, _, _ = until_closed(ws, BOUND_S)
+    assert code == SESSION_ENDED
+    assert _session_row(cookies).ended_reason == "idle"

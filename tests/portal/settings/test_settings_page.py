@@ -14,7 +14,7 @@ def _form(**overrides):
         "flap_changes": "6", "flap_window_min": "15", "flap_settle_min": "4",
         "gather_window_s": "45", "escalate_after_min": "20",
         "escalate_tier2_roles": ["admin"], "escalate_tier3_roles": ["customer_engagement"],
-        "audit_retention_days": "730",
+        "audit_retention_days": "730", "session_idle_minutes": "20", "session_lifetime_hours": "10",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
@@ -58,6 +58,7 @@ def test_saving_the_form_stores_every_field(client):
     assert (saved.flap_changes, saved.flap_window_min, saved.flap_settle_min) == (6, 15, 4)
     assert saved.gather_window_s == 45
     assert saved.audit_retention_days == 730
+    assert (saved.session_idle_minutes, saved.session_lifetime_hours) == (20, 10)
     assert (saved.escalate_after_min, saved.escalate_tier2_roles, saved.escalate_tier3_roles) == (
         20, ["admin"], ["customer_engagement"])
     assert "Settings saved." in client.get("/settings").get_data(as_text=True)
