@@ -31,7 +31,7 @@ from ldap3.core.exceptions import (
     LDAPOperationsErrorResult,
 )
 
-from tests.support.binaries import binary, free_port
+from tests.support.binaries import binary, free_port, stop
 
 BASE = "dc=bank,dc=example"
 PEOPLE = f"ou=people,{BASE}"
@@ -260,9 +260,4 @@ def running_slapd(folder: Path) -> Iterator[Slapd]:
             _seed(slapd)
             yield slapd
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
