@@ -23,9 +23,10 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pyotp
 import redis
@@ -287,6 +288,14 @@ class Pending:
     enrol: bool
 
 
+def _in_store(call: Callable[[redis.Redis], Any]) -> Any:
+    """One Redis call for a pending sign-in; Redis away is a 503, not a 500."""
+    try:
+        return call(get_redis())
+    except redis.RedisError as exc:
+        raise APIError(503, "sign-in is unavailable: the session store does not answer") from exc
+
+
 def _pending_key(token: str) -> str:
     return PENDING_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
@@ -295,10 +304,7 @@ def start_pending(user: User) -> str:
     """After a good password: a token for the second step (enrolment if not enrolled)."""
     token = secrets.token_urlsafe(32)
     value = json.dumps({"uid": user.id, "enrol": not has_mfa(user)})
-    try:
-        get_redis().set(_pending_key(token), value, ex=PENDING_TTL_S)
-    except redis.RedisError as exc:
-        raise APIError(503, "sign-in is unavailable: the session store does not answer") from exc
+    _in_store(lambda store: store.set(_pending_key(token), value, ex=PENDING_TTL_S))
     return token
 
 
@@ -312,10 +318,7 @@ def peek_pending(token: object) -> Pending:
     retried, throttled, within its five minutes)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         raise _invalid()
-    try:
-        raw = get_redis().get(_pending_key(token))
-    except redis.RedisError as exc:
-        raise APIError(503, "sign-in is unavailable: the session store does not answer") from exc
+    raw = _in_store(lambda store: store.get(_pending_key(token)))
     if raw is None:
         raise _invalid()
     data = json.loads(raw)
@@ -327,10 +330,7 @@ def peek_pending(token: object) -> Pending:
 
 def consume_pending(token: str) -> None:
     """Use the token up (GETDEL): of two requests finishing with it, one gets a session."""
-    try:
-        raw = get_redis().getdel(_pending_key(token))
-    except redis.RedisError as exc:
-        raise APIError(503, "sign-in is unavailable: the session store does not answer") from exc
+    raw = _in_store(lambda store: store.getdel(_pending_key(token)))
     if raw is None:
         raise _invalid()
 

@@ -151,3 +151,15 @@ def test_the_same_code_sent_in_parallel_signs_in_once(app, clock):
         for thread in threads:
             thread.join()
     assert sorted(answers) == [200, 401, 401, 401]
+
+
+def test_the_second_step_with_redis_unreachable_is_a_clear_503(migrated):
+    """Pending sign-ins live in Redis: without it the second step says so, not a 500."""
+    from tests.conftest import fresh_app, make_config
+    from tests.support.binaries import free_port
+
+    with fresh_app(make_config(migrated, REDIS_URL=f"redis://127.0.0.1:{free_port()}/15")) as app:
+        response = app.test_client().post("/api/auth/login/mfa", json={
+            "mfa_token": "t" * 43, "code": "123456"})
+    assert response.status_code == 503
+    assert "session store does not answer" in response.get_json()["error"]
