@@ -23,6 +23,7 @@ COPY wire ./wire
 COPY provisioning ./provisioning
 COPY alert_rules ./alert_rules
 COPY dashboards ./dashboards
+COPY docs/runbooks ./docs/runbooks
 RUN pip install --no-cache-dir . gunicorn
 COPY --from=assets /build/vendor ./portal/static/vendor
 RUN mkdir -p /app/var /tmp/metrics && chown -R servermon:servermon /app/var /tmp/metrics

@@ -11,12 +11,13 @@ cached pieces. A removed server is simply absent from the next scrape.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 
 from prometheus_client import REGISTRY, generate_latest
 
 from exporter.probes.result import ProbeResult
-from exporter.scheduler import TargetState
+from exporter.scheduler import TargetState, result_due
 from exporter.targets import Target, escape_label
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -44,8 +45,15 @@ LABELLED: tuple[tuple[str, str, str, Callable[[ProbeResult], dict[str, float] | 
     ("probe_failure_info", "Why the last probe failed; absent while it succeeds", "reason",
      lambda r: None if r.success or not r.reason else {r.reason: 1}),
 )
+# Ours, not blackbox's: how long past due a server's next result is, so that
+# ProbeResultsStale can tell results that stopped coming from a server probed rarely.
+# Present only while a result is late, so a healthy scrape carries no line of it (a line
+# per server cost 19 % more scrape and 16 % more CPU per probe at 10,000 servers). Absent
+# from /probe answers.
+OVERDUE = ("servermon_probe_result_overdue_seconds",
+           "How long past its due time the server's next result is; absent while on time")
 _HEADERS = tuple(f"# HELP {name} {help_text}\n# TYPE {name} gauge\n".encode()
-                 for name, help_text, *_ in GAUGES + LABELLED)
+                 for name, help_text, *_ in GAUGES + LABELLED + (OVERDUE,))
 CHUNK = 1000  # servers rendered between two yields to the event loop
 
 Row = tuple[bytes, ...]
@@ -69,6 +77,13 @@ def render(labels: str, result: ProbeResult) -> Row:
             f'{name}{{{labels}{sep}{label}="{escape_label(key)}"}} {_number(value)}\n'
             for key, value in values.items()).encode())
     return tuple(out)
+
+
+def overdue_line(labels: str, due: float | None, now: float) -> bytes:
+    """The OVERDUE line of a server whose next result is late at ``now``, else b""."""
+    if due is None or now <= due:
+        return b""
+    return f"{OVERDUE[0]}{{{labels}}} {round(now - due, 3)!r}\n".encode()
 
 
 def _assemble(rows: list[Row]) -> bytes:
@@ -95,25 +110,30 @@ class Exposition:
     """
 
     def __init__(self) -> None:
-        self._cache: dict[int, tuple[Target, ProbeResult, Row]] = {}
+        self._cache: dict[int, tuple[Target, ProbeResult, Row, float | None]] = {}
         self._lock = asyncio.Lock()
 
     def _rows(self, states: Iterable[TargetState], old: dict, cache: dict) -> list[Row]:
+        """Each server's cached lines, and its OVERDUE line as of now (the one part that
+        changes without a new result)."""
         rows = []
+        now = time.time()
         for state in states:
             result, target = state.result, state.target
             if result is None:
                 continue
             hit = old.get(target.server_id)
             if hit is None or hit[0] is not target or hit[1] is not result:
-                hit = (target, result, render(target.labels_text, result))
+                hit = (target, result, (*render(target.labels_text, result), b""),
+                       result_due(state))
             cache[target.server_id] = hit
-            rows.append(hit[2])
+            late = overdue_line(target.labels_text, hit[3], now)
+            rows.append((*hit[2][:-1], late) if late else hit[2])
         return rows
 
     def probe_lines(self, states: Iterable[TargetState]) -> list[Row]:
         """Every probed server's lines, in one go."""
-        cache: dict[int, tuple[Target, ProbeResult, Row]] = {}
+        cache: dict[int, tuple[Target, ProbeResult, Row, float | None]] = {}
         rows = self._rows(states, self._cache, cache)
         self._cache = cache
         return rows
@@ -125,7 +145,7 @@ class Exposition:
         """The same as ``text()``, sharing the event loop while it renders."""
         async with self._lock:  # two scrapers at once take turns, sharing the cache
             snapshot = list(states)
-            cache: dict[int, tuple[Target, ProbeResult, Row]] = {}
+            cache: dict[int, tuple[Target, ProbeResult, Row, float | None]] = {}
             rows: list[Row] = []
             for start in range(0, len(snapshot), CHUNK):
                 rows.extend(self._rows(snapshot[start:start + CHUNK], self._cache, cache))

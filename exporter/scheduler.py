@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from exporter import health
-from exporter.probes import run_probe
+from exporter.probes import GRACE_S, run_probe
 from exporter.probes.result import ProbeResult
 from exporter.targets import Target
 from wire import KINDS
@@ -58,6 +58,18 @@ class TargetState:
 
 
 ResultHandler = Callable[[TargetState, str | None], None]
+
+
+def result_due(state: TargetState) -> float | None:
+    """When the server's next result is due at the latest (unix seconds), so that results
+    that stop coming (a saturated semaphore, a stuck dispatcher) can be told from a quiet
+    server: the next probe starts within two intervals of this one, and it and its
+    confirming retries each take at most the timeout, the grace and the retry delay."""
+    if state.checked_at is None:
+        return None
+    target = state.target
+    attempt_s = target.timeout_s + GRACE_S + CONFIRM_DELAY_S
+    return state.checked_at.timestamp() + 2 * target.interval_s + target.down_after * attempt_s
 
 
 def phase(server_id: int, interval_s: float) -> float:

@@ -16,7 +16,8 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
         [--server-down-for 0s] [--scrape-interval 5s] [--evaluation-interval 5s] \\
         [--group-wait 5s] [--group-interval 1m] [--prometheus localhost:9090] \\
         [--smtp-smarthost 127.0.0.1:25] [--admin-email ops@bank.example] \\
-        [--runbook-base https://servermon.internal/runbooks] [--rules-dir alert_rules]
+        [--portal-url https://servermon.bank.example] [--rules-dir alert_rules] \\
+        [--remote-write http://127.0.0.1:8428/api/v1/write ...]
 
     --out                  directory to write into (created; stale rule files removed)
     --webhook-token-file   file holding the portal's webhook bearer token; must exist,
@@ -33,8 +34,13 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
     --evaluation-interval  how often alerting rules are evaluated
     --group-wait           Alertmanager's wait before a new group's first post
     --group-interval       Alertmanager's wait before posting a change (e.g. resolution)
-    --runbook-base         URL every alert's runbook_url starts with (<base>/<AlertName>)
+    --portal-url           the portal's public address (PORTAL_URL): every alert's runbook_url
+                           becomes <portal-url>/runbooks/<AlertName>, the page the portal
+                           serves from docs/runbooks/ (committed: http://localhost:8080,
+                           docker-compose's default PORTAL_URL)
     --rules-dir            where the *.rules.yml files are read from (default alert_rules/)
+    --remote-write         a long-term store's remote_write URL (VictoriaMetrics, Thanos
+                           Receive, Mimir); repeatable, added after any the committed file has
 
 Writes ``<out>/prometheus.yml`` (rule_files naming the rendered rules by absolute path),
 ``<out>/rules/*.rules.yml`` and ``<out>/alertmanager.yml``; a bad value stops it with one
@@ -61,7 +67,8 @@ RULES_DIR = ROOT / "alert_rules"
 RULE_FILES = "*.rules.yml"
 PROMETHEUS_YML = ROOT / "provisioning" / "prometheus" / "prometheus.yml"
 ALERTMANAGER_YML = ROOT / "provisioning" / "alertmanager" / "alertmanager.yml"
-DEFAULT_RUNBOOK_BASE = "https://servermon.internal/runbooks"
+DEFAULT_PORTAL_URL = "http://localhost:8080"  # docker-compose's PORTAL_URL, as committed
+RUNBOOKS_PATH = "/runbooks"  # where the portal serves docs/runbooks/<AlertName>.md
 EXPORTER_JOB = "servermon-exporter"
 PORTAL_JOB = "servermon-portal"
 PROMETHEUS_JOB = "prometheus"
@@ -109,10 +116,23 @@ def _address(value: str, option: str) -> str:
     return value
 
 
-def _runbook_base(value: str) -> str:
+def _portal_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/]+", value):
-        raise RenderError(f"--runbook-base must be an http(s) URL, got {value!r}")
+        raise RenderError(f"--portal-url must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def runbook_url(portal_url: str, alert: str) -> str:
+    """The page of the portal that explains ``alert``: the one rule for every runbook_url."""
+    return f"{portal_url.rstrip('/')}{RUNBOOKS_PATH}/{alert}"
+
+
+def _remote_write(urls: Sequence[str]) -> list[str]:
+    for url in urls:
+        if not re.match(r"^https?://[^\s/]+/\S*$", url):
+            raise RenderError(f"--remote-write must be an http(s) URL with a path, such as "
+                              f"http://127.0.0.1:8428/api/v1/write, got {url!r}")
+    return list(urls)
 
 
 def _token_file(path: Path) -> Path:
@@ -156,7 +176,7 @@ def _write(path: Path, data: dict[str, Any], source: Path) -> Path:
     return path
 
 
-def _rules(rules_dir: Path, *, server_down_for: str | None, runbook_base: str) -> dict[str, dict]:
+def _rules(rules_dir: Path, *, server_down_for: str | None, portal_url: str) -> dict[str, dict]:
     """The rule files by name, with the ServerDown window and the runbook links set."""
     sources = sorted(rules_dir.glob(RULE_FILES))
     if not sources:
@@ -170,7 +190,7 @@ def _rules(rules_dir: Path, *, server_down_for: str | None, runbook_base: str) -
                 name = rule.get("alert")
                 if name is None:
                     continue
-                rule.setdefault("annotations", {})["runbook_url"] = f"{runbook_base}/{name}"
+                rule.setdefault("annotations", {})["runbook_url"] = runbook_url(portal_url, name)
                 if name == DOWN_ALERT:
                     found_down = True
                     if server_down_for is not None:
@@ -191,7 +211,7 @@ def _jobs(config: dict[str, Any]) -> dict[str, dict]:
 
 def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alertmanager: str,
                 prometheus: str, scrape_interval: str | None,
-                evaluation_interval: str | None) -> dict[str, Any]:
+                evaluation_interval: str | None, remote_write: Sequence[str]) -> dict[str, Any]:
     config = _load(PROMETHEUS_YML)
     if evaluation_interval is not None:
         config.setdefault("global", {})["evaluation_interval"] = evaluation_interval
@@ -206,6 +226,9 @@ def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alert
     jobs[PORTAL_JOB]["static_configs"] = [{"targets": [portal]}]
     jobs[PROMETHEUS_JOB]["static_configs"] = [{"targets": [prometheus]}]
     jobs[ALERTMANAGER_JOB]["static_configs"] = [{"targets": [alertmanager]}]
+    if remote_write:
+        config["remote_write"] = [*(config.get("remote_write") or []),
+                                  *({"url": url} for url in remote_write)]
     return config
 
 
@@ -240,13 +263,14 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
            webhook_token_file: Path, server_down_for: str | None = None,
            scrape_interval: str | None = None, evaluation_interval: str | None = None,
            group_wait: str | None = None, group_interval: str | None = None,
-           runbook_base: str = DEFAULT_RUNBOOK_BASE, rules_dir: Path = RULES_DIR,
+           portal_url: str = DEFAULT_PORTAL_URL, rules_dir: Path = RULES_DIR,
            prometheus: str = "localhost:9090", smtp_smarthost: str | None = None,
-           admin_email: str | None = None) -> RenderedPaths:
+           admin_email: str | None = None, remote_write: Sequence[str] = ()) -> RenderedPaths:
     """Write prometheus.yml, rules/*.rules.yml and alertmanager.yml under ``out_dir``.
 
     Timings left as None keep their committed values (ServerDown 5s, scrape and
-    evaluation 5s, group_wait 5s, group_interval 1m). Every value is checked, and every
+    evaluation 5s, group_wait 5s, group_interval 1m). ``remote_write`` URLs (a long-term
+    store's) are added to any the committed file has. Every value is checked, and every
     source read, before anything is written; a bad one raises :class:`RenderError`.
     """
     exporter = _address(exporter, "--exporter")
@@ -262,17 +286,19 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
     evaluation_interval = _duration(evaluation_interval, "--evaluation-interval", positive=True)
     group_wait = _duration(group_wait, "--group-wait")
     group_interval = _duration(group_interval, "--group-interval", positive=True)
-    base = _runbook_base(runbook_base)
+    portal_url = _portal_url(portal_url)
+    remote_write = _remote_write(remote_write)
     token = _token_file(Path(webhook_token_file))
 
     out_dir = Path(out_dir).resolve()
     rules_out = out_dir / "rules"
-    rules = _rules(Path(rules_dir), server_down_for=server_down_for, runbook_base=base)
+    rules = _rules(Path(rules_dir), server_down_for=server_down_for, portal_url=portal_url)
     rule_paths = tuple(rules_out / name for name in rules)
     prometheus_config = _prometheus(rule_paths, exporter=exporter, portal=portal,
                                     alertmanager=alertmanager, prometheus=prometheus,
                                     scrape_interval=scrape_interval,
-                                    evaluation_interval=evaluation_interval)
+                                    evaluation_interval=evaluation_interval,
+                                    remote_write=remote_write)
     manager = _alertmanager(portal=portal, webhook_token_file=token, group_wait=group_wait,
                             group_interval=group_interval, smtp_smarthost=smtp_smarthost,
                             admin_email=admin_email)
@@ -304,11 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--evaluation-interval")
     parser.add_argument("--group-wait")
     parser.add_argument("--group-interval")
-    parser.add_argument("--runbook-base", default=DEFAULT_RUNBOOK_BASE)
+    parser.add_argument("--portal-url", default=DEFAULT_PORTAL_URL)
     parser.add_argument("--prometheus", default="localhost:9090")
     parser.add_argument("--smtp-smarthost")
     parser.add_argument("--admin-email")
     parser.add_argument("--rules-dir", type=Path, default=RULES_DIR)
+    parser.add_argument("--remote-write", action="append", default=[])
     args = parser.parse_args(argv)
     try:
         rendered = render(
@@ -316,9 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             webhook_token_file=args.webhook_token_file, server_down_for=args.server_down_for,
             scrape_interval=args.scrape_interval, evaluation_interval=args.evaluation_interval,
             group_wait=args.group_wait, group_interval=args.group_interval,
-            runbook_base=args.runbook_base, rules_dir=args.rules_dir,
+            portal_url=args.portal_url, rules_dir=args.rules_dir,
             prometheus=args.prometheus, smtp_smarthost=args.smtp_smarthost,
-            admin_email=args.admin_email)
+            admin_email=args.admin_email, remote_write=args.remote_write)
     except RenderError as exc:
         print(f"servermon: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -107,3 +107,35 @@ def test_the_image_serves_the_portal_with_the_gunicorn_config():
                if line.startswith("CMD "))
     assert '"-c", "portal/gunicorn_conf.py"' in cmd
     assert "--bind" not in cmd and "0.0.0.0" not in cmd  # noqa: S104 - checks it is not
+
+
+def test_prometheus_keeps_30_days_unless_the_env_says_otherwise(tmp_path):
+    """400 days at a 5 s scrape was terabytes at 10,000 servers; 30 days is what the charts
+    and the 30-day availability rule read."""
+    def prometheus_flags(**env: str) -> list[str]:
+        result = compose_config(env_file(tmp_path, **env))
+        assert result.returncode == 0, result.stderr
+        return yaml.safe_load(result.stdout)["services"]["prometheus"]["command"]
+
+    assert {"--storage.tsdb.retention.time=30d",
+            "--storage.tsdb.retention.size=0"} <= set(prometheus_flags())
+    assert {"--storage.tsdb.retention.time=45d", "--storage.tsdb.retention.size=200GB"} <= set(
+        prometheus_flags(PROMETHEUS_RETENTION_TIME="45d", PROMETHEUS_RETENTION_SIZE="200GB"))
+    server = (ROOT / "script/server").read_text()
+    assert 'prometheus_retention_time="${PROMETHEUS_RETENTION_TIME:-30d}"' in server
+    assert '--storage.tsdb.retention.time="$prometheus_retention_time"' in server
+    assert '--remote-write "$PROMETHEUS_REMOTE_WRITE_URL"' in server
+
+
+def test_the_longterm_profile_is_the_store_the_remote_write_example_writes_to(tmp_path):
+    result = compose_config(env_file(tmp_path))
+    assert result.returncode == 0, result.stderr
+    store = yaml.safe_load(result.stdout)["services"]["victoriametrics"]
+    assert store["profiles"] == ["longterm"]  # not started by a plain `docker compose up`
+    assert "-retentionPeriod=400d" in store["command"]
+    assert not store.get("ports")
+    port = next(flag.rsplit(":", 1)[1] for flag in store["command"]
+                if flag.startswith("-httpListenAddr="))
+    example = yaml.safe_load((ROOT / "provisioning/prometheus/remote_write.example.yml").read_text())
+    assert [w["url"] for w in example["remote_write"]] == [
+        f"http://victoriametrics:{port}/api/v1/write"]

@@ -62,7 +62,7 @@ def pages(up, down, admin) -> list[str]:
     return ["/dashboard", "/dashboard?status=down", "/servers", "/servers/new",
             f"/servers/{down.id}", f"/servers/{up.id}/edit", f"/servers/{up.id}/delete",
             "/alerts", f"/alerts?server={down.id}", "/logs", f"/logs?server={down.id}&from=x",
-            "/maintenance", "/notifications", "/reports",
+            "/maintenance", "/notifications", "/reports", "/runbooks", "/runbooks/ServerDown",
             "/settings", "/system", "/admin", "/admin/users/new", f"/admin/users/{admin.id}/edit",
             "/profile", "/query?query=up"]
 

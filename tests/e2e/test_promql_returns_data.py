@@ -41,6 +41,14 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.e2e
 
 VARIABLES = {"$environment": ".*"}
+# Conditions this stack cannot arrange (packet loss on loopback) run with their threshold
+# opened: that still proves the series exist and the joins match. alert_rules/tests/ fires
+# them.
+OPENED = {"ServerPacketLoss": ("> 0.1", ">= 0")}
+# Alerts on a series the exporter writes only while something is wrong (a result overdue):
+# a healthy stack has none, by design. alert_rules/tests/ fires them and
+# tests/exporter/test_metrics.py checks the line the exporter writes when a result is late.
+ABSENT_WHILE_HEALTHY = {"ProbeResultsStale", "ExporterProbesStalled"}
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -63,8 +71,14 @@ def rule_queries() -> list[tuple[str, str]]:
     for path in sorted((ROOT / "alert_rules").glob("*.rules.yml")):
         for group in yaml.safe_load(path.read_text())["groups"]:
             for rule in group["rules"]:
-                found.append((f"{path.name}: {rule.get('alert') or rule.get('record')}",
-                              rule["expr"]))
+                if rule.get("alert") in ABSENT_WHILE_HEALTHY:
+                    continue
+                expr = rule["expr"]
+                if rule.get("alert") in OPENED:
+                    threshold, opened = OPENED[rule["alert"]]
+                    assert threshold in expr, rule["alert"]
+                    expr = expr.replace(threshold, opened)
+                found.append((f"{path.name}: {rule.get('alert') or rule.get('record')}", expr))
     return found
 
 

@@ -1,5 +1,6 @@
 """The /metrics text: valid exposition with per-server label sets, cheap to rebuild."""
 
+from exporter import metrics
 from exporter.metrics import Exposition, probe_text, render
 from exporter.probes.result import ProbeResult
 from exporter.scheduler import TargetState
@@ -91,8 +92,32 @@ def test_render_gives_one_entry_per_family():
 def test_the_scrape_body_shares_the_loop_and_matches_the_plain_text(monkeypatch):
     import asyncio
 
-    from exporter import metrics
-
     monkeypatch.setattr(metrics, "generate_latest", lambda _registry: b"")
     states = sample_states()
     assert asyncio.run(Exposition().body(states)) == Exposition().text(states)
+
+
+def test_a_server_whose_next_result_is_late_says_by_how_much_and_only_then(monkeypatch):
+    """One line per late server and none for the rest: a line for every server cost 19 %
+    more scrape and 16 % more CPU per probe at 10,000 servers (bench/exporter_vs_blackbox.py)."""
+    from datetime import UTC, datetime
+
+    from exporter.probes import GRACE_S
+    from exporter.scheduler import CONFIRM_DELAY_S
+
+    probed = state(6, "tcp", "db:5432", ProbeResult(success=True, duration_s=0.01))
+    probed.checked_at = datetime(2026, 1, 1, tzinfo=UTC)
+    target = probed.target
+    due = (probed.checked_at.timestamp() + 2 * target.interval_s
+           + target.down_after * (target.timeout_s + GRACE_S + CONFIRM_DELAY_S))
+    exposition = Exposition()
+    monkeypatch.setattr(metrics.time, "time", lambda: due - 1)
+    on_time = exposition.text([probed, *sample_states()]).decode()
+    assert "servermon_probe_result_overdue_seconds" not in on_time
+    monkeypatch.setattr(metrics.time, "time", lambda: due + 42.5)
+    late = exposition.text([probed, *sample_states()]).decode()  # the same cached result
+    assert ('servermon_probe_result_overdue_seconds{server_id="6",server="server-6",'
+            'kind="tcp",environment="",group=""} 42.5\n') in late
+    assert late.count("servermon_probe_result_overdue_seconds{") == 1  # the late one only
+    assert promtool_check(late).returncode == 0
+    assert b"servermon_probe" not in probe_text(ProbeResult(success=True, duration_s=0.1))

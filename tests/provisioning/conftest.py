@@ -46,4 +46,4 @@ def rendered(tmp_path: Path, token_file: Path) -> RenderedPaths:
                   alertmanager="127.0.0.1:19093", webhook_token_file=token_file,
                   server_down_for="3s", scrape_interval="1s", evaluation_interval="1s",
                   group_wait="1s", group_interval="2s",
-                  runbook_base="https://wiki.bank.example/servermon/")
+                  portal_url="https://servermon.bank.example/")

@@ -58,5 +58,6 @@ def test_the_portal_gets_resolutions_and_every_alert_with_a_token_from_a_file():
 def test_server_down_mutes_the_warnings_of_the_same_server():
     [down] = [rule for rule in CONFIG["inhibit_rules"]
               if rule["source_matchers"] == ['alertname="ServerDown"']]
-    assert down["target_matchers"] == ['alertname=~"ServerSlow|TLSCertificateExpiringSoon"']
+    assert down["target_matchers"] == [
+        'alertname=~"ServerSlow|ServerPacketLoss|TLSCertificateExpiringSoon"']
     assert down["equal"] == ["server_id"]

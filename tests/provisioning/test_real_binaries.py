@@ -119,7 +119,7 @@ def test_prometheus_loads_every_rule_and_evaluates_against_what_it_scrapes(confi
     assert {loaded[name]["type"] for name in committed if ":" in name} == {"recording"}
     [down] = exporter_down
     assert down["state"] in ("pending", "firing")
-    assert down["annotations"]["runbook_url"] == "https://servermon.internal/runbooks/ExporterDown"
+    assert down["annotations"]["runbook_url"] == "http://localhost:8080/runbooks/ExporterDown"
     jobs = {(t["labels"]["job"], t["labels"]["instance"]) for t in targets}
     config = yaml.safe_load(configs.prometheus.read_text())
     assert jobs == {(job["job_name"], job["static_configs"][0]["targets"][0])
@@ -145,12 +145,14 @@ def test_server_down_mutes_slow_and_tls_warnings_of_that_server_only(configs, tm
             alert("TLSCertificateExpiringSoon", "7"),
             alert("TLSCertificateExpiringCritical", "7", "critical"), alert("ServerSlow", "8"),
             alert("ExporterDown", "servermon", "critical"), alert("TargetMissing", "9"),
-            alert("ExporterTargetsUnavailable", "servermon")]
+            alert("ExporterTargetsUnavailable", "servermon"), alert("ServerPacketLoss", "7"),
+            alert("ProbeResultsStale", "9")]
     expected = {("ServerDown", "7"): "active", ("ServerSlow", "7"): "suppressed",
                 ("TLSCertificateExpiringSoon", "7"): "suppressed",
                 ("TLSCertificateExpiringCritical", "7"): "active", ("ServerSlow", "8"): "active",
                 ("ExporterDown", "servermon"): "active", ("TargetMissing", "9"): "suppressed",
-                ("ExporterTargetsUnavailable", "servermon"): "suppressed"}
+                ("ExporterTargetsUnavailable", "servermon"): "suppressed",
+                ("ServerPacketLoss", "7"): "suppressed", ("ProbeResultsStale", "9"): "suppressed"}
 
     def states() -> dict:
         got = requests.get(f"{url}/api/v2/alerts", timeout=5).json()

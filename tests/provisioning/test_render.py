@@ -39,9 +39,9 @@ def test_the_server_down_window_and_its_description_change_together(rendered):
     assert down["annotations"]["description"].endswith("failed its probe and the confirming retry.")
 
 
-def test_every_runbook_url_starts_with_the_given_base(rendered):
+def test_every_runbook_url_is_the_portals_runbook_page(rendered):
     for name, rule in alerts(rendered).items():
-        assert rule["annotations"]["runbook_url"] == f"https://wiki.bank.example/servermon/{name}"
+        assert rule["annotations"]["runbook_url"] == f"https://servermon.bank.example/runbooks/{name}"
 
 
 def test_prometheus_scrapes_and_alerts_the_given_addresses_with_the_given_timings(rendered):
@@ -107,7 +107,8 @@ def test_a_rule_file_gone_from_the_source_is_removed_from_the_output(tmp_path, t
     ("exporter", "127.0.0.1", "--exporter must be host:port"),
     ("portal", "http://portal:8000", "--portal must be host:port"),
     ("alertmanager", "am:99999", "--alertmanager must be host:port"),
-    ("runbook_base", "wiki/runbooks", "--runbook-base must be an http(s) URL"),
+    ("portal_url", "servermon.bank.example", "--portal-url must be an http(s) URL"),
+    ("remote_write", ["victoriametrics:8428"], "--remote-write must be an http(s) URL"),
 ])
 def test_it_refuses_a_bad_value_naming_the_option_before_writing(tmp_path, token_file, option,
                                                                  value, message):
@@ -115,6 +116,23 @@ def test_it_refuses_a_bad_value_naming_the_option_before_writing(tmp_path, token
     with pytest.raises(RenderError, match=re.escape(message)):
         render(tmp_path / "out", webhook_token_file=token_file, **values)
     assert not (tmp_path / "out").exists()
+
+
+def test_remote_write_urls_are_added_and_accepted_by_promtool(tmp_path, token_file):
+    addresses = {"exporter": "a:1", "portal": "b:2", "alertmanager": "c:3"}
+    plain = render(tmp_path / "plain", webhook_token_file=token_file, **addresses)
+    assert "remote_write" not in load(plain.prometheus)
+    urls = ["http://127.0.0.1:8428/api/v1/write", "https://mimir.bank.example/api/v1/push"]
+    paths = render(tmp_path / "out", webhook_token_file=token_file, remote_write=urls, **addresses)
+    assert load(paths.prometheus)["remote_write"] == [{"url": url} for url in urls]
+    run(tool("promtool"), "check", "config", paths.prometheus)
+
+
+def test_the_remote_write_example_is_a_block_promtool_accepts(rendered):
+    config = load(rendered.prometheus)
+    config.update(load(ROOT / "provisioning/prometheus/remote_write.example.yml"))
+    rendered.prometheus.write_text(yaml.safe_dump(config))
+    run(tool("promtool"), "check", "config", rendered.prometheus)
 
 
 def test_it_refuses_a_missing_token_file(tmp_path):
@@ -135,6 +153,7 @@ def test_the_command_line_writes_the_set(tmp_path, token_file):
     assert "2 rule files" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["alertmanager.yml", "prometheus.yml", "rules"]
     assert load(out / "alertmanager.yml")["route"]["group_wait"] == "2s"
+    assert "remote_write" not in load(out / "prometheus.yml")
 
 
 def test_the_command_line_says_what_is_wrong_in_one_line(tmp_path, token_file):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from provisioning.render import DEFAULT_RUNBOOK_BASE, PROMETHEUS_YML, RULE_FILES, RULES_DIR
+from provisioning.render import DEFAULT_PORTAL_URL, PROMETHEUS_YML, RULE_FILES, RULES_DIR, runbook_url
 from tests.provisioning.conftest import run, tool
 
 RULE_PATHS = sorted(RULES_DIR.glob(RULE_FILES))
@@ -69,7 +69,8 @@ def test_alerts_have_a_known_severity_a_server_and_the_three_annotations():
         assert labels.get("severity") in ("warning", "critical") or \
             (rule["alert"], labels.get("severity")) == ("Watchdog", "none"), rule["alert"]
         # Per-server alerts take server_id and server from the probe or portal series.
-        per_server = re.search(r"\b(probe_\w+|servermon_server_registered)\b", rule["expr"])
+        per_server = re.search(r"\b(probe_\w+|servermon_probe_\w+|servermon_server_registered)\b",
+                               rule["expr"])
         assert per_server or {"server_id", "server"} <= set(labels), rule["alert"]
         assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}, rule["alert"]
 
@@ -77,7 +78,7 @@ def test_alerts_have_a_known_severity_a_server_and_the_three_annotations():
 def test_alert_names_are_camel_case_and_runbooks_are_named_after_them():
     for rule in rules("alert"):
         assert re.fullmatch(r"(?:[A-Z][a-z]*|TLS)+", rule["alert"]), rule["alert"]
-        assert rule["annotations"]["runbook_url"] == f"{DEFAULT_RUNBOOK_BASE}/{rule['alert']}"
+        assert rule["annotations"]["runbook_url"] == runbook_url(DEFAULT_PORTAL_URL, rule["alert"])
 
 
 def test_server_down_keeps_every_label_of_the_probe():

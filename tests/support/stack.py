@@ -201,6 +201,7 @@ class Stack:
                           prometheus=f"127.0.0.1:{self.prometheus_port}",
                           smtp_smarthost=f"127.0.0.1:{self.smtp_port}",
                           admin_email="servermon-admins@bank.example",
+                          portal_url=self.portal_url,
                           server_down_for=t.server_down_for, group_wait=t.group_wait,
                           group_interval=t.group_interval, scrape_interval=t.scrape_interval,
                           evaluation_interval=t.evaluation_interval)

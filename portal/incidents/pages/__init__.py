@@ -1,8 +1,9 @@
-"""The Alerts page (``alerts.py``) and the Maintenance page (``maintenance.py``).
+"""The Alerts page (``alerts.py``), the Maintenance page (``maintenance.py``) and the
+alerts' runbooks (``runbooks.py``).
 
-Both go through the same service functions as the API, so a page can do nothing the API
-would refuse. Dates typed into them are read in the configured time zone; the database
-keeps UTC.
+The Alerts and Maintenance pages go through the same service functions as the API, so
+a page can do nothing the API would refuse. Dates typed into them are read in the
+configured time zone; the database keeps UTC.
 """
 
 from flask import Blueprint
@@ -14,4 +15,5 @@ from portal.incidents.pages import (  # noqa: E402, F401 - their routes join bp
     alerts,
     maintenance,
     maintenance_schedules,
+    runbooks,
 )

@@ -8,6 +8,7 @@ import pytest
 
 from portal.extensions import db
 from portal.incidents.models import Incident, MaintenanceWindow
+from portal.notify.models import Notification
 from portal.redis_client import get_redis
 from portal.servers.ingest import StreamConsumer
 from tests.factories import make_server
@@ -193,3 +194,19 @@ def test_a_database_failure_answers_503_so_alertmanager_retries(client, monkeypa
 
     monkeypatch.setattr(service, "_apply", broken)
     assert post(client, payload(alert(server))).status_code == 503
+
+
+@pytest.mark.parametrize("name", ["ServerPacketLoss", "ProbeResultsStale"])
+def test_the_new_warnings_become_the_servers_incidents_and_close_on_resolution(client, name):
+    server = make_server("branch-router", kind="icmp", target="10.1.2.3")
+    assert post(client, payload(alert(server, name=name, severity="warning"))).status_code == 200
+    [incident] = incidents()
+    assert (incident.alertname, incident.severity, incident.server_id) == (name, "warning", server.id)
+    assert incident.ended_at is None and not incident.is_downtime
+    assert db.session.scalars(db.select(Notification)).all() == []  # a warning pages nobody
+    resolved = alert(server, status="resolved", name=name, severity="warning",
+                     ends=T0 + timedelta(minutes=10))
+    assert post(client, payload(resolved)).status_code == 200
+    db.session.expire_all()
+    [incident] = incidents()
+    assert incident.ended_at is not None
