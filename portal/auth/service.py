@@ -15,7 +15,7 @@ from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
 from portal.jobs.broker import send
-from portal.settings.models import Setting
+from portal.settings.models import stored_values
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,7 @@ def _local_restricted(user: User) -> bool:
     settings), in force only while a directory is configured."""
     if user.role == "admin" or directory.settings() is None:
         return False
-    return db.session.scalar(
-        select(Setting.value).where(Setting.key == "local_sign_in_admins_only")) is True
+    return stored_values("local_sign_in_admins_only").get("local_sign_in_admins_only") is True
 
 
 def _refused(username: str, address: str, user: User | None, reason: str,

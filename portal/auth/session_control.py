@@ -31,7 +31,7 @@ from portal.errors import APIError
 from portal.extensions import db
 from portal.rbac import can_grant
 from portal.realtime.publish import check_sessions_of
-from portal.settings.models import Setting
+from portal.settings.models import stored_values
 
 IDLE_MINUTES = 30
 IDLE_RANGE = (1, 24 * 60)
@@ -81,8 +81,7 @@ def limits() -> Limits:
     cached = current_app.extensions.get(_LIMITS)
     if cached is not None and time.monotonic() - cached[0] < LIMITS_TTL_S:
         return cached[1]
-    stored = dict(db.session.execute(select(Setting.key, Setting.value).where(
-        Setting.key.in_(("session_idle_minutes", "session_lifetime_hours")))).all())
+    stored = stored_values("session_idle_minutes", "session_lifetime_hours")
     idle = _whole(stored.get("session_idle_minutes"), IDLE_MINUTES, IDLE_RANGE)
     hours = _whole(stored.get("session_lifetime_hours"), LIFETIME_HOURS, LIFETIME_RANGE)
     cap = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -18,3 +18,13 @@ class Setting(db.Model):
     value: Mapped[object] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+def stored_values(*keys: str) -> dict[str, object]:
+    """Settings as stored (all of them when no key is named), not yet validated: the one
+    read of the table, for settings.service and for auth, which sits below it in the
+    layers and checks the few values it reads itself."""
+    query = select(Setting.key, Setting.value)
+    if keys:
+        query = query.where(Setting.key.in_(keys))
+    return dict(db.session.execute(query).all())

@@ -16,7 +16,7 @@ from portal.errors import validation_error
 from portal.extensions import db
 from portal.rbac import ROLES
 from portal.schemas import Strict
-from portal.settings.models import Setting
+from portal.settings.models import Setting, stored_values
 
 
 def _timezone(value: str) -> str:
@@ -93,8 +93,7 @@ def timezone_choices() -> list[str]:
 
 
 def load_settings() -> SettingsData:
-    stored = {row.key: row.value for row in db.session.scalars(db.select(Setting))}
-    known = {k: v for k, v in stored.items() if k in SettingsData.model_fields}
+    known = {k: v for k, v in stored_values().items() if k in SettingsData.model_fields}
     try:
         return SettingsData.model_validate(known)
     except ValidationError:
