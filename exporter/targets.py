@@ -158,7 +158,7 @@ class Target:
         meta = {key[len(META_PREFIX):]: str(value) for key, value in labels.items()
                 if key.startswith(META_PREFIX)}
         public = _public_labels({**labels, "server_id": str(server_id), "server": name,
-                                 "kind": kind})
+                                 "instance": name, "kind": kind})
         return cls.from_settings(server_id, name, kind, addresses[0], meta, label_text(public))
 
     @classmethod

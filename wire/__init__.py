@@ -70,7 +70,10 @@ KEYWORD_MODES = ("contains", "absent")
 
 # Labels every probe series of a server carries, in this order; the server's own labels
 # follow. Service discovery sends them, and the exporter puts them on each series.
-TARGET_LABELS = ("server_id", "server", "kind", "environment", "group")
+# ``instance`` is the server's name, as blackbox's classic job makes it the target's: the
+# exporter job scrapes with honor_labels, so community dashboards that pick targets by
+# ``instance`` see one per server, and resharding the exporter changes no series.
+TARGET_LABELS = ("server_id", "server", "instance", "kind", "environment", "group")
 # A server's probe settings: ``__meta_servermon_<name>`` labels in service discovery, and
 # (all but the schedule) query parameters of the exporter's one-off ``/probe``.
 META_PREFIX = "__meta_servermon_"

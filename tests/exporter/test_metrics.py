@@ -31,18 +31,18 @@ def sample_states() -> list[TargetState]:
 
 def test_each_server_has_its_own_labels_and_the_text_is_valid():
     text = Exposition().text(sample_states()).decode()
-    assert ('probe_success{server_id="1",server="server-1",kind="http",'
+    assert ('probe_success{server_id="1",server="server-1",instance="server-1",kind="http",'
             'environment="production",group="",team="payments"} 1') in text
-    assert ('probe_success{server_id="2",server="server-2",kind="tcp",environment="",'
+    assert ('probe_success{server_id="2",server="server-2",instance="server-2",kind="tcp",environment="",'
             'group="",rack="b2"} 0') in text
     assert 'probe_http_status_code{server_id="1",' in text
     assert 'probe_ssl_earliest_cert_expiry{server_id="1",' in text and "1767225600.0" in text
     assert 'phase="processing"} 0.15' in text
     assert 'probe_dns_lookup_time_seconds{server_id="3",' in text
-    assert 'probe_icmp_duration_seconds{server_id="4",server="server-4",kind="icmp",' \
+    assert 'probe_icmp_duration_seconds{server_id="4",server="server-4",instance="server-4",kind="icmp",' \
            'environment="",group="",phase="rtt"} 0.0002' in text
-    assert ('probe_failure_info{server_id="2",server="server-2",kind="tcp",environment="",'
-            'group="",rack="b2",reason="connection refused"} 1') in text
+    assert ('probe_failure_info{server_id="2",server="server-2",instance="server-2",kind="tcp",'
+            'environment="",group="",rack="b2",reason="connection refused"} 1') in text
     assert 'server_id="5"' not in text
     assert text.count("# TYPE probe_success gauge") == 1
     assert "servermon_targets" in text
@@ -117,7 +117,7 @@ def test_a_server_whose_next_result_is_late_says_by_how_much_and_only_then(monke
     monkeypatch.setattr(metrics.time, "time", lambda: due + 42.5)
     late = exposition.text([probed, *sample_states()]).decode()  # the same cached result
     assert ('servermon_probe_result_overdue_seconds{server_id="6",server="server-6",'
-            'kind="tcp",environment="",group=""} 42.5\n') in late
+            'instance="server-6",kind="tcp",environment="",group=""} 42.5\n') in late
     assert late.count("servermon_probe_result_overdue_seconds{") == 1  # the late one only
     assert promtool_check(late).returncode == 0
     assert b"servermon_probe" not in probe_text(ProbeResult(success=True, duration_s=0.1))

@@ -35,9 +35,9 @@ def test_a_real_scrape_shows_every_kind_with_reasons_and_passes_promtool(
     ], redis_db)
     text = running.scrape()
 
-    assert ('probe_success{server_id="1",server="server-1",kind="http",'
+    assert ('probe_success{server_id="1",server="server-1",instance="server-1",kind="http",'
             'environment="production",group="",team="payments"} 1') in text
-    assert ('probe_success{server_id="8",server="server-8",kind="icmp",environment="",'
+    assert ('probe_success{server_id="8",server="server-8",instance="server-8",kind="icmp",environment="",'
             'group="core"} 1') in text
     successes = {i: sample(text, "probe_success", i) for i in range(1, 10)}
     assert successes == {1: "1", 2: "0", 3: "0", 4: "1", 5: "0", 6: "1", 7: "0", 8: "1", 9: "1"}

@@ -10,8 +10,18 @@ def test_public_labels_come_first_then_free_labels_sorted():
     target = Target.from_group(group(7, "http", "https://pay.bank.test/health",
                                      labels={"team": "payments", "environment": "production",
                                              "app": "pay"}))
-    assert target.labels_text == ('server_id="7",server="server-7",kind="http",'
-                                  'environment="production",group="",app="pay",team="payments"')
+    assert target.labels_text == ('server_id="7",server="server-7",instance="server-7",'
+                                  'kind="http",environment="production",group="",app="pay",'
+                                  'team="payments"')
+
+
+def test_instance_is_the_server_name_whatever_the_group_says():
+    """One instance per server, as blackbox's classic job gives; a stray ``instance`` in
+    the group (the portal refuses it as a label) cannot merge two servers' series."""
+    target = Target.from_group(group(4, "tcp", "db1.bank.test:5432",
+                                     labels={"instance": "exporter:9117"}))
+    assert 'instance="server-4"' in target.labels_text
+    assert "exporter:9117" not in target.labels_text
 
 
 def test_meta_labels_are_settings_not_metric_labels():

@@ -61,7 +61,8 @@ def test_the_exporter_reads_every_setting_the_portal_sends(app):
     assert (target.http_max_latency_ms, target.http_follow_redirects, target.tls_verify) == \
         (1500, False, False)
     assert target.labels_text.startswith(
-        f'server_id="{server.id}",server="ledger",kind="http",environment="production",'
+        f'server_id="{server.id}",server="ledger",instance="ledger",kind="http",'
+        'environment="production",'
         'group="core"')
 
 
