@@ -137,8 +137,6 @@ def authenticate(*, allow_refresh_cookie: bool = False) -> User:
         user, row = session_control.load(int(user_id), claims["sid"])  # well_formed: a user id
         if user is None:
             raise NotAuthenticated("account no longer exists")
-        if user.sessions_valid_from and float(claims["siat"]) < user.sessions_valid_from.timestamp():
-            raise NotAuthenticated("the password was changed; sign in again")
         problem = session_control.refusal(row)
         if problem is not None:
             raise NotAuthenticated(problem)

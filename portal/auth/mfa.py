@@ -262,7 +262,6 @@ def reset(actor: User, user: User) -> None:
         raise APIError(403, "you cannot manage an account whose role outranks yours")
     was_enrolled = has_mfa(user)
     _clear(user)
-    user.sessions_valid_from = utcnow()
     session_control.end_all(user, "two-factor reset")
     record("auth.mfa_reset", target_of("user", user), actor=actor,
            detail={"was_enrolled": was_enrolled})

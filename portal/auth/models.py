@@ -27,8 +27,6 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Sessions (JWTs) issued before this moment are refused: set when the password changes.
-    sessions_valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "tiles" or "fleet" once the user has chosen on the dashboard; None: the screen decides.
     dashboard_view: Mapped[str | None] = mapped_column(String(8))
     # Two-factor sign-in (portal/auth/mfa.py): the TOTP secret, Fernet-encrypted with a key
@@ -59,9 +57,9 @@ class User(db.Model):
         return key in self.permissions
 
     def set_password(self, password_hash: str) -> None:
-        """A new password ends every session signed in with the old one."""
+        """Callers end the account's sessions (session_control.end_all) in the same
+        transaction: a session row is the one record of whether a sign-in still holds."""
         self.password_hash = password_hash
-        self.sessions_valid_from = utcnow()
 
 
 class ApiToken(db.Model):

@@ -98,8 +98,6 @@ def refresh():
     user = db.session.get(User, int(claims["sub"]))
     if user is None or not user.is_active:
         raise APIError(401, "account disabled or removed")
-    if user.sessions_valid_from and claims["siat"] < user.sessions_valid_from.timestamp():
-        raise APIError(401, "the password was changed; sign in again")
     problem = session_control.refusal(db.session.get(SignInSession, claims["sid"]))
     if problem is not None:
         raise APIError(401, problem)

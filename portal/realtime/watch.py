@@ -48,7 +48,6 @@ class SessionWatch:
     user_id: int
     role: str
     jtis: tuple[str, ...] = ()  # the session's token ids; sign-out revokes them
-    started_at: float = 0.0  # the session-start claim, against a later password change
     ends_at: float | None = None  # past this neither of its tokens would be accepted
     sid: str | None = None  # its sign-in session, ended by a sign-out or from the session list
     token_hash: str | None = None  # set when a personal API token opened the socket
@@ -64,7 +63,7 @@ class SessionWatch:
         fresh = g.get("refreshed_access_token")
         claims = decode_token(fresh) if fresh else get_jwt()
         return cls(user.id, user.role, jtis=(claims["jti"], claims["rjti"]),
-                   started_at=float(claims["siat"]), ends_at=max(claims["exp"], claims["rexp"]),
+                   ends_at=max(claims["exp"], claims["rexp"]),
                    sid=claims["sid"])
 
     def ending(self, *, now: bool = False) -> Ending | None:
@@ -96,8 +95,6 @@ class SessionWatch:
         if self.token_hash is not None:
             if not self._token_holds():
                 return Ending(SESSION_ENDED, "API token revoked or expired")
-        elif account.sessions_valid_from and self.started_at < account.sessions_valid_from.timestamp():
-            return Ending(SESSION_ENDED, "password changed")
         elif (problem := session_control.refusal(row)) is not None:  # also: this was activity
             return Ending(SESSION_ENDED, problem[:100])
         if account.role != self.role:

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from portal.audit.models import AuditEvent
-from portal.auth import mfa
-from portal.auth.models import RecoveryCode
+from portal.auth import mfa, session_control
+from portal.auth.models import RecoveryCode, SignInSession
 from portal.errors import APIError
 from portal.extensions import db
 from tests.factories import make_user
@@ -114,9 +114,13 @@ def test_fresh_second_factor_is_needed_only_where_2fa_applies(app, clock):
 def test_a_reset_forgets_the_secret_and_ends_sessions(app, clock):
     admin, user = make_user("admin"), make_user("it_staff")
     enrol(user)
+    sid = session_control.start(user.id, session_control.Device("Firefox", "10.1.2.3"))
     mfa.reset(admin, user)
     assert user.totp_secret is None and user.totp_enabled_at is None
-    assert user.sessions_valid_from is not None and mfa.recovery_codes_left(user) == 0
+    assert mfa.recovery_codes_left(user) == 0
+    row = db.session.get(SignInSession, sid)
+    assert row.ended_at is not None and row.ended_reason == "two-factor reset"
+    assert session_control.refusal(row) == "session ended (two-factor reset); sign in again"
     assert "auth.mfa_reset" in _actions()
 
 
