@@ -21,6 +21,9 @@ touched. nginx, Redis, blackbox and this driver are pinned to the other CPUs.
 
 Targets (issue): 10,000 targets at a 30 s interval on one core, p99 lateness under 1 s,
 and CPU per probe no worse than the blackbox exporter's.
+
+After the figures, ``promtool check metrics`` lints the last scrape and the number of
+problems it names is printed (0: clean).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from exporter.scheduler import phase  # noqa: E402 - the same schedule for both 
 NGINX = "/usr/sbin/nginx"
 BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 SD_TOKEN = "bench-sd-token-0123456789"
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 PROBE_TIMEOUT_S = 5
@@ -393,6 +397,22 @@ def report(args, windows, cpu, before, after, driver: Driver, scraper: Scraper) 
         mean_ms = sum(scraper.times) / len(scraper.times) * 1000
         print(f"exporter /metrics: {len(scraper.times)} scrapes, mean {mean_ms:.1f} ms, "
               f"max {max(scraper.times) * 1000:.1f} ms, {scraper.sizes[-1] / 1e6:.1f} MB")
+    print(lint(scraper.last))
+
+
+def lint(text: str) -> str:
+    """``promtool check metrics`` on the last scrape (after the measured window, so its
+    CPU counts for nobody): the outcome and how many problems it named."""
+    if not Path(PROMTOOL).exists():
+        return f"promtool check metrics: skipped, {PROMTOOL} is not installed"
+    checked = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+                             text=True, timeout=300)
+    problems = [line for line in (checked.stdout + checked.stderr).splitlines() if line.strip()]
+    outcome = "clean" if checked.returncode == 0 and not problems else \
+        f"exit {checked.returncode}"
+    shown = "".join(f"\n  {line}" for line in problems[:10])
+    return (f"promtool check metrics on the last scrape ({len(text) / 1e6:.1f} MB): {outcome}, "
+            f"{len(problems)} lint problems{shown}")
 
 
 def main() -> None:

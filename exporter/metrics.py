@@ -24,26 +24,75 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 Field = Callable[[ProbeResult], float | int | None]
 
+
+def _status_code(result: ProbeResult) -> int | None:
+    """0 for an HTTP probe that got no response (an HTTP result always has phases)."""
+    if result.http_status_code is not None:
+        return result.http_status_code
+    return 0 if result.phases is not None else None
+
+
+# blackbox_exporter's families (its names, help and meaning), then ours. A family whose
+# value a result lacks has no line for that server: a kind writes only its own.
 GAUGES: tuple[tuple[str, str, Field], ...] = (
-    ("probe_success", "Whether the last probe succeeded", lambda r: int(r.success)),
-    ("probe_duration_seconds", "How long the last probe took", lambda r: r.duration_s),
-    ("probe_http_status_code", "HTTP status code of the last probe",
-     lambda r: r.http_status_code),
-    ("probe_ssl_earliest_cert_expiry", "Expiry of the peer certificate, unix seconds",
+    ("probe_success", "Displays whether or not the probe was a success",
+     lambda r: int(r.success)),
+    ("probe_duration_seconds", "Returns how long the probe took to complete in seconds",
+     lambda r: r.duration_s),
+    ("probe_http_status_code", "Response HTTP status code (0: no response)", _status_code),
+    ("probe_http_ssl", "Indicates if SSL was used for the final redirect",
+     lambda r: r.http_ssl),
+    ("probe_http_version", "Returns the version of HTTP of the probe response",
+     lambda r: r.http_version),
+    ("probe_http_redirects", "The number of redirects", lambda r: r.http_redirects),
+    ("probe_http_content_length", "Length of http content response (-1: not given)",
+     lambda r: r.http_content_length),
+    ("probe_http_uncompressed_body_length", "Length of uncompressed response body",
+     lambda r: r.http_body_length),
+    ("probe_failed_due_to_regex", "Indicates if probe failed due to regex",
+     lambda r: r.failed_due_to_regex),
+    ("probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime",
      lambda r: r.cert_expiry),
-    ("probe_dns_lookup_time_seconds", "How long the DNS lookup of the last probe took",
+    ("probe_ssl_last_chain_expiry_timestamp_seconds",
+     "Returns last SSL chain expiry in timestamp", lambda r: r.chain_expiry),
+    ("probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds",
      lambda r: r.dns_lookup_s),
+    ("probe_ip_protocol", "Specifies whether probe ip protocol is IP4 or IP6",
+     lambda r: r.ip_protocol),
+    ("probe_ip_addr_hash",
+     "Specifies the hash of IP address. It's useful to detect if the IP address changes.",
+     lambda r: r.ip_addr_hash),
+    ("probe_dns_answer_rrs", "Returns number of entries in the answer resource record list",
+     lambda r: r.dns_answer_rrs),
+    ("probe_dns_authority_rrs",
+     "Returns number of entries in the authority resource record list",
+     lambda r: r.dns_authority_rrs),
+    ("probe_dns_additional_rrs",
+     "Returns number of entries in the additional resource record list",
+     lambda r: r.dns_additional_rrs),
+    ("probe_dns_query_succeeded", "Displays whether or not the query was executed successfully",
+     lambda r: r.dns_query_succeeded),
     ("probe_icmp_packet_loss_ratio", "Share of echo requests without a reply",
      lambda r: r.icmp_loss_ratio),
 )
-# Families whose samples carry one more label: (name, help, extra label, field).
-LABELLED: tuple[tuple[str, str, str, Callable[[ProbeResult], dict[str, float] | None]], ...] = (
-    ("probe_http_duration_seconds", "Duration of each phase of the last HTTP probe", "phase",
+# Families whose samples carry one more label: (name, help, extra label, field). With the
+# label None, the field's keys are label text already (escaped when the value was made).
+LABELLED: tuple[tuple[str, str, str | None,
+                      Callable[[ProbeResult], dict[str, float] | None]], ...] = (
+    ("probe_http_duration_seconds",
+     "Duration of http request by phase, summed over all redirects", "phase",
      lambda r: r.phases),
-    ("probe_icmp_duration_seconds", "Average echo round-trip time of the last probe",
-     "phase", lambda r: None if r.icmp_rtt_s is None else {"rtt": r.icmp_rtt_s}),
-    ("probe_failure_info", "Why the last probe failed; absent while it succeeds", "reason",
-     lambda r: None if r.success or not r.reason else {r.reason: 1}),
+    ("probe_dns_duration_seconds", "Duration of DNS request by phase", "phase",
+     lambda r: r.dns_phases),
+    ("probe_icmp_duration_seconds", "Duration of icmp request by phase", "phase",
+     lambda r: r.icmp_phases),
+    ("probe_tls_version_info", "Returns the TLS version used, or NaN when unknown", "version",
+     lambda r: None if r.tls_version is None else {r.tls_version: 1}),
+    ("probe_ssl_last_chain_info", "Contains SSL leaf certificate information", None,
+     lambda r: None if r.tls_peer is None else {r.tls_peer.info_labels: 1}),
+    ("probe_failure_info",
+     "Why the last probe failed, as a code (REASON_CODES); absent while it succeeds", "reason",
+     lambda r: None if r.success or not r.reason_code else {r.reason_code: 1}),
 )
 # Ours, not blackbox's: how long past due a server's next result is, so that
 # ProbeResultsStale can tell results that stopped coming from a server probed rarely.
@@ -73,9 +122,15 @@ def render(labels: str, result: ProbeResult) -> Row:
         out.append(b"" if value is None else f"{name}{braces} {_number(value)}\n".encode())
     for name, _help, label, field in LABELLED:
         values = field(result)
-        out.append(b"" if not values else "".join(
-            f'{name}{{{labels}{sep}{label}="{escape_label(key)}"}} {_number(value)}\n'
-            for key, value in values.items()).encode())
+        if not values:
+            out.append(b"")
+        elif label is None:
+            out.append("".join(f"{name}{{{labels}{sep}{key}}} {_number(value)}\n"
+                               for key, value in values.items()).encode())
+        else:
+            out.append("".join(
+                f'{name}{{{labels}{sep}{label}="{escape_label(key)}"}} {_number(value)}\n'
+                for key, value in values.items()).encode())
     return tuple(out)
 
 
@@ -86,13 +141,16 @@ def overdue_line(labels: str, due: float | None, now: float) -> bytes:
     return f"{OVERDUE[0]}{{{labels}}} {round(now - due, 3)!r}\n".encode()
 
 
-def _assemble(rows: list[Row]) -> bytes:
-    """Family by family: a transposition and joins, all in C, whatever the server count."""
-    parts = []
+def _assemble(rows: list[Row], tail: bytes = b"") -> bytes:
+    """Family by family: a transposition and one join, all in C, whatever the server
+    count. One join of every piece, not one per family and another of those: at 10,000
+    servers the body (18 MB) is copied once."""
+    parts: list[bytes] = []
     for header, column in zip(_HEADERS, zip(*rows, strict=True), strict=False):
         if any(column):
             parts.append(header)
-            parts.append(b"".join(column))
+            parts.extend(column)
+    parts.append(tail)
     return b"".join(parts)
 
 
@@ -105,7 +163,7 @@ class Exposition:
     """Renders /metrics, keeping each server's lines until its result or labels change.
 
     ``body()`` yields to the event loop every CHUNK servers, so a scrape of 10,000
-    servers (about 8 MB) never holds up the probes due meanwhile for more than a few
+    servers (about 18 MB) never holds up the probes due meanwhile for more than a few
     milliseconds at a time.
     """
 
@@ -127,8 +185,11 @@ class Exposition:
                 hit = (target, result, (*render(target.labels_text, result), b""),
                        result_due(state))
             cache[target.server_id] = hit
-            late = overdue_line(target.labels_text, hit[3], now)
-            rows.append((*hit[2][:-1], late) if late else hit[2])
+            due = hit[3]
+            if due is not None and now > due:
+                rows.append((*hit[2][:-1], overdue_line(target.labels_text, due, now)))
+            else:
+                rows.append(hit[2])
         return rows
 
     def probe_lines(self, states: Iterable[TargetState]) -> list[Row]:
@@ -139,7 +200,7 @@ class Exposition:
         return rows
 
     def text(self, states: Iterable[TargetState]) -> bytes:
-        return _assemble(self.probe_lines(states)) + generate_latest(REGISTRY)
+        return _assemble(self.probe_lines(states), generate_latest(REGISTRY))
 
     async def body(self, states: Iterable[TargetState]) -> bytes:
         """The same as ``text()``, sharing the event loop while it renders."""
@@ -151,4 +212,4 @@ class Exposition:
                 rows.extend(self._rows(snapshot[start:start + CHUNK], self._cache, cache))
                 await asyncio.sleep(0)
             self._cache = cache
-        return _assemble(rows) + generate_latest(REGISTRY)
+        return _assemble(rows, generate_latest(REGISTRY))

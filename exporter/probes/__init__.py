@@ -39,11 +39,12 @@ async def run_probe(target: Target) -> ProbeResult:
         async with asyncio.timeout(target.timeout_s + GRACE_S):
             return await PROBES[target.kind](target)
     except TimeoutError:
-        reason = f"timeout after {target.timeout_s:g}s"
+        code, reason = "timeout", f"timeout after {target.timeout_s:g}s"
     except Exception as exc:
         log.exception("probe of %s (%s) failed unexpectedly", target.name, target.address)
-        reason = f"probe error: {type(exc).__name__}"
-    return ProbeResult(success=False, duration_s=time.perf_counter() - started, reason=reason)
+        code, reason = "error", f"probe error: {type(exc).__name__}"
+    return ProbeResult(success=False, duration_s=time.perf_counter() - started, reason=reason,
+                       reason_code=code)
 
 
 __all__ = ["PROBES", "Probe", "ProbeResult", "run_probe"]

@@ -5,6 +5,13 @@ probe asks the system resolver the way applications on this host do: A and AAAA 
 through getaddrinfo (so /etc/hosts and nsswitch count, and ``localhost`` resolves),
 other record types go to the name servers in /etc/resolv.conf. getaddrinfo runs in its
 own small thread pool so that slow lookups cannot starve aiohttp's resolver threads.
+
+``probe_dns_lookup_time_seconds`` is the lookup itself here (blackbox's is the time taken
+to resolve the DNS server's name, which is ``probe_dns_duration_seconds{phase="resolve"}``
+here). Through dnspython the answer's record counts, the server's address and the
+request's time are known; through getaddrinfo only the time and the addresses are, so
+the other DNS metrics are left out rather than guessed. blackbox's ``connect`` phase is
+left out too: dnspython sends the query without a separate connect.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import dns.resolver
 import dns.reversename
 
 from exporter.probes import policy
-from exporter.probes.result import ProbeResult, failure
+from exporter.probes.address import address_facts
+from exporter.probes.reasons import connection_reason
+from exporter.probes.result import ProbeResult, fail, failure
 from exporter.targets import Target
 from wire import split_host_port
 
@@ -43,9 +52,33 @@ def _resolver_at(address: str, port: int) -> dns.asyncresolver.Resolver:
     return resolver
 
 
-async def _named_resolver(value: str) -> dns.asyncresolver.Resolver:
+class _ResolverUnknown(Exception):
+    """The named resolver's own name did not resolve (not the name queried)."""
+
+
+class _Lookup:
+    """What one lookup measured besides its answers."""
+
+    __slots__ = ("counts", "request_s", "resolve_s", "server")
+
+    def __init__(self) -> None:
+        self.counts: tuple[int, int, int] | None = None  # answer, authority, additional RRs
+        self.resolve_s: float | None = None  # the named resolver's own name, looked up
+        self.request_s: float | None = None
+        self.server: str | None = None
+
+
+async def _named_resolver(value: str, lookup: _Lookup) -> dns.asyncresolver.Resolver:
     host, port = split_host_port(value, default_port=53)
-    addresses = await policy.resolve(host, port, socket.SOCK_DGRAM)
+    started = time.perf_counter()
+    try:
+        addresses = await policy.resolve(host, port, socket.SOCK_DGRAM)
+    except policy.Denied:
+        raise
+    except OSError as exc:
+        raise _ResolverUnknown(f"DNS resolver {host}: {connection_reason(exc)}") from exc
+    lookup.resolve_s = time.perf_counter() - started
+    lookup.server = addresses[0]
     return _resolver_at(addresses[0], port)
 
 
@@ -75,67 +108,107 @@ async def _via_getaddrinfo(target: Target) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-async def _via_dnspython(target: Target) -> list[str]:
+def _rrs(section) -> int:
+    return sum(len(rrset) for rrset in section)
+
+
+async def _via_dnspython(target: Target, lookup: _Lookup) -> list[str]:
     if target.dns_resolver:
-        resolver = await _named_resolver(target.dns_resolver)
+        resolver = await _named_resolver(target.dns_resolver, lookup)
     else:
         resolver = _system_resolver()
+    started = time.perf_counter()
     answer = await resolver.resolve(_query_name(target), target.dns_record_type,
                                     lifetime=target.timeout_s, search=False)
+    lookup.request_s = time.perf_counter() - started
+    response = answer.response
+    lookup.counts = (_rrs(response.answer), _rrs(response.authority), _rrs(response.additional))
     return [rdata.to_text() for rdata in answer]
 
 
-def _gai_reason(exc: socket.gaierror, record_type: str) -> str:
+def _gai_failure(exc: socket.gaierror, record_type: str) -> tuple[str, str]:
     if exc.errno == socket.EAI_NONAME:
-        return "DNS NXDOMAIN"
+        return "nxdomain", "DNS NXDOMAIN"
     if exc.errno == getattr(socket, "EAI_NODATA", -5):
-        return f"DNS no {record_type} record"
+        return "dns_no_record", f"DNS no {record_type} record"
     if exc.errno == socket.EAI_AGAIN:
-        return "DNS temporary failure: no answer from the system resolver"
-    return f"DNS lookup failed: {exc.strerror}"
+        return "dns_error", "DNS temporary failure: no answer from the system resolver"
+    return "dns_error", f"DNS lookup failed: {exc.strerror}"
 
 
-def _no_nameservers_reason(exc: dns.resolver.NoNameservers) -> str:
+def _no_nameservers_failure(exc: dns.resolver.NoNameservers) -> tuple[str, str]:
     text = str(exc)
-    return next((f"DNS {rcode}" for rcode in _RCODES if rcode in text), "DNS server failure")
+    return next((("dns_rcode", f"DNS {rcode}") for rcode in _RCODES if rcode in text),
+                ("dns_error", "DNS server failure"))
 
 
-async def _answers(target: Target) -> list[str]:
+async def _answers(target: Target, lookup: _Lookup) -> list[str]:
     if not target.dns_resolver and target.dns_record_type in _FAMILIES:
         return await _via_getaddrinfo(target)
-    return await _via_dnspython(target)
+    return await _via_dnspython(target, lookup)
+
+
+def _failure(started: float, lookup: _Lookup, code: str, reason: str,
+             answered: bool) -> ProbeResult:
+    """``answered``: a server answered (NXDOMAIN, no record, an error code), which is
+    blackbox's probe_dns_query_succeeded even though the probe fails."""
+    return failure(started, time.perf_counter(), code, reason, **_measured(lookup),
+                   dns_query_succeeded=int(answered))
+
+
+def _measured(lookup: _Lookup) -> dict:
+    phases = {name: value for name, value in (("resolve", lookup.resolve_s),
+                                              ("request", lookup.request_s))
+              if value is not None}
+    facts = address_facts(lookup.server) if lookup.server else None
+    return {"dns_phases": phases or None, "ip_protocol": facts[0] if facts else None,
+            "ip_addr_hash": facts[1] if facts else None}
 
 
 async def probe_dns(target: Target) -> ProbeResult:
     started = time.perf_counter()
     record_type = target.dns_record_type
+    lookup = _Lookup()
     try:
         async with asyncio.timeout(target.timeout_s):
-            answers = await _answers(target)
+            answers = await _answers(target, lookup)
     except (TimeoutError, dns.resolver.LifetimeTimeout):
-        return failure(started, time.perf_counter(), f"DNS timeout after {target.timeout_s:g}s")
+        return _failure(started, lookup, "timeout", f"DNS timeout after {target.timeout_s:g}s",
+                        answered=False)
     except dns.resolver.NXDOMAIN:
-        return failure(started, time.perf_counter(), "DNS NXDOMAIN")
+        return _failure(started, lookup, "nxdomain", "DNS NXDOMAIN", answered=True)
     except dns.resolver.NoAnswer:
-        return failure(started, time.perf_counter(), f"DNS no {record_type} record")
+        return _failure(started, lookup, "dns_no_record", f"DNS no {record_type} record",
+                        answered=True)
     except dns.resolver.NoNameservers as exc:
-        return failure(started, time.perf_counter(), _no_nameservers_reason(exc))
+        code, reason = _no_nameservers_failure(exc)
+        return _failure(started, lookup, code, reason, answered=code == "dns_rcode")
     except dns.resolver.NoResolverConfiguration:
-        return failure(started, time.perf_counter(), "DNS no system resolver configured")
+        return _failure(started, lookup, "dns_error", "DNS no system resolver configured",
+                        answered=False)
     except socket.gaierror as exc:
-        return failure(started, time.perf_counter(), _gai_reason(exc, record_type))
+        code, reason = _gai_failure(exc, record_type)
+        return _failure(started, lookup, code, reason,
+                        answered=code in ("nxdomain", "dns_no_record"))
     except policy.Denied as exc:
-        return failure(started, time.perf_counter(), str(exc))
+        return _failure(started, lookup, "denied", str(exc), answered=False)
+    except _ResolverUnknown as exc:
+        return _failure(started, lookup, "dns_error", str(exc), answered=False)
     except dns.exception.DNSException as exc:
-        return failure(started, time.perf_counter(), f"DNS error: {exc}")
+        return _failure(started, lookup, "dns_error", f"DNS error: {exc}", answered=False)
     except OSError as exc:
-        return failure(started, time.perf_counter(), f"DNS resolver unreachable: {exc}")
-    lookup = time.perf_counter() - started
-    result = ProbeResult(success=True, duration_s=lookup, dns_lookup_s=lookup)
+        return _failure(started, lookup, "unreachable", f"DNS resolver unreachable: {exc}",
+                        answered=False)
+    duration = time.perf_counter() - started
+    counts = lookup.counts
+    result = ProbeResult(
+        success=True, duration_s=duration, dns_lookup_s=duration,
+        dns_query_succeeded=1, dns_answer_rrs=counts[0] if counts else None,
+        dns_authority_rrs=counts[1] if counts else None,
+        dns_additional_rrs=counts[2] if counts else None, **_measured(lookup))
     if target.dns_expected:
         expected = _normalise(target.dns_expected)
         if not any(expected in _forms(answer) for answer in answers):
             shown = ", ".join(sorted(answers)[:3])
-            result.success = False
-            result.reason = f"DNS answer {shown} is not {target.dns_expected}"[:200]
+            fail(result, "dns_answer", f"DNS answer {shown} is not {target.dns_expected}")
     return result

@@ -1,4 +1,4 @@
-"""HTTP and HTTPS: status, keyword or regex in the body, latency limit, TLS expiry.
+"""HTTP and HTTPS: status, keyword or regex in the body, latency limit, TLS facts.
 
 All probes share one aiohttp session (its connector, TLS contexts and C parser are set up
 once), but each probe opens a fresh connection, as the blackbox exporter does: a server
@@ -25,6 +25,7 @@ finish. The threads are not the loop's default executor, which resolves host nam
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -36,9 +37,10 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from exporter.probes import policy
-from exporter.probes.reasons import connection_reason
-from exporter.probes.result import ProbeResult, failure
-from exporter.probes.tls import client_context, peer_cert_expiry, verify_reason
+from exporter.probes.address import address_facts
+from exporter.probes.reasons import connection_failure
+from exporter.probes.result import ProbeResult, fail, failure
+from exporter.probes.tls import client_context, peer_tls, verify_failure
 from exporter.targets import Target
 from wire import keyword_regex
 from wire.probe_policy import literal_address
@@ -50,11 +52,12 @@ REGEX_THREADS = 4
 
 _searches = ThreadPoolExecutor(REGEX_THREADS, thread_name_prefix="keyword-regex")
 
-# Measurements of the probe running in this task, filled in by the connector and resolver.
-_marks: ContextVar[dict[str, float] | None] = ContextVar("servermon_http_marks", default=None)
+# Measurements of the probe running in this task, filled in by the connector and resolver:
+# seconds per phase, and the last connection's peer address and TLS facts.
+_marks: ContextVar[dict | None] = ContextVar("servermon_http_marks", default=None)
 
 
-def _add(marks: dict[str, float] | None, name: str, seconds: float) -> None:
+def _add(marks: dict | None, name: str, seconds: float) -> None:
     if marks is not None:
         marks[name] = marks.get(name, 0.0) + seconds
 
@@ -81,26 +84,50 @@ class _TimedResolver(AbstractResolver):
 
 
 class _MeasuringConnector(aiohttp.TCPConnector):
-    """Times each new connection and reads its peer certificate as it opens.
+    """Times each new connection, TCP and TLS apart, and reads its peer's address and
+    certificates as it opens.
 
     A small response is read and its connection released before the caller sees it, so
-    the certificate can only be taken here. Across redirects the earliest expiry wins.
+    the certificate can only be taken here. Across redirects the earliest expiry wins;
+    the other TLS facts and the address are the last connection's, the final response's.
     """
+
+    async def _wrap_create_connection(self, factory, *args, **kwargs):
+        # asyncio calls the protocol factory once the TCP connection is up, before any
+        # TLS handshake: the boundary between blackbox's connect and tls phases.
+        marks = _marks.get()
+        if marks is None:
+            return await super()._wrap_create_connection(factory, *args, **kwargs)
+
+        def timed():
+            marks["tcp_at"] = time.perf_counter()
+            return factory()
+
+        return await super()._wrap_create_connection(timed, *args, **kwargs)
 
     async def connect(self, req, traces, timeout):
         marks = _marks.get()
         started = time.perf_counter()
-        if literal_address(req.url.host or "") is not None:
+        if _is_literal(req.url.host or ""):
             policy.check(req.url.host, req.url.port)
+        resolved_before = marks.get("resolve", 0.0) if marks is not None else 0.0
         connection = await super().connect(req, traces, timeout)
         if marks is not None:
             now = time.perf_counter()
-            _add(marks, "connect", now - started)
+            tcp_at = marks.pop("tcp_at", now)
+            _add(marks, "connect", tcp_at - started - (marks.get("resolve", 0.0) - resolved_before))
             marks["connected_at"] = now
             transport = connection.transport
-            expiry = peer_cert_expiry(transport.get_extra_info("ssl_object")) if transport else None
-            if expiry is not None:
-                marks["cert_expiry"] = min(expiry, marks.get("cert_expiry", expiry))
+            if transport is not None:
+                marks["peer"] = transport.get_extra_info("peername")
+                tls = peer_tls(transport.get_extra_info("ssl_object"),
+                               verified=getattr(req.ssl, "verify_mode", 0) != ssl.CERT_NONE)
+                marks["tls"] = tls
+                if tls is not None:
+                    _add(marks, "tls_s", now - tcp_at)
+                    if tls.earliest_expiry is not None:
+                        marks["cert_expiry"] = min(tls.earliest_expiry,
+                                                   marks.get("cert_expiry", tls.earliest_expiry))
         return connection
 
 
@@ -135,6 +162,11 @@ CLIENT = HttpClient()
 
 
 @lru_cache(maxsize=65536)
+def _is_literal(host: str) -> bool:
+    return literal_address(host) is not None
+
+
+@lru_cache(maxsize=65536)
 def _url(address: str) -> URL:
     """Parsed once per target rather than on every probe (it showed in profiles)."""
     return URL(address)
@@ -146,15 +178,17 @@ def _pattern(keyword: str):
     return keyword_regex(keyword)
 
 
-def _phases(marks: dict[str, float], started: float, headers_at: float,
+def _phases(marks: dict, started: float, headers_at: float,
             finished: float) -> dict[str, float]:
-    """Blackbox's phases, except that ``connect`` includes the TLS handshake."""
-    resolve = marks.get("resolve")
-    phases = {"connect": marks.get("connect", 0.0) - (resolve or 0.0),
+    """Blackbox's phases, summed over redirects: ``resolve`` only when a name was looked
+    up, ``tls`` only over TLS."""
+    phases = {"connect": marks.get("connect", 0.0),
               "processing": headers_at - marks.get("connected_at", started),
               "transfer": finished - headers_at}
-    if resolve is not None:
-        phases["resolve"] = resolve
+    if "resolve" in marks:
+        phases["resolve"] = marks["resolve"]
+    if "tls_s" in marks:
+        phases["tls"] = marks["tls_s"]
     return phases
 
 
@@ -186,34 +220,69 @@ async def _read_body(response: aiohttp.ClientResponse) -> bytes:
     """Up to MAX_BODY bytes; a single read when, as usual, the body arrived whole."""
     chunks = []
     size = 0
+    content = response.content
     while size < MAX_BODY:
-        chunk = await response.content.read(MAX_BODY - size)
+        chunk = await content.read(MAX_BODY - size)
         if not chunk:
             break
         chunks.append(chunk)
         size += len(chunk)
+        if content.at_eof():
+            break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _error_reason(exc: Exception) -> str:
+def _error_failure(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return verify_reason(exc.certificate_error)
+        return verify_failure(exc.certificate_error)
     if isinstance(exc, aiohttp.TooManyRedirects):
-        return "too many redirects"
+        return "too_many_redirects", "too many redirects"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "server closed the connection"
+        return "reset", "server closed the connection"
     if isinstance(exc, aiohttp.InvalidURL):
-        return f"invalid URL: {exc}"
+        return "error", f"invalid URL: {exc}"
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return "response body incomplete"
+        return "invalid_response", "response body incomplete"
     if isinstance(exc, aiohttp.ClientResponseError):
-        return f"invalid HTTP response: {exc.message}"
-    return connection_reason(exc)
+        return "invalid_response", f"invalid HTTP response: {exc.message}"
+    return connection_failure(exc)
+
+
+def _unanswered(marks: dict) -> dict:
+    """What a probe without a response still measured: the phases it got through (an
+    HTTP result always has ``phases``, which is how probe_http_status_code 0 is told from
+    another kind's absent status) and a certificate seen before it failed."""
+    phases = {name: marks[key] for name, key in (("resolve", "resolve"), ("connect", "connect"),
+                                                 ("tls", "tls_s")) if key in marks}
+    return {"phases": phases, "cert_expiry": marks.get("cert_expiry"),
+            "dns_lookup_s": marks.get("resolve")}
+
+
+def _answered(marks: dict, response: aiohttp.ClientResponse, body: bytes, complete: bool,
+              started: float, headers_at: float, finished: float) -> ProbeResult:
+    """The measurements of a probe that got a response."""
+    tls = marks.get("tls")
+    peer = marks.get("peer")
+    facts = address_facts(peer[0]) if peer else None
+    version = response.version
+    length = response.content_length
+    return ProbeResult(
+        success=True, duration_s=finished - started, http_status_code=response.status,
+        cert_expiry=marks.get("cert_expiry"), dns_lookup_s=marks.get("resolve"),
+        phases=_phases(marks, started, headers_at, finished),
+        ip_protocol=facts[0] if facts else None, ip_addr_hash=facts[1] if facts else None,
+        http_ssl=int(response.url.scheme == "https"),
+        http_version=float(f"{version.major}.{version.minor}") if version else None,
+        http_redirects=len(response.history),
+        http_content_length=-1 if length is None else length,
+        http_body_length=len(body) if complete else None,
+        tls_version=tls.version if tls else None, tls_peer=tls.leaf if tls else None,
+        chain_expiry=tls.chain_expiry if tls else None)
 
 
 async def probe_http(target: Target) -> ProbeResult:
     started = time.perf_counter()
-    marks: dict[str, float] = {}
+    marks: dict = {}
     token = _marks.set(marks)
     try:
         async with asyncio.timeout(target.timeout_s):
@@ -222,27 +291,27 @@ async def probe_http(target: Target) -> ProbeResult:
                 allow_redirects=target.http_follow_redirects, max_redirects=MAX_REDIRECTS,
             ) as response:
                 headers_at = time.perf_counter()
-                status = response.status
                 body = b"" if target.http_method == "HEAD" else await _read_body(response)
-                charset = response.charset
+                charset = response.charset if target.http_keyword else None
     except TimeoutError:
-        return failure(started, time.perf_counter(), f"timeout after {target.timeout_s:g}s",
-                       cert_expiry=marks.get("cert_expiry"))
+        return failure(started, time.perf_counter(), "timeout",
+                       f"timeout after {target.timeout_s:g}s", **_unanswered(marks))
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        return failure(started, time.perf_counter(), _error_reason(exc),
-                       cert_expiry=marks.get("cert_expiry"))
+        code, reason = _error_failure(exc)
+        return failure(started, time.perf_counter(), code, reason, **_unanswered(marks))
     finally:
         _marks.reset(token)
-    finished = time.perf_counter()
-    result = ProbeResult(success=True, duration_s=finished - started, http_status_code=status,
-                         cert_expiry=marks.get("cert_expiry"),
-                         phases=_phases(marks, started, headers_at, finished))
+    result = _answered(marks, response, body, len(body) < MAX_BODY, started, headers_at,
+                       time.perf_counter())
+    status = result.http_status_code
+    if target.http_keyword:
+        result.failed_due_to_regex = 0
     if not any(low <= status <= high for low, high in target.http_statuses):
-        result.success, result.reason = False, f"status {status}"
+        fail(result, "status", f"status {status}")
     elif reason := await _body_problem(target, body, charset):
-        result.success, result.reason = False, reason
+        result.failed_due_to_regex = 1
+        fail(result, "regex" if target.http_keyword_regex else "keyword", reason)
     elif target.http_max_latency_ms and result.duration_s * 1000 > target.http_max_latency_ms:
-        result.success = False
-        result.reason = (f"slow: {result.duration_s * 1000:.0f} ms, over "
-                         f"{target.http_max_latency_ms:g} ms")
+        fail(result, "slow", f"slow: {result.duration_s * 1000:.0f} ms, over "
+                             f"{target.http_max_latency_ms:g} ms")
     return result

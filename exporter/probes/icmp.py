@@ -3,6 +3,11 @@
 Unprivileged ICMP sockets (SOCK_DGRAM, allowed by Linux's net.ipv4.ping_group_range)
 where the OS allows them, raw sockets when running as root, otherwise a clear reason
 rather than a silent failure. Which of the two works is learnt on the first probe.
+
+Of blackbox's ICMP metrics, ``probe_icmp_reply_hop_limit`` is missing: icmplib's replies
+do not carry the IP header's TTL (it reads it from neither kind of socket), and
+``probe_icmp_duration_seconds{phase="setup"}`` too, as the socket is made inside
+icmplib's ping, whose time is all the round trips'.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from icmplib import async_ping
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
 from exporter.probes import policy
-from exporter.probes.reasons import connection_reason
+from exporter.probes.address import address_facts
+from exporter.probes.reasons import connection_failure
 from exporter.probes.result import ProbeResult, failure
 from exporter.targets import Target
+from wire.probe_policy import literal_address
 
 COUNT = 3
 INTERVAL_S = 0.2
@@ -42,9 +49,14 @@ async def probe_icmp(target: Target) -> ProbeResult:
         # Resolved here, so that the address pinged is the one the policy allowed.
         address = (await policy.resolve(target.address, None, SOCK_DGRAM))[0]
     except policy.Denied as exc:
-        return failure(started, time.perf_counter(), str(exc))
+        return failure(started, time.perf_counter(), "denied", str(exc))
     except OSError as exc:
-        return failure(started, time.perf_counter(), connection_reason(exc))
+        return failure(started, time.perf_counter(), *connection_failure(exc))
+    resolved = time.perf_counter()
+    lookup = None if literal_address(target.address) is not None else resolved - started
+    facts = address_facts(address)
+    measured = {"dns_lookup_s": lookup, "ip_protocol": facts[0] if facts else None,
+                "ip_addr_hash": facts[1] if facts else None}
     host = None
     for privileged in _modes():
         try:
@@ -53,14 +65,19 @@ async def probe_icmp(target: Target) -> ProbeResult:
         except SocketPermissionError:
             continue
         except (ICMPLibError, OSError) as exc:
-            return failure(started, time.perf_counter(), f"ICMP error: {exc}")
+            return failure(started, time.perf_counter(), "error", f"ICMP error: {exc}",
+                           **measured)
         _Mode.privileged = privileged
         break
     if host is None:
-        return failure(started, time.perf_counter(), NOT_PERMITTED)
+        return failure(started, time.perf_counter(), "icmp_not_permitted", NOT_PERMITTED)
     duration = time.perf_counter() - started
     if host.packets_received == 0:
         return ProbeResult(success=False, duration_s=duration, icmp_loss_ratio=1.0,
-                           reason=f"no echo reply ({COUNT} sent)")
+                           reason=f"no echo reply ({COUNT} sent)", reason_code="no_reply",
+                           **measured)
+    phases = {"rtt": host.avg_rtt / 1000}
+    if lookup is not None:
+        phases["resolve"] = lookup
     return ProbeResult(success=True, duration_s=duration, icmp_loss_ratio=host.packet_loss,
-                       icmp_rtt_s=host.avg_rtt / 1000)
+                       icmp_rtt_s=host.avg_rtt / 1000, icmp_phases=phases, **measured)

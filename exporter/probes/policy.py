@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from functools import lru_cache
 
 from exporter.targets import Target
 from wire.probe_policy import ProbePolicy, literal_address
@@ -27,6 +28,7 @@ class _Installed:
 
 def install(policy: ProbePolicy) -> None:
     _Installed.policy = policy
+    _refusal.cache_clear()
 
 
 def current() -> ProbePolicy:
@@ -35,9 +37,16 @@ def current() -> ProbePolicy:
 
 def check(address: str, port: int | None) -> None:
     """Raise Denied when the policy forbids ``address`` (and ``port``)."""
-    reason = _Installed.policy.refusal(address, port)
+    reason = _refusal(address, port)
     if reason:
         raise Denied(f"not probed: {reason}")
+
+
+@lru_cache(maxsize=65536)
+def _refusal(address: str, port: int | None) -> str | None:
+    """The installed policy's answer, kept per address and port until another is
+    installed: parsing the address was 3 % of the exporter's CPU at 10,000 servers."""
+    return _Installed.policy.refusal(address, port)
 
 
 async def resolve(host: str, port: int | None, kind: int = socket.SOCK_STREAM) -> list[str]:

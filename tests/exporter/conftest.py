@@ -416,3 +416,13 @@ def load(exporter: RunningExporter, sd_server: SDServer, groups: list[dict],
             s.result is not None for s in states.values()) else None
 
     return wait_for(probed, timeout)
+
+
+@pytest.fixture(scope="session")
+def trusted_tls_site(background: Background,
+                     tmp_path_factory: pytest.TempPathFactory) -> TLSSite:
+    """HTTPS for localhost from a test CA (``ca_file``), valid for 5 days: verifies once
+    the CA is trusted (``trusting``), except as 127.0.0.1, which it is not for."""
+    directory = tmp_path_factory.mktemp("trusted")
+    ca_file, ca = certificate_authority(directory)
+    return _tls_site(background, directory, days=5, ca=ca, ca_file=ca_file)

@@ -10,6 +10,7 @@ from exporter import publish
 from tests.exporter.conftest import group, load, promtool_check
 from tests.support.waiting import wait_for
 from wire import DEPLOYMENT_KEY, EVENTS_STREAM, LATEST_HASH, TARGETS_CHANNEL, channel
+from wire.reasons import REASON_CODES
 
 
 def sample(text: str, name: str, server_id: int, extra: str = "") -> str | None:
@@ -21,6 +22,8 @@ def sample(text: str, name: str, server_id: int, extra: str = "") -> str | None:
 
 def test_a_real_scrape_shows_every_kind_with_reasons_and_passes_promtool(
         running, sd_server, redis_db, http_base, tls_site, dns_server, closed_port):
+    """Every kind, succeeding and failing, with blackbox's families; promtool finds
+    nothing to complain of."""
     load(running, sd_server, [
         group(1, "http", f"{http_base}/ok", {"team": "payments", "environment": "production"},
               http_keyword="ALL GOOD"),
@@ -32,6 +35,10 @@ def test_a_real_scrape_shows_every_kind_with_reasons_and_passes_promtool(
         group(7, "dns", "gone.bank.test", dns_resolver=dns_server),
         group(8, "icmp", "127.0.0.1", {"group": "core"}),
         group(9, "tcp", f"localhost:{tls_site.port}", tcp_tls="true", tls_verify="false"),
+        group(10, "http", f"http://127.0.0.1:{closed_port}/"),
+        group(11, "http", f"{http_base}/stall", timeout_s="0.5"),
+        group(12, "dns", "localhost", dns_record_type="A"),
+        group(13, "http", f"{http_base}/ok", http_keyword="NOT THERE"),
     ], redis_db)
     text = running.scrape()
 
@@ -39,20 +46,49 @@ def test_a_real_scrape_shows_every_kind_with_reasons_and_passes_promtool(
             'environment="production",group="",team="payments"} 1') in text
     assert ('probe_success{server_id="8",server="server-8",instance="server-8",kind="icmp",environment="",'
             'group="core"} 1') in text
-    successes = {i: sample(text, "probe_success", i) for i in range(1, 10)}
-    assert successes == {1: "1", 2: "0", 3: "0", 4: "1", 5: "0", 6: "1", 7: "0", 8: "1", 9: "1"}
+    successes = {i: sample(text, "probe_success", i) for i in range(1, 14)}
+    assert successes == {1: "1", 2: "0", 3: "0", 4: "1", 5: "0", 6: "1", 7: "0", 8: "1", 9: "1",
+                         10: "0", 11: "0", 12: "1", 13: "0"}
     assert sample(text, "probe_http_status_code", 2) == "503"
     assert float(sample(text, "probe_ssl_earliest_cert_expiry", 4)) == tls_site.expiry
     assert float(sample(text, "probe_ssl_earliest_cert_expiry", 9)) == tls_site.expiry
     assert float(sample(text, "probe_dns_lookup_time_seconds", 6)) > 0
     assert sample(text, "probe_http_duration_seconds", 1, 'phase="connect"') is not None
     assert sample(text, "probe_icmp_packet_loss_ratio", 8) == "0.0"
-    assert sample(text, "probe_failure_info", 2, 'reason="status 503"') == "1"
-    assert sample(text, "probe_failure_info", 3, 'reason="connection refused"') == "1"
-    assert sample(text, "probe_failure_info", 5, 'reason="certificate verify failed: ') == "1"
-    assert sample(text, "probe_failure_info", 7, 'reason="DNS NXDOMAIN"') == "1"
+    assert sample(text, "probe_failure_info", 2, 'reason="status"') == "1"
+    assert sample(text, "probe_failure_info", 3, 'reason="refused"') == "1"
+    assert sample(text, "probe_failure_info", 5, 'reason="tls_untrusted"') == "1"
+    assert sample(text, "probe_failure_info", 7, 'reason="nxdomain"') == "1"
+    assert sample(text, "probe_failure_info", 10, 'reason="refused"') == "1"
+    assert sample(text, "probe_failure_info", 11, 'reason="timeout"') == "1"
+    assert sample(text, "probe_failure_info", 13, 'reason="keyword"') == "1"
     assert sample(text, "probe_failure_info", 1) is None
-    assert "servermon_targets 9.0" in text and "servermon_sd_up 1.0" in text
+    reasons = set(re.findall(r'^probe_failure_info\{.*,reason="([^"]*)"\} 1$', text, re.MULTILINE))
+    assert reasons <= set(REASON_CODES)
+    # blackbox's families, where each kind has them
+    assert sample(text, "probe_http_status_code", 10) == "0"  # no response
+    assert sample(text, "probe_http_ssl", 4) == "1" and sample(text, "probe_http_ssl", 1) == "0"
+    assert sample(text, "probe_http_version", 1) == "1.1"
+    assert sample(text, "probe_http_redirects", 1) == "0"
+    assert sample(text, "probe_http_uncompressed_body_length", 1) == "16"
+    assert sample(text, "probe_failed_due_to_regex", 1) == "0"
+    assert sample(text, "probe_failed_due_to_regex", 13) == "1"
+    assert sample(text, "probe_failed_due_to_regex", 2) is None  # no keyword to check
+    assert sample(text, "probe_http_duration_seconds", 4, 'phase="tls"') is not None
+    assert sample(text, "probe_http_duration_seconds", 1, 'phase="tls"') is None
+    for server_id in (1, 4, 8, 9):
+        assert sample(text, "probe_ip_protocol", server_id) == "4"
+        assert sample(text, "probe_ip_addr_hash", server_id) == "3668918509.0"  # 127.0.0.1
+    assert sample(text, "probe_tls_version_info", 9, 'version="TLS 1.') == "1"
+    assert sample(text, "probe_ssl_last_chain_info", 9, 'subject="CN=localhost"') == "1"
+    assert sample(text, "probe_dns_answer_rrs", 6) == "2"
+    assert sample(text, "probe_dns_query_succeeded", 6) == "1"
+    assert sample(text, "probe_dns_query_succeeded", 7) == "1"  # NXDOMAIN is an answer
+    assert sample(text, "probe_dns_duration_seconds", 6, 'phase="request"') is not None
+    assert sample(text, "probe_dns_lookup_time_seconds", 12) is not None
+    assert sample(text, "probe_dns_answer_rrs", 12) is None  # getaddrinfo has no counts
+    assert sample(text, "probe_icmp_duration_seconds", 8, 'phase="rtt"') is not None
+    assert "servermon_targets 13.0" in text and "servermon_sd_up 1.0" in text
     assert 'servermon_probes_total{kind="http",result="success"}' in text
     assert "servermon_probe_lateness_seconds_bucket" in text
     check = promtool_check(text)
