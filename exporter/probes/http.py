@@ -180,16 +180,13 @@ def _pattern(keyword: str):
 
 def _phases(marks: dict, started: float, headers_at: float,
             finished: float) -> dict[str, float]:
-    """Blackbox's phases, summed over redirects: ``resolve`` only when a name was looked
-    up, ``tls`` only over TLS."""
-    phases = {"connect": marks.get("connect", 0.0),
-              "processing": headers_at - marks.get("connected_at", started),
-              "transfer": finished - headers_at}
-    if "resolve" in marks:
-        phases["resolve"] = marks["resolve"]
-    if "tls_s" in marks:
-        phases["tls"] = marks["tls_s"]
-    return phases
+    """Blackbox's phases, summed over redirects. All five are always there, as blackbox
+    writes them: ``resolve`` is 0 for a literal address and ``tls`` 0 over plain HTTP, so a
+    dashboard's stack of phases has the same series for every server."""
+    return {"resolve": marks.get("resolve", 0.0), "connect": marks.get("connect", 0.0),
+            "tls": marks.get("tls_s", 0.0),
+            "processing": headers_at - marks.get("connected_at", started),
+            "transfer": finished - headers_at}
 
 
 async def _body_problem(target: Target, body: bytes, charset: str | None) -> str | None:

@@ -75,7 +75,8 @@ def test_a_real_scrape_shows_every_kind_with_reasons_and_passes_promtool(
     assert sample(text, "probe_failed_due_to_regex", 13) == "1"
     assert sample(text, "probe_failed_due_to_regex", 2) is None  # no keyword to check
     assert sample(text, "probe_http_duration_seconds", 4, 'phase="tls"') is not None
-    assert sample(text, "probe_http_duration_seconds", 1, 'phase="tls"') is None
+    # plain HTTP: the tls phase is there, at 0, as blackbox writes all five phases
+    assert sample(text, "probe_http_duration_seconds", 1, 'phase="tls"') == "0.0"
     for server_id in (1, 4, 8, 9):
         assert sample(text, "probe_ip_protocol", server_id) == "4"
         assert sample(text, "probe_ip_addr_hash", server_id) == "3668918509.0"  # 127.0.0.1
