@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from exporter.modules import Modules, load_modules
+from wire.blackbox import BlackboxError
 from wire.probe_policy import ProbePolicy
+from wire.secrets import Keyring
 
 DEFAULT_PORTAL_URL = "http://127.0.0.1:8000"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -72,6 +75,11 @@ class ExporterConfig:
     shard: int
     shards: int
     probe_policy: ProbePolicy = field(default_factory=ProbePolicy.build)
+    # Opens the probe secrets the portal sealed (wire/secrets.py); None: PROBE_SECRETS_KEY
+    # unset, and a target carrying a sealed value is skipped, never probed with it.
+    probe_secrets: Keyring | None = None
+    # /probe?module=<name>: BLACKBOX_CONFIG's modules (blackbox.yml), else the defaults.
+    modules: Modules = field(default_factory=Modules)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ExporterConfig:
@@ -101,7 +109,31 @@ class ExporterConfig:
             shard=shard,
             shards=shards,
             probe_policy=_probe_policy(env, redis_url, listen, port),
+            probe_secrets=_probe_secrets(env),
+            modules=_modules(env),
         )
+
+
+def _modules(env: Mapping[str, str]) -> Modules:
+    """BLACKBOX_CONFIG names a blackbox.yml; every module in it must be one servermon can
+    probe as written, or nothing starts (each problem names the module and field)."""
+    path = env.get("BLACKBOX_CONFIG", "").strip() or None
+    try:
+        return load_modules(path)
+    except BlackboxError as exc:
+        raise ConfigError(f"BLACKBOX_CONFIG: {'; '.join(exc.problems)}") from None
+
+
+def _probe_secrets(env: Mapping[str, str]) -> Keyring | None:
+    """``PROBE_SECRETS_KEY`` (or ``_FILE``), the portal's: optional here, for an exporter
+    whose servers have no secret settings."""
+    value = _raw(env, "PROBE_SECRETS_KEY")
+    if value is None:
+        return None
+    try:
+        return Keyring.from_text(value)
+    except ValueError as exc:
+        raise ConfigError(f"PROBE_SECRETS_KEY: {exc}") from None
 
 
 def _probe_policy(env: Mapping[str, str], redis_url: str, listen: str, port: int) -> ProbePolicy:

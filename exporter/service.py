@@ -13,12 +13,12 @@ from aiohttp import web
 
 from exporter.config import ExporterConfig
 from exporter.discovery import Discovery
-from exporter.http_server import build_app
+from exporter.http_server import SERVER_LIMITS, build_app
 from exporter.probes import policy
 from exporter.probes.http import CLIENT
 from exporter.publish import Publisher
 from exporter.scheduler import Scheduler
-from exporter.targets import Target
+from exporter.targets import Target, install_keyring
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class Exporter:
     def __init__(self, config: ExporterConfig) -> None:
         self.config = config
         policy.install(config.probe_policy)
+        install_keyring(config.probe_secrets)  # opens the sealed settings service discovery sends
         self.publisher = Publisher(config.redis_url, deployment=lambda: self.discovery.deployment)
         self.scheduler = Scheduler(config.concurrency, self.publisher.record,
                                    self.publisher.forget)
@@ -59,8 +60,9 @@ class Exporter:
                 "deployment_conflict": self.publisher.conflict}
 
     async def start(self) -> None:
-        app = build_app(self.scheduler, self.config.sd_token, self.status)
-        self.runner = web.AppRunner(app, access_log=None)
+        app = build_app(self.scheduler, self.config.sd_token, self.status,
+                        self.config.modules)
+        self.runner = web.AppRunner(app, access_log=None, **SERVER_LIMITS)
         await self.runner.setup()
         await web.TCPSite(self.runner, self.config.listen, self.config.port).start()
         loop = asyncio.get_running_loop()

@@ -14,14 +14,22 @@ from dataclasses import dataclass
 
 from wire import (
     DNS_RECORD_TYPES,
+    DNS_TRANSPORTS,
     HTTP_METHODS,
+    IP_PROTOCOLS,
     KEYWORD_MODES,
     KINDS,
+    MAX_HTTP_BODY,
     META_PREFIX,
+    SECRET_SETTINGS,
     TARGET_LABELS,
+    QueryStep,
+    http_headers,
     keyword_regex,
+    query_response_steps,
     split_host_port,
 )
+from wire.secrets import Keyring, is_sealed, unseal
 
 # Label names the exporter adds to some series itself; a free label of the same name is
 # kept as ``exported_<name>``, as Prometheus does on a collision.
@@ -31,6 +39,15 @@ _STATUS_RANGE = re.compile(r"^([1-5]\d\d)(?:-([1-5]\d\d))?$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
+
+# The exporter's PROBE_SECRETS_KEY (exporter/service.py installs it at start); None: a
+# target with a sealed setting fails to load rather than being probed with ciphertext.
+_keyring: Keyring | None = None
+
+
+def install_keyring(keyring: Keyring | None) -> None:
+    global _keyring
+    _keyring = keyring
 
 
 def escape_label(value: str) -> str:
@@ -101,6 +118,74 @@ def _choice(meta: Mapping[str, str], name: str, default: str, choices: tuple[str
     raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
+def _secrets(meta: Mapping[str, str], name: str) -> dict[str, str]:
+    """The secret settings in plaintext: sealed ones (from SD) opened with the installed
+    keyring, plain ones (an operator's /probe) as given. ValueError names the server's
+    setting, never its value."""
+    opened = {}
+    for setting in SECRET_SETTINGS:
+        value = meta.get(setting, "")
+        if not is_sealed(value):
+            opened[setting] = value
+            continue
+        if _keyring is None:
+            raise ValueError(f"{setting} of {name} is sealed, but this exporter has no "
+                             "PROBE_SECRETS_KEY to open it; set the portal's key")
+        try:
+            opened[setting] = unseal(_keyring, value)
+        except ValueError as exc:
+            raise ValueError(f"{setting} of {name} {exc}") from None
+    return opened
+
+
+def _options(meta: Mapping[str, str], secrets: Mapping[str, str]) -> dict:
+    """The blackbox-style probe options (docs/design.md, "Probe options") as Target fields."""
+    try:
+        headers = tuple(http_headers(secrets["http_headers"]).items())
+    except ValueError as exc:
+        raise ValueError(f"http_headers: {exc}") from None
+    body = meta.get("http_body") or None
+    if body is not None and len(body.encode()) > MAX_HTTP_BODY:
+        raise ValueError(f"http_body must be at most {MAX_HTTP_BODY // 1024} KiB")
+    username = meta.get("http_basic_auth_username") or None
+    password = secrets["http_basic_auth_password"] or None
+    if password is not None and username is None:
+        raise ValueError("http_basic_auth_password needs http_basic_auth_username")
+    token = secrets["http_bearer_token"] or None
+    if token is not None and username is not None:
+        raise ValueError("give http_bearer_token or http_basic_auth_username, not both")
+    if (token is not None or username is not None) and any(
+            header.lower() == "authorization" for header, _ in headers):
+        raise ValueError("http_headers has an Authorization header, and basic auth or a "
+                         "bearer token is set too")
+    cert, key = meta.get("tls_client_cert") or None, secrets["tls_client_key"] or None
+    if (cert is None) != (key is None):
+        raise ValueError("tls_client_cert and tls_client_key go together")
+    try:
+        steps = query_response_steps(meta.get("tcp_query_response") or "")
+    except ValueError as exc:
+        raise ValueError(f"tcp_query_response: {exc}") from None
+    regexes = {}
+    for name in ("dns_answer_regex", "dns_answer_absent_regex"):
+        regexes[name] = meta.get(name) or None
+        if regexes[name]:
+            try:
+                keyword_regex(regexes[name])
+            except ValueError as exc:
+                raise ValueError(f"{name} is {exc}") from None
+    ip_protocol = meta.get("ip_protocol", "").strip().lower()
+    if ip_protocol not in IP_PROTOCOLS:
+        raise ValueError(f"ip_protocol must be ip4, ip6 or empty, got {ip_protocol!r}")
+    transport = meta.get("dns_transport", "").strip().lower() or "udp"
+    if transport not in DNS_TRANSPORTS:
+        raise ValueError(f"dns_transport must be udp or tcp, got {transport!r}")
+    return dict(
+        http_headers=headers, http_body=body,
+        http_basic_auth=(username, password or "") if username is not None else None,
+        http_bearer_token=token, ip_protocol=ip_protocol, tls_client_cert=cert,
+        tls_client_key=key, tcp_query_response=steps, dns_transport=transport, **regexes)
+
+
 def _public_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     public = {"environment": "", "group": ""}
     for name, value in labels.items():
@@ -135,6 +220,22 @@ class Target:
     dns_record_type: str = "A"
     dns_expected: str | None = None
     dns_resolver: str | None = None
+    # blackbox_exporter's module options; the secrets among them are plaintext here (opened
+    # from their sealed SD labels), so a Target is never logged or put in a metric whole.
+    http_headers: tuple[tuple[str, str], ...] = ()
+    http_body: str | None = None
+    http_basic_auth: tuple[str, str] | None = None  # (username, password)
+    http_bearer_token: str | None = None
+    ip_protocol: str = ""  # "", "ip4" or "ip6"; no fallback to the other, as blackbox's false
+    tls_client_cert: str | None = None  # PEM
+    tls_client_key: str | None = None  # PEM
+    tcp_query_response: tuple[QueryStep, ...] = ()
+    dns_transport: str = "udp"
+    dns_answer_regex: str | None = None  # fail unless an answer RR matches
+    dns_answer_absent_regex: str | None = None  # fail if an answer RR matches
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"Target(server_id={self.server_id}, name={self.name!r}, kind={self.kind!r})"
 
     @classmethod
     def from_group(cls, group: Mapping) -> Target:
@@ -177,6 +278,7 @@ class Target:
             except ValueError as exc:
                 raise ValueError(f"http_keyword is {exc}") from None
         mode = _choice(meta, "http_keyword_mode", "contains", KEYWORD_MODES)
+        options = _options(meta, _secrets(meta, name))
         return cls(
             server_id=server_id, name=name, kind=kind, address=address, labels_text=labels_text,
             interval_s=interval, timeout_s=timeout,
@@ -191,4 +293,5 @@ class Target:
             dns_record_type=_choice(meta, "dns_record_type", "A", DNS_RECORD_TYPES),
             dns_expected=meta.get("dns_expected") or None,
             dns_resolver=meta.get("dns_resolver") or None,
+            **options,
         )

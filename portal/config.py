@@ -23,6 +23,7 @@ from ldap3.utils.dn import parse_dn
 
 from portal.rbac import ROLES
 from wire.probe_policy import ProbePolicy
+from wire.secrets import MIN_KEY_LENGTH, Keyring
 
 
 class ConfigError(ValueError):
@@ -171,6 +172,8 @@ class Config:
     alertmanager_webhook_token: str
     sd_token: str
     deployment: str
+    # Seals probe secrets at rest (wire/secrets.py); the exporter is given the same keys.
+    probe_secrets_key: str
     grafana_url: str | None = None
     grafana_token: str | None = None
     smtp_host: str | None = None
@@ -235,6 +238,7 @@ class Config:
             alertmanager_webhook_token=env.secret("ALERTMANAGER_WEBHOOK_TOKEN"),
             sd_token=env.secret("SD_TOKEN"),
             deployment=_deployment(env, database_url),
+            probe_secrets_key=_probe_secrets_key(env),
             grafana_url=env.url("GRAFANA_URL"),
             grafana_token=env.text("GRAFANA_TOKEN"),
             smtp_host=smtp_host,
@@ -281,6 +285,17 @@ def _probe_policy(env: _Env) -> ProbePolicy:
         message = str(exc)
         raise ConfigError(message if message.startswith("PROBE_")
                           else f"PROBE_DENY_ENDPOINTS: {message}") from None
+
+
+def _probe_secrets_key(env: _Env) -> str:
+    """``PROBE_SECRETS_KEY``: one key or several, comma-separated, each at least 32
+    characters; the first seals, all unseal (wire/secrets.py), so keys can be rotated."""
+    value = env.secret("PROBE_SECRETS_KEY", min_length=MIN_KEY_LENGTH)
+    try:
+        Keyring.from_text(value)
+    except ValueError as exc:
+        raise ConfigError(f"PROBE_SECRETS_KEY: {exc}") from None
+    return value
 
 
 def _deployment(env: _Env, database_url: str) -> str:

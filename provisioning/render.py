@@ -17,7 +17,8 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
         [--group-wait 5s] [--group-interval 1m] [--prometheus localhost:9090] \\
         [--smtp-smarthost 127.0.0.1:25] [--admin-email ops@bank.example] \\
         [--portal-url https://servermon.bank.example] [--rules-dir alert_rules] \\
-        [--remote-write http://127.0.0.1:8428/api/v1/write ...]
+        [--remote-write http://127.0.0.1:8428/api/v1/write ...] \\
+        [--blackbox-job --sd-token-file var/secrets/sd_token]
 
     --out                  directory to write into (created; stale rule files removed)
     --webhook-token-file   file holding the portal's webhook bearer token; must exist,
@@ -41,9 +42,20 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
     --rules-dir            where the *.rules.yml files are read from (default alert_rules/)
     --remote-write         a long-term store's remote_write URL (VictoriaMetrics, Thanos
                            Receive, Mimir); repeatable, added after any the committed file has
+    --blackbox-job         also write <out>/blackbox_job.yml: a classic blackbox-style job
+                           (servermon-blackbox, from provisioning/prometheus/
+                           blackbox_job.example.yml) for ANOTHER Prometheus, where Prometheus
+                           asks the exporter's /probe for each server of the portal's service
+                           discovery, one request per server per scrape. Never added to
+                           servermon's own prometheus.yml: its rules, recording rules and the
+                           portal read probe_success per server, and a second job writing it
+                           would double every figure and page on unconfirmed failures
+    --sd-token-file        file holding SD_TOKEN, for that job's service discovery and its
+                           /probe requests (required with --blackbox-job)
 
 Writes ``<out>/prometheus.yml`` (rule_files naming the rendered rules by absolute path),
-``<out>/rules/*.rules.yml`` and ``<out>/alertmanager.yml``; a bad value stops it with one
+``<out>/rules/*.rules.yml``, ``<out>/alertmanager.yml`` and, with ``--blackbox-job``,
+``<out>/blackbox_job.yml``; a bad value stops it with one
 line naming the option (exit status 2), before anything is written. From Python, call
 :func:`render`.
 """
@@ -67,12 +79,15 @@ RULES_DIR = ROOT / "alert_rules"
 RULE_FILES = "*.rules.yml"
 PROMETHEUS_YML = ROOT / "provisioning" / "prometheus" / "prometheus.yml"
 ALERTMANAGER_YML = ROOT / "provisioning" / "alertmanager" / "alertmanager.yml"
+BLACKBOX_JOB_YML = ROOT / "provisioning" / "prometheus" / "blackbox_job.example.yml"
 DEFAULT_PORTAL_URL = "http://localhost:8080"  # docker-compose's PORTAL_URL, as committed
 RUNBOOKS_PATH = "/runbooks"  # where the portal serves docs/runbooks/<AlertName>.md
 EXPORTER_JOB = "servermon-exporter"
 PORTAL_JOB = "servermon-portal"
 PROMETHEUS_JOB = "prometheus"
 ALERTMANAGER_JOB = "alertmanager"
+BLACKBOX_JOB = "servermon-blackbox"
+SD_PATH = "/api/sd/targets"
 ADMIN_RECEIVER = "admins-email"
 RECEIVER = "portal"
 WEBHOOK_PATH = "/api/alertmanager/webhook"
@@ -95,6 +110,7 @@ class RenderedPaths:
     prometheus: Path
     alertmanager: Path
     rules: tuple[Path, ...]
+    blackbox_job: Path | None = None  # with --blackbox-job: the job, for another Prometheus
 
 
 def _duration(value: str | None, option: str, *, positive: bool = False) -> str | None:
@@ -135,10 +151,29 @@ def _remote_write(urls: Sequence[str]) -> list[str]:
     return list(urls)
 
 
-def _token_file(path: Path) -> Path:
+def _token_file(path: Path, option: str = "--webhook-token-file") -> Path:
     if not path.is_file() or path.stat().st_size == 0:
-        raise RenderError(f"--webhook-token-file {path} must be an existing, non-empty file")
+        raise RenderError(f"{option} {path} must be an existing, non-empty file")
     return path.resolve()
+
+
+def classic_job(*, exporter: str, portal: str, sd_token_file: Path,
+                 scrape_interval: str | None = None) -> dict[str, Any]:
+    """The committed classic job with this machine's exporter, portal and token file."""
+    jobs = _load(BLACKBOX_JOB_YML).get("scrape_configs") or []
+    job = next((job for job in jobs if job.get("job_name") == BLACKBOX_JOB), None)
+    if job is None:
+        raise RenderError(f"{BLACKBOX_JOB_YML} has no scrape job {BLACKBOX_JOB!r}")
+    job["authorization"]["credentials_file"] = str(sd_token_file)
+    for sd in job["http_sd_configs"]:
+        sd["url"] = f"http://{portal}{SD_PATH}"
+        sd["authorization"]["credentials_file"] = str(sd_token_file)
+    address = next(rule for rule in job["relabel_configs"]
+                   if rule.get("target_label") == "__address__" and "source_labels" not in rule)
+    address["replacement"] = exporter
+    if scrape_interval is not None:
+        job["scrape_interval"] = job["scrape_timeout"] = scrape_interval
+    return job
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -226,6 +261,9 @@ def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alert
     jobs[PORTAL_JOB]["static_configs"] = [{"targets": [portal]}]
     jobs[PROMETHEUS_JOB]["static_configs"] = [{"targets": [prometheus]}]
     jobs[ALERTMANAGER_JOB]["static_configs"] = [{"targets": [alertmanager]}]
+    if BLACKBOX_JOB in jobs:
+        raise RenderError(f"{PROMETHEUS_YML} must not have the job {BLACKBOX_JOB!r}: "
+                          "it belongs in another Prometheus (--blackbox-job)")
     if remote_write:
         config["remote_write"] = [*(config.get("remote_write") or []),
                                   *({"url": url} for url in remote_write)]
@@ -265,12 +303,15 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
            group_wait: str | None = None, group_interval: str | None = None,
            portal_url: str = DEFAULT_PORTAL_URL, rules_dir: Path = RULES_DIR,
            prometheus: str = "localhost:9090", smtp_smarthost: str | None = None,
-           admin_email: str | None = None, remote_write: Sequence[str] = ()) -> RenderedPaths:
+           admin_email: str | None = None, remote_write: Sequence[str] = (),
+           blackbox_job: bool = False, sd_token_file: Path | None = None) -> RenderedPaths:
     """Write prometheus.yml, rules/*.rules.yml and alertmanager.yml under ``out_dir``.
 
     Timings left as None keep their committed values (ServerDown 5s, scrape and
     evaluation 5s, group_wait 5s, group_interval 1m). ``remote_write`` URLs (a long-term
-    store's) are added to any the committed file has. Every value is checked, and every
+    store's) are added to any the committed file has. ``blackbox_job`` also writes the
+    classic job, for another Prometheus, to ``blackbox_job.yml`` (``sd_token_file``
+    required: SD_TOKEN's file). Every value is checked, and every
     source read, before anything is written; a bad one raises :class:`RenderError`.
     """
     exporter = _address(exporter, "--exporter")
@@ -289,6 +330,11 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
     portal_url = _portal_url(portal_url)
     remote_write = _remote_write(remote_write)
     token = _token_file(Path(webhook_token_file))
+    sd_token = None
+    if blackbox_job:
+        if sd_token_file is None:
+            raise RenderError("--blackbox-job needs --sd-token-file (the file holding SD_TOKEN)")
+        sd_token = _token_file(Path(sd_token_file), "--sd-token-file")
 
     out_dir = Path(out_dir).resolve()
     rules_out = out_dir / "rules"
@@ -299,6 +345,9 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
                                     scrape_interval=scrape_interval,
                                     evaluation_interval=evaluation_interval,
                                     remote_write=remote_write)
+    classic = None if sd_token is None else {"scrape_configs": [classic_job(
+        exporter=exporter, portal=portal, sd_token_file=sd_token,
+        scrape_interval=scrape_interval)]}
     manager = _alertmanager(portal=portal, webhook_token_file=token, group_wait=group_wait,
                             group_interval=group_interval, smtp_smarthost=smtp_smarthost,
                             admin_email=admin_email)
@@ -308,10 +357,14 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
     # A rule file renamed or removed since the last render must not linger.
     for stale in set(rules_out.glob("*.yml")) - set(rule_paths):
         stale.unlink()
+    if classic is None:
+        (out_dir / "blackbox_job.yml").unlink(missing_ok=True)
     return RenderedPaths(
         prometheus=_write(out_dir / "prometheus.yml", prometheus_config, PROMETHEUS_YML),
         alertmanager=_write(out_dir / "alertmanager.yml", manager, ALERTMANAGER_YML),
         rules=rule_paths,
+        blackbox_job=None if classic is None else _write(out_dir / "blackbox_job.yml", classic,
+                                                         BLACKBOX_JOB_YML),
     )
 
 
@@ -336,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--admin-email")
     parser.add_argument("--rules-dir", type=Path, default=RULES_DIR)
     parser.add_argument("--remote-write", action="append", default=[])
+    parser.add_argument("--blackbox-job", action="store_true")
+    parser.add_argument("--sd-token-file", type=Path)
     args = parser.parse_args(argv)
     try:
         rendered = render(
@@ -345,12 +400,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             group_wait=args.group_wait, group_interval=args.group_interval,
             portal_url=args.portal_url, rules_dir=args.rules_dir,
             prometheus=args.prometheus, smtp_smarthost=args.smtp_smarthost,
-            admin_email=args.admin_email, remote_write=args.remote_write)
+            admin_email=args.admin_email, remote_write=args.remote_write,
+            blackbox_job=args.blackbox_job, sd_token_file=args.sd_token_file)
     except RenderError as exc:
         print(f"servermon: configuration error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {rendered.prometheus}, {rendered.alertmanager} and "
           f"{len(rendered.rules)} rule files in {rendered.rules[0].parent}")
+    if rendered.blackbox_job is not None:
+        print(f"wrote {rendered.blackbox_job}: add its job to another Prometheus")
     return 0
 
 

@@ -43,6 +43,7 @@ def make_config(database_url: str, **overrides: object) -> Config:
         "DATABASE_URL": database_url,
         "REDIS_URL": TEST_REDIS_URL,
         "SD_TOKEN": "sd-token-for-tests-0123456789",
+        "PROBE_SECRETS_KEY": "probe-secrets-key-for-tests-0123456789",
         "ALERTMANAGER_WEBHOOK_TOKEN": "am-token-for-tests-0123456789",
         "PROMETHEUS_URL": "http://127.0.0.1:1",
         "EXPORTER_URL": "http://127.0.0.1:1",

@@ -9,6 +9,7 @@ from tests.support.binaries import binary
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"SECRET_KEY": "s" * 40, "SD_TOKEN": "t" * 20, "ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20,
+           "PROBE_SECRETS_KEY": "k" * 40,
            "POSTGRES_PASSWORD": "p" * 20}
 
 

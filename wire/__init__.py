@@ -81,8 +81,22 @@ PROBE_SETTINGS = (
     "timeout_s", "http_method", "http_accepted_statuses", "http_keyword", "http_keyword_mode",
     "http_keyword_regex", "http_max_latency_ms", "http_follow_redirects", "tls_verify",
     "tcp_tls", "dns_record_type", "dns_expected", "dns_resolver",
+    # blackbox_exporter's module fields (docs/design.md, "Probe options"):
+    "http_headers", "http_body", "http_basic_auth_username", "http_basic_auth_password",
+    "http_bearer_token", "ip_protocol", "tls_client_cert", "tls_client_key",
+    "tcp_query_response", "dns_transport", "dns_answer_regex", "dns_answer_absent_regex",
 )
 SD_SETTINGS = ("interval_s", "down_after", *PROBE_SETTINGS)
+# Settings whose values are secrets: stored and sent through SD sealed (wire/secrets.py),
+# never shown by the portal, unsealed by the exporter when it builds the target.
+SECRET_SETTINGS = ("http_headers", "http_basic_auth_password", "http_bearer_token",
+                   "tls_client_key")
+IP_PROTOCOLS = ("", "ip4", "ip6")  # "": whichever the name resolves to first
+DNS_TRANSPORTS = ("udp", "tcp")
+MAX_HTTP_BODY = 64 * 1024  # bytes of http_body, UTF-8
+MAX_HTTP_HEADERS = 30
+TCP_STEP_KINDS = ("expect", "send", "starttls")
+MAX_TCP_STEPS = 50
 
 HOST_PORT = "must be host:port, e.g. db1.bank.local:5432 or [2001:db8::1]:443"
 _BRACKETED = re.compile(r"^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$")
@@ -173,3 +187,84 @@ def split_host_port(value: str, default_port: int | None = None) -> tuple[str, i
     if not 1 <= port <= 65535:
         raise ValueError("must have a port between 1 and 65535")
     return host, port
+
+
+# An HTTP header name is a token (RFC 9110); these are the probe's own to set.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$")
+FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
+MAX_HEADER_VALUE = 8192
+
+
+def http_headers(value: object) -> dict[str, str]:
+    """``http_headers`` (an object, or its JSON text) checked: at most MAX_HTTP_HEADERS, each
+    name a token other than Host, Content-Length and Transfer-Encoding, each value one line.
+    ValueError names the header, never its value."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError("must be a JSON object of header names to values") from None
+    if not isinstance(value, dict):
+        raise ValueError("must be an object of header names to values")
+    if len(value) > MAX_HTTP_HEADERS:
+        raise ValueError(f"at most {MAX_HTTP_HEADERS} headers")
+    seen: set[str] = set()
+    for name, text in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise ValueError(f"{str(name)[:60]!r} is not a valid header name (letters, digits "
+                             "and !#$%&'*+-.^_`|~)")
+        if name.lower() in FORBIDDEN_HEADERS:
+            raise ValueError(f"{name} is set by the probe itself and cannot be given")
+        if name.lower() in seen:
+            raise ValueError(f"{name} is given twice")
+        seen.add(name.lower())
+        if not isinstance(text, str):
+            raise ValueError(f"the value of {name} must be text")
+        if any(char in text for char in "\r\n\0"):
+            raise ValueError(f"the value of {name} must be one line (no CR, LF or NUL)")
+        if len(text) > MAX_HEADER_VALUE:
+            raise ValueError(f"the value of {name} must be at most {MAX_HEADER_VALUE} characters")
+    return dict(value)
+
+
+QueryStep = tuple[str | None, str | None, bool]  # (expect, send, starttls), as blackbox's
+
+
+def query_response_steps(value: object) -> tuple[QueryStep, ...]:
+    """``tcp_query_response`` (a list, or its JSON text) as blackbox's steps: each an object
+    with ``expect`` (an RE2 regex a line must match), ``send`` (text, sent with a newline)
+    and/or ``starttls`` (true), done in that order. ValueError names the step."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError:
+            raise ValueError("must be a JSON list of steps such as "
+                             '[{"expect": "^220"}, {"send": "QUIT"}]') from None
+    if not isinstance(value, list):
+        raise ValueError('must be a list of steps such as [{"expect": "^220"}, {"send": "QUIT"}]')
+    if len(value) > MAX_TCP_STEPS:
+        raise ValueError(f"at most {MAX_TCP_STEPS} steps")
+    steps = []
+    for number, step in enumerate(value, 1):
+        if not isinstance(step, dict) or not step:
+            raise ValueError(f"step {number} must be an object with expect, send or starttls")
+        unknown = set(step) - set(TCP_STEP_KINDS)
+        if unknown:
+            raise ValueError(f"step {number}: unknown key {sorted(unknown)[0]!r} (expect, send "
+                             "and starttls are known)")
+        expect, send, starttls = step.get("expect"), step.get("send"), step.get("starttls", False)
+        if expect is not None:
+            if not isinstance(expect, str) or not expect:
+                raise ValueError(f"step {number}: expect must be a non-empty regular expression")
+            try:
+                keyword_regex(expect)
+            except ValueError as exc:
+                raise ValueError(f"step {number}: expect is {exc}") from None
+        if send is not None and (not isinstance(send, str) or len(send) > 4096):
+            raise ValueError(f"step {number}: send must be text of at most 4096 characters")
+        if not isinstance(starttls, bool):
+            raise ValueError(f"step {number}: starttls must be true or false")
+        if expect is None and send is None and not starttls:
+            raise ValueError(f"step {number} does nothing")
+        steps.append((expect, send, starttls))
+    return tuple(steps)

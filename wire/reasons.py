@@ -28,6 +28,7 @@ REASON_CODES = (
     "slow",                # the answer came, later than the latency limit
     "too_many_redirects",  # more redirects than the probe follows
     "invalid_response",    # not a valid HTTP response, or its body was cut short
+    "query_response",      # a TCP dialogue step (expect, send, starttls) failed
     "no_reply",            # no echo reply to any ICMP request
     "icmp_not_permitted",  # this host does not let the exporter send ICMP
     "denied",              # the probe target policy forbids the address: nothing was sent

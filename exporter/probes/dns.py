@@ -29,6 +29,8 @@ import dns.reversename
 
 from exporter.probes import policy
 from exporter.probes.address import address_facts
+from exporter.probes.dns_options import needs_dnspython, query, target_answer_problem
+from exporter.probes.http_options import keep_family, no_address_reason
 from exporter.probes.reasons import connection_reason
 from exporter.probes.result import ProbeResult, fail, failure
 from exporter.targets import Target
@@ -59,24 +61,29 @@ class _ResolverUnknown(Exception):
 class _Lookup:
     """What one lookup measured besides its answers."""
 
-    __slots__ = ("counts", "request_s", "resolve_s", "server")
+    __slots__ = ("counts", "problem", "request_s", "resolve_s", "server")
 
     def __init__(self) -> None:
         self.counts: tuple[int, int, int] | None = None  # answer, authority, additional RRs
+        self.problem: str | None = None  # the answer records failed the answer regexes
         self.resolve_s: float | None = None  # the named resolver's own name, looked up
         self.request_s: float | None = None
         self.server: str | None = None
 
 
-async def _named_resolver(value: str, lookup: _Lookup) -> dns.asyncresolver.Resolver:
+async def _named_resolver(value: str, ip_protocol: str,
+                          lookup: _Lookup) -> dns.asyncresolver.Resolver:
+    """The resolver at ``value``, reached over the family ``ip_protocol`` asks for."""
     host, port = split_host_port(value, default_port=53)
     started = time.perf_counter()
     try:
-        addresses = await policy.resolve(host, port, socket.SOCK_DGRAM)
+        addresses = keep_family(await policy.resolve(host, port, socket.SOCK_DGRAM), ip_protocol)
     except policy.Denied:
         raise
     except OSError as exc:
         raise _ResolverUnknown(f"DNS resolver {host}: {connection_reason(exc)}") from exc
+    if not addresses:
+        raise _ResolverUnknown(f"DNS resolver {no_address_reason(host, ip_protocol)}")
     lookup.resolve_s = time.perf_counter() - started
     lookup.server = addresses[0]
     return _resolver_at(addresses[0], port)
@@ -114,15 +121,16 @@ def _rrs(section) -> int:
 
 async def _via_dnspython(target: Target, lookup: _Lookup) -> list[str]:
     if target.dns_resolver:
-        resolver = await _named_resolver(target.dns_resolver, lookup)
+        resolver = await _named_resolver(target.dns_resolver, target.ip_protocol, lookup)
     else:
         resolver = _system_resolver()
     started = time.perf_counter()
-    answer = await resolver.resolve(_query_name(target), target.dns_record_type,
-                                    lifetime=target.timeout_s, search=False)
+    answer = await query(resolver, _query_name(target), target.dns_record_type,
+                         transport=target.dns_transport, lifetime=target.timeout_s)
     lookup.request_s = time.perf_counter() - started
     response = answer.response
     lookup.counts = (_rrs(response.answer), _rrs(response.authority), _rrs(response.additional))
+    lookup.problem = target_answer_problem(target, response)
     return [rdata.to_text() for rdata in answer]
 
 
@@ -143,7 +151,8 @@ def _no_nameservers_failure(exc: dns.resolver.NoNameservers) -> tuple[str, str]:
 
 
 async def _answers(target: Target, lookup: _Lookup) -> list[str]:
-    if not target.dns_resolver and target.dns_record_type in _FAMILIES:
+    if not target.dns_resolver and target.dns_record_type in _FAMILIES \
+            and not needs_dnspython(target):
         return await _via_getaddrinfo(target)
     return await _via_dnspython(target, lookup)
 
@@ -211,4 +220,7 @@ async def probe_dns(target: Target) -> ProbeResult:
         if not any(expected in _forms(answer) for answer in answers):
             shown = ", ".join(sorted(answers)[:3])
             fail(result, "dns_answer", f"DNS answer {shown} is not {target.dns_expected}")
+            return result
+    if lookup.problem is not None:
+        fail(result, "dns_answer", f"DNS {lookup.problem}")
     return result

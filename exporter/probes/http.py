@@ -38,9 +38,10 @@ from yarl import URL
 
 from exporter.probes import policy
 from exporter.probes.address import address_facts
+from exporter.probes.http_options import family, keep_family, no_address_reason, request_kwargs
 from exporter.probes.reasons import connection_failure
 from exporter.probes.result import ProbeResult, fail, failure
-from exporter.probes.tls import client_context, peer_tls, verify_failure
+from exporter.probes.tls import peer_tls, verify_failure
 from exporter.targets import Target
 from wire import keyword_regex
 from wire.probe_policy import literal_address
@@ -110,6 +111,10 @@ class _MeasuringConnector(aiohttp.TCPConnector):
         started = time.perf_counter()
         if _is_literal(req.url.host or ""):
             policy.check(req.url.host, req.url.port)
+            wanted = marks.get("ip_protocol") if marks is not None else None
+            if wanted and not keep_family([req.url.host], wanted):
+                marks["wrong_family"] = no_address_reason(req.url.host, wanted)
+                raise OSError(marks["wrong_family"])
         resolved_before = marks.get("resolve", 0.0) if marks is not None else 0.0
         connection = await super().connect(req, traces, timeout)
         if marks is not None:
@@ -132,29 +137,36 @@ class _MeasuringConnector(aiohttp.TCPConnector):
 
 
 class HttpClient:
-    """One HTTP session per event loop, made on first use in that loop."""
+    """HTTP sessions per event loop and address family, made on first use in that loop.
+
+    A target's ``ip_protocol`` picks the family's session, whose connector resolves names
+    to that family only (getaddrinfo's family) and keeps its own DNS cache, so a name one
+    target probes over IPv6 never reaches another over IPv4 from the cache. Most fleets
+    use only the "any family" session.
+    """
 
     def __init__(self) -> None:
         self.sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
-                                                 aiohttp.ClientSession] = \
+                                                 dict[str, aiohttp.ClientSession]] = \
             weakref.WeakKeyDictionary()
 
-    def get(self) -> aiohttp.ClientSession:
+    def get(self, ip_protocol: str = "") -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
-        session = self.sessions.get(loop)
+        sessions = self.sessions.setdefault(loop, {})
+        session = sessions.get(ip_protocol)
         if session is None or session.closed:
             connector = _MeasuringConnector(limit=0, force_close=True, ttl_dns_cache=10,
+                                            family=family(ip_protocol),
                                             resolver=_TimedResolver())
-            session = self.sessions[loop] = aiohttp.ClientSession(
+            session = sessions[ip_protocol] = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": USER_AGENT}, timeout=aiohttp.ClientTimeout(total=None),
             )
         return session
 
     async def close(self) -> None:
-        """Close the running loop's session (call it before the loop ends)."""
-        session = self.sessions.pop(asyncio.get_running_loop(), None)
-        if session is not None:
+        """Close the running loop's sessions (call it before the loop ends)."""
+        for session in self.sessions.pop(asyncio.get_running_loop(), {}).values():
             await session.close()
 
 
@@ -279,13 +291,14 @@ def _answered(marks: dict, response: aiohttp.ClientResponse, body: bytes, comple
 
 async def probe_http(target: Target) -> ProbeResult:
     started = time.perf_counter()
-    marks: dict = {}
+    marks: dict = {"ip_protocol": target.ip_protocol} if target.ip_protocol else {}
     token = _marks.set(marks)
     try:
         async with asyncio.timeout(target.timeout_s):
-            async with CLIENT.get().request(
-                target.http_method, _url(target.address), ssl=client_context(target.tls_verify),
+            async with CLIENT.get(target.ip_protocol).request(
+                target.http_method, _url(target.address),
                 allow_redirects=target.http_follow_redirects, max_redirects=MAX_REDIRECTS,
+                **request_kwargs(target),
             ) as response:
                 headers_at = time.perf_counter()
                 body = b"" if target.http_method == "HEAD" else await _read_body(response)
@@ -295,6 +308,10 @@ async def probe_http(target: Target) -> ProbeResult:
                        f"timeout after {target.timeout_s:g}s", **_unanswered(marks))
     except (aiohttp.ClientError, OSError, ValueError) as exc:
         code, reason = _error_failure(exc)
+        if "wrong_family" in marks:
+            code, reason = "dns_no_record", marks["wrong_family"]
+        elif target.ip_protocol and code in ("nxdomain", "dns_no_record", "dns_error"):
+            code, reason = "dns_no_record", f"{reason} ({target.ip_protocol} only)"
         return failure(started, time.perf_counter(), code, reason, **_unanswered(marks))
     finally:
         _marks.reset(token)

@@ -21,6 +21,7 @@ from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
 from exporter.probes import policy
 from exporter.probes.address import address_facts
+from exporter.probes.http_options import keep_family, no_address_reason
 from exporter.probes.reasons import connection_failure
 from exporter.probes.result import ProbeResult, failure
 from exporter.targets import Target
@@ -47,11 +48,16 @@ async def probe_icmp(target: Target) -> ProbeResult:
     wait = max(target.timeout_s - INTERVAL_S * (COUNT - 1), 0.1)
     try:
         # Resolved here, so that the address pinged is the one the policy allowed.
-        address = (await policy.resolve(target.address, None, SOCK_DGRAM))[0]
+        addresses = keep_family(await policy.resolve(target.address, None, SOCK_DGRAM),
+                                target.ip_protocol)
     except policy.Denied as exc:
         return failure(started, time.perf_counter(), "denied", str(exc))
     except OSError as exc:
         return failure(started, time.perf_counter(), *connection_failure(exc))
+    if not addresses:
+        return failure(started, time.perf_counter(), "dns_no_record",
+                       no_address_reason(target.address, target.ip_protocol))
+    address = addresses[0]
     resolved = time.perf_counter()
     lookup = None if literal_address(target.address) is not None else resolved - started
     facts = address_facts(address)

@@ -24,9 +24,13 @@ from portal.audit.models import AuditEvent, AuditHead
 from portal.dbtypes import utcnow
 from portal.extensions import db
 from portal.redis_client import get_redis
+from wire import SECRET_SETTINGS
 
 MASK = "********"
+CHANGED = "changed"  # a secret's new value, in an edit's record
 _SECRET_WORDS = ("password", "secret", "token", "key")
+# Named like nothing secret, but secret (a server's probe headers carry API keys).
+_SECRET_NAMES = frozenset(SECRET_SETTINGS)
 BATCH = 1000
 
 
@@ -43,20 +47,28 @@ def target_of(kind: str, row: Any, name: str | None = None) -> Target:
     return Target(kind, getattr(row, "id", None), label)
 
 
+def _secret(name: str) -> bool:
+    return name in _SECRET_NAMES or any(word in name.lower() for word in _SECRET_WORDS)
+
+
 def masked(values: Mapping[str, Any] | None) -> dict | None:
-    """Secrets never reach the trail: a field named like one shows only that it was set."""
+    """Secrets never reach the trail, neither plaintext nor sealed: a field named like one
+    (or a probe secret, ``wire.SECRET_SETTINGS``) shows only that it was set."""
     if values is None:
         return None
-    return {name: (MASK if value not in (None, "") else value)
-            if any(word in name.lower() for word in _SECRET_WORDS) else value
-            for name, value in values.items()}
+    return {name: (MASK if value not in (None, "", {}, CHANGED) else value)
+            if _secret(name) else value for name, value in values.items()}
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:
-    """The fields that differ, as (before, after), secrets masked."""
+    """The fields that differ, as (before, after), secrets masked: a probe secret set anew
+    shows ``changed`` after, one cleared None."""
     names = [name for name in dict.fromkeys([*before, *after]) if before.get(name) != after.get(name)]
-    return (masked({name: before.get(name) for name in names}) or {},
-            masked({name: after.get(name) for name in names}) or {})
+    new = masked({name: after.get(name) for name in names}) or {}
+    for name in names:
+        if name in _SECRET_NAMES and new[name] == MASK:
+            new[name] = CHANGED
+    return masked({name: before.get(name) for name in names}) or {}, new
 
 
 def _actor(actor: Any | None) -> dict[str, Any]:

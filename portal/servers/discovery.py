@@ -3,11 +3,15 @@
 One group per enabled server. Public labels (``server_id``, ``server``, ``kind``,
 ``environment``, ``group`` and the server's own) end up on every metric; the probe's
 settings travel as ``__meta_servermon_*`` labels, which Prometheus drops after
-relabelling but the exporter reads. The answer names this deployment
-(``DEPLOYMENT_HEADER``), so the exporter can tell when its Redis database is another's.
+relabelling but the exporter reads; the secrets among them (``wire.SECRET_SETTINGS``)
+go as the sealed text their columns hold, so Prometheus never has the plaintext. The
+answer names this deployment (``DEPLOYMENT_HEADER``), so the exporter can tell when its
+Redis database is another's.
 """
 
 from __future__ import annotations
+
+import json
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
@@ -23,6 +27,8 @@ bp = Blueprint("sd_api", __name__, url_prefix="/api/sd")
 def _meta_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
     return "" if value is None else str(value)
 
 

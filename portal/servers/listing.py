@@ -20,6 +20,8 @@ from portal.servers.labels import label_condition, labels_for
 from portal.servers.latest import latest_results
 from portal.servers.models import Server, ServerStatus
 from portal.servers.schemas import SPEC_COLUMNS, ServerQuery
+from portal.servers.secrets import shown
+from wire import SECRET_SETTINGS
 
 
 def _iso(value) -> str | None:
@@ -70,6 +72,8 @@ def as_rows(query: Select) -> Select:
 
 def serialize_row(row, labels: dict[str, str]) -> dict:
     data = {name: getattr(row, name) for name in SPEC_COLUMNS}
+    for name in SECRET_SETTINGS:  # never a secret, nor its sealed text
+        data[name] = shown(name, data[name])
     data.update(
         id=row.id,
         group=row.group_name,

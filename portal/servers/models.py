@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.dbtypes import UTCDateTime, utcnow
@@ -40,6 +50,21 @@ class Server(db.Model):
     dns_record_type: Mapped[str] = mapped_column(String(8), default="A")
     dns_expected: Mapped[str | None] = mapped_column(String(500))
     dns_resolver: Mapped[str | None] = mapped_column(String(255))
+    # blackbox_exporter's module options (docs/design.md, "Probe options"). The secrets
+    # (wire.SECRET_SETTINGS) hold sealed text, ``enc:v1:...`` (wire/secrets.py), never
+    # plaintext; http_headers is the sealed JSON of its object.
+    http_headers: Mapped[str | None] = mapped_column(Text)
+    http_body: Mapped[str | None] = mapped_column(Text)
+    http_basic_auth_username: Mapped[str | None] = mapped_column(String(255))
+    http_basic_auth_password: Mapped[str | None] = mapped_column(Text)
+    http_bearer_token: Mapped[str | None] = mapped_column(Text)
+    ip_protocol: Mapped[str] = mapped_column(String(3), default="", server_default="")
+    tls_client_cert: Mapped[str | None] = mapped_column(Text)
+    tls_client_key: Mapped[str | None] = mapped_column(Text)
+    tcp_query_response: Mapped[list | None] = mapped_column(JSON)
+    dns_transport: Mapped[str] = mapped_column(String(3), default="udp", server_default="udp")
+    dns_answer_regex: Mapped[str | None] = mapped_column(String(500))
+    dns_answer_absent_regex: Mapped[str | None] = mapped_column(String(500))
 
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True

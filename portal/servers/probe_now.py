@@ -9,6 +9,7 @@ inside the bank's network, and a loop of them is a port scan.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -20,12 +21,15 @@ from portal.auth.guard import current_user
 from portal.errors import APIError
 from portal.redis_client import get_redis
 from portal.servers.schemas import ServerSpec
-from wire import PROBE_SETTINGS
+from portal.servers.secrets import sealed_param
+from wire import PROBE_SETTINGS, SECRET_SETTINGS
 
 
 def _param(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
     return str(value)
 
 
@@ -57,7 +61,11 @@ def probe_once(spec: ServerSpec) -> dict:
     config = current_app.config["SERVERMON"]
     params = {"target": spec.target, "module": spec.kind, "format": "json"}
     params.update({name: _param(getattr(spec, name)) for name in PROBE_SETTINGS
-                   if getattr(spec, name) is not None})
+                   if getattr(spec, name) is not None and name not in SECRET_SETTINGS})
+    for name in SECRET_SETTINGS:  # sealed: no plaintext in the URL, nor in any log of it
+        value = sealed_param(name, getattr(spec, name))
+        if value is not None:
+            params[name] = value
     try:
         response = requests.get(f"{config.exporter_url}/probe", params=params,
                                 headers={"Authorization": f"Bearer {config.sd_token}"},

@@ -59,7 +59,8 @@ def show(server_id: int):
 def update(server_id: int):
     server = get_server_or_404(server_id)
     changes = json_object(known=ServerSpec.model_fields)
-    spec = validate_spec({**spec_of(server), **changes})
+    current = spec_of(server)
+    spec = validate_spec({**current, **changes}, current)
     return jsonify(serialize_server(update_server(server, spec)))
 
 

@@ -12,13 +12,27 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 import wire
 from portal.errors import field_errors
 from portal.schemas import DbId, Line, PageQuery, Strict
 from portal.servers.models import STATUSES
-from wire import DNS_RECORD_TYPES, HTTP_METHODS, KEYWORD_MODES, KINDS, STATES
+from wire import (
+    DNS_RECORD_TYPES,
+    DNS_TRANSPORTS,
+    HTTP_METHODS,
+    IP_PROTOCOLS,
+    KEYWORD_MODES,
+    KINDS,
+    MAX_HTTP_BODY,
+    STATES,
+)
+from wire.secrets import is_sealed
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,62}$")
@@ -155,6 +169,104 @@ def _blank_to_none(value: str | None) -> str | None:
     return value or None
 
 
+# Which kinds each probe option applies to; a value given for another kind is refused, so
+# a setting never sits unused where an operator thinks it counts.
+OPTION_KINDS = {
+    "http_headers": ("http",), "http_body": ("http",), "http_basic_auth_username": ("http",),
+    "http_basic_auth_password": ("http",), "http_bearer_token": ("http",),
+    "tls_client_cert": ("http", "tcp"), "tls_client_key": ("http", "tcp"),
+    "tcp_query_response": ("tcp",), "dns_answer_regex": ("dns",),
+    "dns_answer_absent_regex": ("dns",),
+}
+MAX_PEM = 64 * 1024
+
+
+def _secret_text(value: str | None) -> str | None:
+    """A secret's plaintext; sealed text reaches here only opened (service.validate_spec)."""
+    if not value:
+        return None
+    if is_sealed(value):
+        raise ValueError("give the plaintext; sealed values are opened by the portal itself")
+    return value
+
+
+def _one_line(value: str | None) -> str | None:
+    if value and any(char in value for char in "\r\n\0"):
+        raise ValueError("must be one line (no CR, LF or NUL)")
+    return value
+
+
+def _headers(value: dict[str, str] | None) -> dict[str, str] | None:
+    if not value:
+        return None
+    for text in value.values():
+        if is_sealed(text):
+            raise ValueError("give the plaintext values")
+    return wire.http_headers(value)
+
+
+def _body(value: str | None) -> str | None:
+    if not value:
+        return None
+    if len(value.encode()) > MAX_HTTP_BODY:
+        raise ValueError(f"must be at most {MAX_HTTP_BODY // 1024} KiB")
+    return value
+
+
+def _regex(value: str | None) -> str | None:
+    if not value:
+        return None
+    wire.keyword_regex(value)
+    return value
+
+
+def _steps(value: list | None) -> list | None:
+    if not value:
+        return None
+    wire.query_response_steps(value)
+    return value
+
+
+def _certificates(value: str | None) -> str | None:
+    """PEM: the client certificate, then any intermediates it needs."""
+    if not value:
+        return None
+    if len(value) > MAX_PEM:
+        raise ValueError(f"must be at most {MAX_PEM // 1024} KiB")
+    try:
+        x509.load_pem_x509_certificates(value.encode())
+    except ValueError:
+        raise ValueError("must be a PEM certificate (-----BEGIN CERTIFICATE-----)") from None
+    return value.strip() + "\n"
+
+
+def _private_key(value: str | None) -> str | None:
+    value = _secret_text(value)
+    if value is None:
+        return None
+    if len(value) > MAX_PEM:
+        raise ValueError(f"must be at most {MAX_PEM // 1024} KiB")
+    try:
+        key = serialization.load_pem_private_key(value.encode(), password=None)
+    except TypeError:
+        raise ValueError("must be a private key without a passphrase") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValueError("must be a PEM private key (-----BEGIN PRIVATE KEY-----)") from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+                      | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        raise ValueError("must be an RSA, EC or EdDSA private key")
+    return value.strip() + "\n"
+
+
+def key_matches(cert_pem: str, key_pem: str) -> bool:
+    """Whether the key is the private half of the first certificate's public key."""
+    cert = x509.load_pem_x509_certificates(cert_pem.encode())[0]
+    key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return cert.public_key().public_bytes(serialization.Encoding.DER, spki) == \
+        key.public_key().public_bytes(serialization.Encoding.DER, spki)
+
+
 class ServerSpec(Strict):
     name: Line = Field(min_length=1, max_length=100)
     kind: Literal[KINDS]  # type: ignore[valid-type]
@@ -201,6 +313,24 @@ class ServerSpec(Strict):
     dns_record_type: Literal[DNS_RECORD_TYPES] = "A"  # type: ignore[valid-type]
     dns_expected: Line | None = Field(None, max_length=500)
     dns_resolver: Annotated[Line | None, AfterValidator(_resolver)] = None
+    # blackbox's module options (docs/design.md, "Probe options"); the secrets
+    # (wire.SECRET_SETTINGS) in plaintext here, sealed in their columns.
+    http_headers: Annotated[dict[str, str] | None, AfterValidator(_headers)] = None
+    http_body: Annotated[str | None, AfterValidator(_body)] = None
+    http_basic_auth_username: Annotated[Line | None, AfterValidator(_blank_to_none)] = Field(
+        None, max_length=255)
+    http_basic_auth_password: Annotated[str | None, AfterValidator(_one_line),
+                                        AfterValidator(_secret_text)] = Field(None, max_length=1024)
+    http_bearer_token: Annotated[str | None, AfterValidator(_one_line),
+                                 AfterValidator(_secret_text)] = Field(None, max_length=8192)
+    ip_protocol: Literal[IP_PROTOCOLS] = ""  # type: ignore[valid-type]
+    tls_client_cert: Annotated[str | None, AfterValidator(_certificates)] = None
+    tls_client_key: Annotated[str | None, AfterValidator(_private_key)] = None
+    tcp_query_response: Annotated[list[dict] | None, AfterValidator(_steps)] = None
+    dns_transport: Literal[DNS_TRANSPORTS] = "udp"  # type: ignore[valid-type]
+    dns_answer_regex: Annotated[str | None, AfterValidator(_regex)] = Field(None, max_length=500)
+    dns_answer_absent_regex: Annotated[str | None, AfterValidator(_regex)] = Field(
+        None, max_length=500)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ServerSpec:
@@ -250,6 +380,48 @@ def cross_problems(values: dict) -> dict[str, str]:
             wire.keyword_regex(keyword)
         except ValueError as exc:
             problems["http_keyword"] = str(exc)
+    problems.update(option_problems(values))
+    return problems
+
+
+def option_problems(values: dict) -> dict[str, str]:
+    """The probe options against the kind and each other."""
+    problems: dict[str, str] = {}
+    kind = values.get("kind")
+    if kind in KINDS:
+        for name, kinds in OPTION_KINDS.items():
+            if values.get(name) and kind not in kinds:
+                problems[name] = (f"applies only to {' and '.join(kinds)} servers; clear it "
+                                  f"for a {kind} server")
+        if kind != "dns" and values.get("dns_transport") == "tcp":
+            problems["dns_transport"] = "applies only to dns servers"
+    username, password = values.get("http_basic_auth_username"), values.get(
+        "http_basic_auth_password")
+    if password and not username:
+        problems.setdefault("http_basic_auth_username", "is needed with a basic auth password")
+    if values.get("http_bearer_token") and (username or password):
+        problems.setdefault("http_bearer_token", "give a bearer token or basic auth, not both")
+    headers = values.get("http_headers")
+    if isinstance(headers, dict) and (values.get("http_bearer_token") or username) and any(
+            str(name).lower() == "authorization" for name in headers):
+        problems.setdefault("http_headers", "has an Authorization header, and basic auth or a "
+                                            "bearer token is set too")
+    cert, key = values.get("tls_client_cert"), values.get("tls_client_key")
+    if cert and not key:
+        problems.setdefault("tls_client_key", "is needed with a client certificate")
+    elif key and not cert:
+        problems.setdefault("tls_client_cert", "is needed with a client key")
+    elif cert and key and isinstance(cert, str) and isinstance(key, str):
+        try:
+            if not key_matches(cert, key):
+                problems.setdefault("tls_client_key", "does not match the client certificate")
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            pass  # the field's own check says what is wrong with it
+    steps = values.get("tcp_query_response")
+    if steps and values.get("tcp_tls") is True and isinstance(steps, list) and any(
+            isinstance(step, dict) and step.get("starttls") for step in steps):
+        problems.setdefault("tcp_query_response",
+                            "has a starttls step, but tcp_tls already starts with TLS")
     return problems
 
 

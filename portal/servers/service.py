@@ -24,8 +24,9 @@ from portal.servers import page_cache
 from portal.servers.dependencies import check_dependency
 from portal.servers.models import Server, ServerLabel, ServerStatus
 from portal.servers.schemas import SPEC_COLUMNS, ServerSpec, spec_errors
+from portal.servers.secrets import open_secrets, sealed
 from portal.settings.service import load_settings
-from wire import TARGETS_CHANNEL
+from wire import SECRET_SETTINGS, TARGETS_CHANNEL
 from wire.probe_policy import destination, literal_address
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,11 @@ def get_server_or_404(server_id: int) -> Server:
     return get_or_404(Server, server_id, "server")
 
 
-def validate_spec(data: dict) -> ServerSpec:
-    """A create, or an edit merged over ``spec_of`` the server; 400 naming every bad field."""
+def validate_spec(data: dict, current: dict | None = None) -> ServerSpec:
+    """A create, or an edit merged over ``spec_of`` the server (``current``, which keeps a
+    secret sent back as ``{"set": true}``); 400 naming every bad field. The spec holds the
+    secrets in plaintext; ``_apply`` seals them into their columns."""
+    data = open_secrets(data, current)
     try:
         spec = ServerSpec.model_validate(data)
     except ValidationError as exc:
@@ -74,7 +78,8 @@ def with_probe_defaults(data: dict) -> dict:
 
 
 def spec_of(server: Server) -> dict:
-    """The server as the fields a client sends, for merging an edit into."""
+    """The server as the fields a client sends, for merging an edit into; its secrets as
+    their sealed text, which ``validate_spec`` opens (and nothing may show)."""
     data = {name: getattr(server, name) for name in SPEC_COLUMNS}
     data["group"] = server.group_name
     data["labels"] = server.label_map
@@ -83,7 +88,10 @@ def spec_of(server: Server) -> dict:
 
 def _apply(server: Server, spec: ServerSpec) -> None:
     for name in SPEC_COLUMNS:
-        setattr(server, name, getattr(spec, name))
+        value = getattr(spec, name)
+        if name in SECRET_SETTINGS:
+            value = sealed(name, value, getattr(server, name))
+        setattr(server, name, value)
     server.group_name = spec.group
     current = {label.key: label for label in server.labels}
     for key in set(current) - set(spec.labels):

@@ -79,6 +79,7 @@ def base_env(database_url: str) -> dict[str, str]:
     config = make_config(database_url)
     return {"SECRET_KEY": config.secret_key, "DATABASE_URL": database_url,
             "REDIS_URL": TEST_REDIS_URL, "SD_TOKEN": config.sd_token,
+            "PROBE_SECRETS_KEY": config.probe_secrets_key,
             "ALERTMANAGER_WEBHOOK_TOKEN": config.alertmanager_webhook_token}
 
 

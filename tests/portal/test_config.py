@@ -10,7 +10,8 @@ import pytest
 
 from portal.config import Config, ConfigError, without_password
 
-BASE = {"SECRET_KEY": "k" * 40, "SD_TOKEN": "s" * 20, "ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20}
+BASE = {"SECRET_KEY": "k" * 40, "SD_TOKEN": "s" * 20, "ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20,
+        "PROBE_SECRETS_KEY": "p" * 40}
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,8 @@ def _secrets_dir(tmp_path, **secrets):
 
 def test_secrets_can_come_from_the_secrets_folder(tmp_path):
     folder = _secrets_dir(tmp_path, secret_key="f" * 40, sd_token="from-the-folder-0123")
-    config = Config.from_env({"ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20}, secrets_dir=folder)
+    config = Config.from_env({"ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20,
+                              "PROBE_SECRETS_KEY": "p" * 40}, secrets_dir=folder)
     assert config.secret_key == "f" * 40
     assert config.sd_token == "from-the-folder-0123"
 
@@ -87,7 +89,7 @@ def test_the_process_environment_reads_var_secrets_under_the_current_directory(
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("SECRET_KEY_FILE", raising=False)
     monkeypatch.delenv("SERVERMON_SECRETS_DIR", raising=False)
-    for name in ("SD_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN"):
+    for name in ("SD_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN", "PROBE_SECRETS_KEY"):
         monkeypatch.setenv(name, BASE[name])
     assert Config.from_env().secret_key == "f" * 40
 
@@ -98,7 +100,7 @@ def test_servermon_secrets_dir_moves_the_secrets_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("SECRET_KEY_FILE", raising=False)
     monkeypatch.setenv("SERVERMON_SECRETS_DIR", str(folder))
-    for name in ("SD_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN"):
+    for name in ("SD_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN", "PROBE_SECRETS_KEY"):
         monkeypatch.setenv(name, BASE[name])
     assert Config.from_env().secret_key == "f" * 40
 

@@ -28,6 +28,7 @@ def portal_env(config, port: int) -> dict[str, str]:
         DATABASE_URL=config.database_url,
         REDIS_URL=TEST_REDIS_URL,
         SD_TOKEN=config.sd_token,
+        PROBE_SECRETS_KEY=config.probe_secrets_key,
         ALERTMANAGER_WEBHOOK_TOKEN=config.alertmanager_webhook_token,
         PROMETHEUS_URL=config.prometheus_url,
         ALERTMANAGER_URL=config.alertmanager_url,

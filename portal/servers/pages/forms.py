@@ -6,6 +6,8 @@ The forms build the same dict the JSON API takes and validate it with the API's 
 
 from __future__ import annotations
 
+import json
+
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -18,6 +20,7 @@ from portal.servers.models import Server
 from portal.servers.pages import KIND_LABELS, bp
 from portal.servers.probe_now import probe_once
 from portal.servers.schemas import ServerSpec
+from portal.servers.secrets import shown
 from portal.servers.service import (
     create_server,
     delete_server,
@@ -28,7 +31,7 @@ from portal.servers.service import (
     with_probe_defaults,
 )
 from portal.web.forms import form_errors
-from wire import DNS_RECORD_TYPES, KINDS
+from wire import DNS_RECORD_TYPES, KINDS, SECRET_SETTINGS
 
 TARGET_HELP = {
     "http": "A full URL, e.g. https://ebanking.bank.co.ug/health",
@@ -42,9 +45,14 @@ INT_FIELDS = ("interval_s", "timeout_s", "down_after", "http_max_latency_ms", "o
               "depends_on_id", "escalate_after_min")
 OPTIONAL_FIELDS = ("environment", "group", "description", "http_keyword", "dns_expected",
                    "dns_resolver", "http_max_latency_ms", "owner_id", "depends_on_id",
-                   "escalate_after_min")
+                   "escalate_after_min", "http_body", "http_basic_auth_username",
+                   "tls_client_cert", "dns_answer_regex", "dns_answer_absent_regex")
+# Read apart: headers are "Name: value" lines, query_response JSON, and a secret left
+# blank keeps what is stored (its "clear" box removes it); a secret is never shown again.
+SPECIAL_FIELDS = ("tcp_query_response", *SECRET_SETTINGS)
 TEXT_FIELDS = tuple(name for name in ServerSpec.model_fields
-                    if name not in BOOL_FIELDS and name not in INT_FIELDS and name != "labels")
+                    if name not in BOOL_FIELDS and name not in INT_FIELDS and name != "labels"
+                    and name not in SPECIAL_FIELDS)
 FORM_FIELDS = frozenset(ServerSpec.model_fields)
 
 
@@ -69,6 +77,42 @@ def labels_text(labels: dict[str, str]) -> str:
     return "\n".join(f"{key}={value}" for key, value in labels.items())
 
 
+def parse_headers(text: str) -> dict[str, str]:
+    """One ``Name: value`` per line, as they go on the wire; blank lines skipped."""
+    headers: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"line {number} is not Name: value")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def _read_special(form: MultiDict, data: dict, errors: dict[str, str]) -> None:
+    data["dns_transport"] = data.get("dns_transport") or "udp"
+    text = form.get("tcp_query_response", "").strip()
+    try:
+        data["tcp_query_response"] = json.loads(text) if text else None
+    except ValueError:
+        errors["tcp_query_response"] = ('must be a JSON list of steps, e.g. [{"expect": "^220"}, '
+                                        '{"send": "QUIT"}]')
+    for name in SECRET_SETTINGS:
+        text = form.get(name, "")
+        if f"{name}__clear" in form:
+            data[name] = None
+        elif text.strip():
+            if name != "http_headers":
+                data[name] = text.strip() if name == "tls_client_key" else text
+                continue
+            try:
+                data[name] = parse_headers(text)
+            except ValueError as exc:
+                errors[name] = str(exc)
+        # blank: the stored value (the base the form is merged over) stays
+
+
 def read_form(form: MultiDict) -> tuple[dict, dict, dict[str, str]]:
     """The form as (values to show again, the API's dict, errors found before validation).
 
@@ -77,8 +121,11 @@ def read_form(form: MultiDict) -> tuple[dict, dict, dict[str, str]]:
     values: dict[str, object] = {name: form.get(name, "") for name in (*TEXT_FIELDS, *INT_FIELDS)}
     values.update({name: name in form for name in BOOL_FIELDS})
     values["labels"] = form.get("labels", "")
+    values["tcp_query_response"] = form.get("tcp_query_response", "")
+    values.update(dict.fromkeys(SECRET_SETTINGS, ""))  # a secret typed is not shown again
     data: dict[str, object] = {name: values[name] for name in (*TEXT_FIELDS, *BOOL_FIELDS)}
     errors: dict[str, str] = {}
+    _read_special(form, data, errors)
     for name in INT_FIELDS:
         text = str(values[name]).strip()
         if not text:
@@ -110,6 +157,9 @@ def _new_values() -> dict:
 def _edit_values(server: Server) -> dict:
     values = spec_of(server)
     values["labels"] = labels_text(values["labels"])
+    steps = values["tcp_query_response"]
+    values["tcp_query_response"] = json.dumps(steps, indent=1) if steps else ""
+    values.update(dict.fromkeys(SECRET_SETTINGS, ""))
     return values
 
 
@@ -124,6 +174,8 @@ def _render_form(server: Server | None, values: dict, errors: dict[str, str], st
         server=server, values=values, kinds=KINDS, kind_labels=KIND_LABELS,
         errors={name: message[:1].upper() + message[1:] for name, message in errors.items()},
         target_help=TARGET_HELP, record_types=DNS_RECORD_TYPES,
+        secrets={name: shown(name, getattr(server, name) if server else None)
+                 for name in SECRET_SETTINGS},
         owners=[("", "Nobody")] + [(user.id, user.username) for user in users],
         parents=[("", "Nothing")] + [(row.id, row.name) for row in db.session.execute(others)],
         active_nav="server_pages.servers",
@@ -135,7 +187,8 @@ def _save(server: Server | None):
     values, data, errors = read_form(request.form)
     base = with_probe_defaults({}) if server is None else spec_of(server)
     try:
-        spec = validate_spec({**base, **{k: v for k, v in data.items() if k not in errors}})
+        spec = validate_spec({**base, **{k: v for k, v in data.items() if k not in errors}},
+                             base)
         if errors:
             return _render_form(server, values, errors, 400)
         if request.form.get("action") == "test":

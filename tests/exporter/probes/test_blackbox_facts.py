@@ -15,7 +15,9 @@ def test_http_reports_version_lengths_redirects_and_the_address(http_base):
     assert (result.http_version, result.http_ssl, result.http_redirects) == (1.1, 0, 1)
     assert result.http_content_length == 16 and result.http_body_length == 16
     assert (result.ip_protocol, result.ip_addr_hash) == (4, 3668918509.0)
-    assert set(result.phases) == {"connect", "processing", "transfer"}  # no name, no TLS
+    # All five, as blackbox writes them; no name looked up and no TLS: those two are 0.
+    assert set(result.phases) == {"resolve", "connect", "tls", "processing", "transfer"}
+    assert result.phases["resolve"] == result.phases["tls"] == 0.0
     assert result.dns_lookup_s is None and result.failed_due_to_regex is None
     assert result.tls_version is None and result.tls_peer is None
 

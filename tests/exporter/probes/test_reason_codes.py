@@ -75,6 +75,12 @@ def test_connection_failures(closed_port, http_base, hangup_port):
     expect(target("http", f"{http_base}/stall", timeout_s=0.3), "timeout")
 
 
+def test_a_tcp_dialogue_that_fails(garbage_port):
+    expect(target("tcp", f"127.0.0.1:{garbage_port}",
+                  tcp_query_response='[{"expect": "^220 "}]'), "query_response")
+    expect(target("tcp", f"127.0.0.1:{garbage_port}", ip_protocol="ip6"), "dns_no_record")
+
+
 def test_http_answers_that_fail_a_check(http_base, garbage_port):
     expect(target("http", f"{http_base}/error"), "status")
     result = expect(target("http", f"{http_base}/ok", http_keyword="MISSING"), "keyword")

@@ -6,7 +6,8 @@ import pytest
 
 from portal.config import Config, ConfigError
 
-BASE = {"SECRET_KEY": "k" * 40, "SD_TOKEN": "s" * 20, "ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20}
+BASE = {"SECRET_KEY": "k" * 40, "SD_TOKEN": "s" * 20, "ALERTMANAGER_WEBHOOK_TOKEN": "a" * 20,
+        "PROBE_SECRETS_KEY": "p" * 40}
 AD = {**BASE, "LDAP_URL": "ldaps://dc1.bank.example", "LDAP_USER_BASE": "OU=Staff,DC=bank,DC=example",
       "LDAP_BIND_DN": "CN=svc-servermon,OU=Service,DC=bank,DC=example",
       "LDAP_BIND_PASSWORD": "service-account-password",

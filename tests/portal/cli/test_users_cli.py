@@ -84,12 +84,14 @@ def test_users_create_refuses_password_and_password_stdin_together(runner):
     assert _user() is None
 
 
-SECRET_NAMES = ("SECRET_KEY", "SD_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN", "SERVERMON_SECRETS_DIR")
+SECRET_NAMES = ("SECRET_KEY", "SD_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN", "PROBE_SECRETS_KEY",
+                "SERVERMON_SECRETS_DIR")
 
 
 def test_an_operator_creates_a_user_from_the_checkout_with_script_servers_secrets(
         app, migrated, tmp_path):
-    secrets = {"secret_key": "k" * 64, "sd_token": "s" * 32, "alertmanager_webhook_token": "a" * 32}
+    secrets = {"secret_key": "k" * 64, "sd_token": "s" * 32, "alertmanager_webhook_token": "a" * 32,
+               "probe_secrets_key": "p" * 64}
     (tmp_path / "var" / "secrets").mkdir(parents=True)
     for name, value in secrets.items():
         (tmp_path / "var" / "secrets" / name).write_text(value + "\n")

@@ -25,6 +25,7 @@ def test_the_worker_refuses_a_database_another_deployment_holds(app, tmp_path):
     redis.xgroup_createconsumer(EVENTS_STREAM, EVENTS_GROUP, "staging-worker")
     env = {**os.environ, "DATABASE_URL": config.database_url, "REDIS_URL": TEST_REDIS_URL,
            "SECRET_KEY": config.secret_key, "SD_TOKEN": config.sd_token,
+           "PROBE_SECRETS_KEY": config.probe_secrets_key,
            "ALERTMANAGER_WEBHOOK_TOKEN": config.alertmanager_webhook_token}
     env.pop("DEPLOYMENT_NAME", None)
     log = tmp_path / "worker.log"

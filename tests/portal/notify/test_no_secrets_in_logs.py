@@ -70,6 +70,7 @@ def test_no_secret_is_ever_logged(notify_app, notify_client, worker, twilio, cap
         "password": PASSWORD, "wrong password": WRONG_PASSWORD, "new password": NEW_PASSWORD,
         "new user's password": "colleague-password-1", "API token": api_token,
         "SECRET_KEY": config.secret_key, "SD_TOKEN": SD,
+        "PROBE_SECRETS_KEY": config.probe_secrets_key,
         "ALERTMANAGER_WEBHOOK_TOKEN": WEBHOOK["Authorization"].removeprefix("Bearer "),
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "Twilio Basic credentials": base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode(),

@@ -27,6 +27,7 @@ def test_the_worker_process_delivers_ingests_and_stops_on_sigterm(notify_client,
     config = notify_client.application.config["SERVERMON"]
     env = {**os.environ, "DATABASE_URL": config.database_url, "REDIS_URL": TEST_REDIS_URL,
            "SECRET_KEY": config.secret_key, "SD_TOKEN": config.sd_token,
+           "PROBE_SECRETS_KEY": config.probe_secrets_key,
            "ALERTMANAGER_WEBHOOK_TOKEN": config.alertmanager_webhook_token,
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp[0]),
            "PORTAL_URL": "https://servermon.bank.example"}
