@@ -84,6 +84,10 @@ class _TimedResolver(AbstractResolver):
         await self.inner.close()
 
 
+_CERT_ERRORS = (ssl.CertificateError,)  # aiohttp's cert_errors and ssl_errors
+_SSL_ERRORS = (ssl.SSLError,)
+
+
 class _MeasuringConnector(aiohttp.TCPConnector):
     """Times each new connection, TCP and TLS apart, and reads its peer's address and
     certificates as it opens.
@@ -93,18 +97,37 @@ class _MeasuringConnector(aiohttp.TCPConnector):
     the other TLS facts and the address are the last connection's, the final response's.
     """
 
-    async def _wrap_create_connection(self, factory, *args, **kwargs):
+    async def _wrap_create_connection(self, factory, *args, addr_infos, req, timeout,
+                                      client_error=aiohttp.ClientConnectorError, **kwargs):
         # asyncio calls the protocol factory once the TCP connection is up, before any
         # TLS handshake: the boundary between blackbox's connect and tls phases.
         marks = _marks.get()
-        if marks is None:
-            return await super()._wrap_create_connection(factory, *args, **kwargs)
+        if marks is not None:
+            inner = factory
 
-        def timed():
-            marks["tcp_at"] = time.perf_counter()
-            return factory()
+            def factory():
+                marks["tcp_at"] = time.perf_counter()
+                return inner()
 
-        return await super()._wrap_create_connection(timed, *args, **kwargs)
+        if len(addr_infos) != 1 or args:
+            return await super()._wrap_create_connection(
+                factory, *args, addr_infos=addr_infos, req=req, timeout=timeout,
+                client_error=client_error, **kwargs)
+        # One address, as a probe's name nearly always has: the event loop opens the
+        # socket itself (in C, with uvloop) instead of happy eyeballs' Python socket, which
+        # is only worth its cost when there are addresses to race. Errors as aiohttp's.
+        family, _type, proto, _name, address = addr_infos[0]
+        try:
+            return await self._loop.create_connection(
+                factory, address[0], address[1], family=family, proto=proto, **kwargs)
+        except _CERT_ERRORS as exc:
+            raise aiohttp.ClientConnectorCertificateError(req.connection_key, exc) from exc
+        except _SSL_ERRORS as exc:
+            raise aiohttp.ClientConnectorSSLError(req.connection_key, exc) from exc
+        except OSError as exc:
+            if exc.errno is None and isinstance(exc, asyncio.TimeoutError):
+                raise
+            raise client_error(req.connection_key, exc) from exc
 
     async def connect(self, req, traces, timeout):
         marks = _marks.get()
