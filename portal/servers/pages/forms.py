@@ -113,6 +113,9 @@ def _read_special(form: MultiDict, data: dict, errors: dict[str, str]) -> None:
         # blank: the stored value (the base the form is merged over) stays
 
 
+NOT_KEPT = "Not saved, as other fields need correcting: enter it again."
+
+
 def read_form(form: MultiDict) -> tuple[dict, dict, dict[str, str]]:
     """The form as (values to show again, the API's dict, errors found before validation).
 
@@ -164,7 +167,7 @@ def _edit_values(server: Server) -> dict:
 
 
 def _render_form(server: Server | None, values: dict, errors: dict[str, str], status: int = 200,
-                 **probe: object):
+                 retype: dict[str, str] | None = None, **probe: object):
     users = db.session.execute(select(User.id, User.username).order_by(User.username)).all()
     others = select(Server.id, Server.name).order_by(Server.name)
     if server is not None:
@@ -174,8 +177,8 @@ def _render_form(server: Server | None, values: dict, errors: dict[str, str], st
         server=server, values=values, kinds=KINDS, kind_labels=KIND_LABELS,
         errors={name: message[:1].upper() + message[1:] for name, message in errors.items()},
         target_help=TARGET_HELP, record_types=DNS_RECORD_TYPES,
-        secrets={name: shown(name, getattr(server, name) if server else None)
-                 for name in SECRET_SETTINGS},
+        secrets={name: {**shown(name, getattr(server, name) if server else None),
+                        "retype": (retype or {}).get(name)} for name in SECRET_SETTINGS},
         owners=[("", "Nobody")] + [(user.id, user.username) for user in users],
         parents=[("", "Nothing")] + [(row.id, row.name) for row in db.session.execute(others)],
         active_nav="server_pages.servers",
@@ -190,23 +193,35 @@ def _save(server: Server | None):
         spec = validate_spec({**base, **{k: v for k, v in data.items() if k not in errors}},
                              base)
         if errors:
-            return _render_form(server, values, errors, 400)
+            return _render_form(server, values, errors, 400,
+                                retype=_typed_secrets(errors, NOT_KEPT))
         if request.form.get("action") == "test":
             return _test_now(server, values, spec)
         saved = create_server(spec, current_user()) if server is None else update_server(server, spec)
     except APIError as exc:
         errors = {**form_errors(exc, FORM_FIELDS), **errors}
-        return _render_form(server, values, errors, exc.status if exc.status < 500 else 400)
+        return _render_form(server, values, errors, exc.status if exc.status < 500 else 400,
+                            retype=_typed_secrets(errors, NOT_KEPT))
     flash(f"Server {saved.name} {'added' if server is None else 'saved'}.", "success")
     return redirect(url_for("server_pages.server_detail", server_id=saved.id))
 
 
+def _typed_secrets(errors: dict[str, str], message: str) -> dict[str, str]:
+    """A note for each secret typed into this post and not kept. A secret is never written
+    back into the page, so after a failed save or a test its field is blank again; without
+    the note, the next save would keep the stored value (or none) unnoticed."""
+    form = request.form
+    return {name: message for name in SECRET_SETTINGS
+            if form.get(name, "").strip() and f"{name}__clear" not in form and name not in errors}
+
+
 def _test_now(server: Server | None, values: dict, spec):
     """Probe the form's settings once through the exporter, and show the form again."""
+    retype = _typed_secrets({}, "Tested with the value typed; enter it again to save it.")
     try:
-        return _render_form(server, values, {}, probe=probe_once(spec))
+        return _render_form(server, values, {}, probe=probe_once(spec), retype=retype)
     except APIError as exc:
-        return _render_form(server, values, {}, probe_error=exc.message)
+        return _render_form(server, values, {}, probe_error=exc.message, retype=retype)
 
 
 @bp.route("/servers/new", methods=["GET", "POST"])

@@ -285,3 +285,32 @@ def test_the_portal_requires_a_probe_secrets_key(migrated):
     with pytest.raises(ConfigError, match="PROBE_SECRETS_KEY: key 2 must be at least 32"):
         Config.from_env({**base, "PROBE_SECRETS_KEY": "n" * 32 + ",short"})
     assert make_config(migrated, PROBE_SECRETS_KEY="n" * 32 + "," + "o" * 32).probe_secrets_key
+
+
+def test_a_failed_save_says_which_typed_secrets_were_not_kept(client, keyring):
+    """A secret is never written back into the page: after a failed save its field is
+    blank, so the page says so, rather than a corrected save dropping it unnoticed."""
+    sign_in(client)
+    response = post_form(client, "/servers/new", server_form(
+        interval_s="10", timeout_s="10", http_bearer_token="tok-typed",
+        http_headers="X-Api-Key: k-typed"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'data-field-error="timeout_s"' in page
+    assert "tok-typed" not in page and "k-typed" not in page
+    for name in ("http_bearer_token", "http_headers"):
+        assert f'data-testid="secret-retype-{name}"' in page
+    assert 'data-testid="secret-retype-http_basic_auth_password"' not in page  # none typed
+    assert "<details class=\"mt-3\" open>" in page  # the notes are in view
+    saved = post_form(client, "/servers/new", server_form(
+        interval_s="10", timeout_s="5", http_bearer_token="tok-typed"))
+    assert saved.status_code == 302
+    assert "secret-retype" not in client.get(saved.headers["Location"]).get_data(as_text=True)
+
+
+def test_test_now_says_a_typed_secret_must_be_entered_again_to_save(client):
+    sign_in(client)
+    page = post_form(client, "/servers/new", server_form(
+        http_bearer_token="tok-typed", action="test")).get_data(as_text=True)
+    assert 'data-testid="probe-result"' in page  # tested (here: the exporter is away)
+    assert 'data-testid="secret-retype-http_bearer_token"' in page and "tok-typed" not in page
+    assert "enter it again to save it" in page
