@@ -74,6 +74,8 @@ GAUGES: tuple[tuple[str, str, Field], ...] = (
      lambda r: r.dns_query_succeeded),
     ("probe_icmp_packet_loss_ratio", "Share of echo requests without a reply",
      lambda r: r.icmp_loss_ratio),
+    ("probe_icmp_reply_hop_limit", "Replied packet hop limit (TTL for ipv4)",
+     lambda r: r.icmp_reply_hop_limit),
 )
 # Families whose samples carry one more label: (name, help, extra label, field). With the
 # label None, the field's keys are label text already (escaped when the value was made).

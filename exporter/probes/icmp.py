@@ -1,13 +1,12 @@
-"""ICMP echo: loss ratio and round-trip time, through icmplib.
+"""ICMP echo: loss ratio, round-trip time and the reply's hop limit, through icmplib
+(exporter/probes/icmp_echo.py receives the replies, to read their hop limit).
 
 Unprivileged ICMP sockets (SOCK_DGRAM, allowed by Linux's net.ipv4.ping_group_range)
 where the OS allows them, raw sockets when running as root, otherwise a clear reason
 rather than a silent failure. Which of the two works is learnt on the first probe.
 
-Of blackbox's ICMP metrics, ``probe_icmp_reply_hop_limit`` is missing: icmplib's replies
-do not carry the IP header's TTL (it reads it from neither kind of socket), and
-``probe_icmp_duration_seconds{phase="setup"}`` too, as the socket is made inside
-icmplib's ping, whose time is all the round trips'.
+Of blackbox's ICMP metrics, ``probe_icmp_duration_seconds{phase="setup"}`` is not
+written: the socket is made with the pings, whose time is all the round trips'.
 """
 
 from __future__ import annotations
@@ -16,12 +15,12 @@ import os
 import time
 from socket import SOCK_DGRAM
 
-from icmplib import async_ping
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
 from exporter.probes import policy
 from exporter.probes.address import address_facts
 from exporter.probes.http_options import keep_family, no_address_reason
+from exporter.probes.icmp_echo import echo
 from exporter.probes.reasons import connection_failure
 from exporter.probes.result import ProbeResult, failure
 from exporter.targets import Target
@@ -63,11 +62,11 @@ async def probe_icmp(target: Target) -> ProbeResult:
     facts = address_facts(address)
     measured = {"dns_lookup_s": lookup, "ip_protocol": facts[0] if facts else None,
                 "ip_addr_hash": facts[1] if facts else None}
-    host = None
+    echoes = None
     for privileged in _modes():
         try:
-            host = await async_ping(address, count=COUNT, interval=INTERVAL_S,
-                                    timeout=wait, privileged=privileged)
+            echoes = await echo(address, count=COUNT, interval_s=INTERVAL_S, timeout_s=wait,
+                                privileged=privileged)
         except SocketPermissionError:
             continue
         except (ICMPLibError, OSError) as exc:
@@ -75,15 +74,17 @@ async def probe_icmp(target: Target) -> ProbeResult:
                            **measured)
         _Mode.privileged = privileged
         break
-    if host is None:
+    if echoes is None:
         return failure(started, time.perf_counter(), "icmp_not_permitted", NOT_PERMITTED)
     duration = time.perf_counter() - started
-    if host.packets_received == 0:
+    if not echoes.rtts_s:
         return ProbeResult(success=False, duration_s=duration, icmp_loss_ratio=1.0,
                            reason=f"no echo reply ({COUNT} sent)", reason_code="no_reply",
                            **measured)
-    phases = {"rtt": host.avg_rtt / 1000}
+    rtt = sum(echoes.rtts_s) / len(echoes.rtts_s)
+    phases = {"rtt": rtt}
     if lookup is not None:
         phases["resolve"] = lookup
-    return ProbeResult(success=True, duration_s=duration, icmp_loss_ratio=host.packet_loss,
-                       icmp_rtt_s=host.avg_rtt / 1000, icmp_phases=phases, **measured)
+    return ProbeResult(success=True, duration_s=duration, icmp_loss_ratio=echoes.loss_ratio,
+                       icmp_rtt_s=rtt, icmp_phases=phases,
+                       icmp_reply_hop_limit=echoes.hop_limit, **measured)

@@ -27,6 +27,7 @@ class ProbeResult:
     dns_lookup_s: float | None = None
     icmp_loss_ratio: float | None = None
     icmp_rtt_s: float | None = None
+    icmp_reply_hop_limit: int | None = None  # TTL (IPv4) or hop limit (IPv6) of the last reply
     phases: dict[str, float] | None = None  # HTTP: resolve, connect, tls, processing, transfer
     ip_protocol: int | None = None  # 4 or 6: the address family probed
     ip_addr_hash: float | None = None  # blackbox's FNV-1a of the address probed

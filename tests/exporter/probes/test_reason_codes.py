@@ -15,6 +15,7 @@ from icmplib.exceptions import SocketPermissionError
 import exporter.probes as probes
 from exporter.metrics import probe_text
 from exporter.probes import icmp, policy, run_probe
+from exporter.probes.icmp_echo import Echoes
 from exporter.probes.reasons import connection_failure
 from exporter.probes.result import ProbeResult, fail
 from tests.exporter.conftest import (
@@ -133,19 +134,16 @@ def test_denied_by_the_probe_policy(http_base):
 
 
 def test_icmp_silence_and_refusal(monkeypatch):
-    class Silent:
-        packets_received = 0
-
     async def silent(*_args, **_kwargs):
-        return Silent()
+        return Echoes(sent=3)
 
     async def forbidden(*_args, **_kwargs):
         raise SocketPermissionError(False)
 
     monkeypatch.setattr(icmp._Mode, "privileged", None)
-    monkeypatch.setattr(icmp, "async_ping", silent)
+    monkeypatch.setattr(icmp, "echo", silent)
     expect(target("icmp", "127.0.0.1"), "no_reply")
-    monkeypatch.setattr(icmp, "async_ping", forbidden)
+    monkeypatch.setattr(icmp, "echo", forbidden)
     monkeypatch.setattr(icmp.os, "geteuid", lambda: 1000)
     expect(target("icmp", "127.0.0.1"), "icmp_not_permitted")
 
