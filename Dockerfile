@@ -26,7 +26,7 @@ COPY dashboards ./dashboards
 COPY docs/runbooks ./docs/runbooks
 RUN pip install --no-cache-dir . gunicorn
 COPY --from=assets /build/vendor ./portal/static/vendor
-RUN mkdir -p /app/var /tmp/metrics && chown -R servermon:servermon /app/var /tmp/metrics
+RUN mkdir -p /app/var/rules /tmp/metrics && chown -R servermon:servermon /app/var /tmp/metrics
 USER servermon
 ENV PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 EXPOSE 8000 9117

@@ -40,6 +40,9 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
                            serves from docs/runbooks/ (committed: http://localhost:8080,
                            docker-compose's default PORTAL_URL)
     --rules-dir            where the *.rules.yml files are read from (default alert_rules/)
+    --rules-only           write only the rule files, into --out itself (docker-compose's
+                           one-shot "rules" service: --portal-url, --rules-dir and
+                           --server-down-for count; nothing else is needed)
     --remote-write         a long-term store's remote_write URL (VictoriaMetrics, Thanos
                            Receive, Mimir); repeatable, added after any the committed file has
     --blackbox-job         also write <out>/blackbox_job.yml: a classic blackbox-style job
@@ -352,11 +355,7 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
                             group_interval=group_interval, smtp_smarthost=smtp_smarthost,
                             admin_email=admin_email)
 
-    for path, data in zip(rule_paths, rules.values(), strict=True):
-        _write(path, data, Path(rules_dir) / path.name)
-    # A rule file renamed or removed since the last render must not linger.
-    for stale in set(rules_out.glob("*.yml")) - set(rule_paths):
-        stale.unlink()
+    _write_rules(rule_paths, rules, Path(rules_dir))
     if classic is None:
         (out_dir / "blackbox_job.yml").unlink(missing_ok=True)
     return RenderedPaths(
@@ -368,13 +367,37 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
     )
 
 
+def _write_rules(rule_paths: Sequence[Path], rules: dict[str, dict], rules_dir: Path) -> None:
+    for path, data in zip(rule_paths, rules.values(), strict=True):
+        _write(path, data, rules_dir / path.name)
+    # A rule file renamed or removed since the last render must not linger.
+    for folder in {path.parent for path in rule_paths}:
+        for stale in set(folder.glob("*.rules.yml")) - set(rule_paths):
+            stale.unlink()
+
+
+def render_rules(out_dir: Path, *, portal_url: str = DEFAULT_PORTAL_URL,
+                 rules_dir: Path = RULES_DIR,
+                 server_down_for: str | None = None) -> tuple[Path, ...]:
+    """Only the rule files, into ``out_dir`` itself: what docker-compose's one-shot
+    ``rules`` service writes into the volume Prometheus reads its rules from, so every
+    runbook_url there is built from the deployment's PORTAL_URL."""
+    portal_url = _portal_url(portal_url)
+    server_down_for = _duration(server_down_for, "--server-down-for")
+    rules = _rules(Path(rules_dir), server_down_for=server_down_for, portal_url=portal_url)
+    rule_paths = tuple(Path(out_dir).resolve() / name for name in rules)
+    _write_rules(rule_paths, rules, Path(rules_dir))
+    return rule_paths
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; see the module docstring. Returns 2 after one line on a bad value."""
     parser = argparse.ArgumentParser(
         prog="python -m provisioning.render",
         description="Render servermon's Prometheus and Alertmanager configs for this machine.")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--webhook-token-file", type=Path, required=True)
+    parser.add_argument("--webhook-token-file", type=Path)
+    parser.add_argument("--rules-only", action="store_true")
     parser.add_argument("--exporter", default="127.0.0.1:9117")
     parser.add_argument("--portal", default="127.0.0.1:8000")
     parser.add_argument("--alertmanager", default="127.0.0.1:9093")
@@ -392,6 +415,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--blackbox-job", action="store_true")
     parser.add_argument("--sd-token-file", type=Path)
     args = parser.parse_args(argv)
+    if args.rules_only:
+        try:
+            paths = render_rules(args.out, portal_url=args.portal_url, rules_dir=args.rules_dir,
+                                 server_down_for=args.server_down_for)
+        except RenderError as exc:
+            print(f"servermon: configuration error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {len(paths)} rule files in {Path(args.out).resolve()}")
+        return 0
+    if args.webhook_token_file is None:
+        parser.error("--webhook-token-file is required (all but --rules-only)")
     try:
         rendered = render(
             args.out, exporter=args.exporter, portal=args.portal, alertmanager=args.alertmanager,

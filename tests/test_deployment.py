@@ -1,6 +1,7 @@
 """The compose stack and image, checked by parsing (no Docker engine on these machines)."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -140,3 +141,34 @@ def test_the_longterm_profile_is_the_store_the_remote_write_example_writes_to(tm
     example = yaml.safe_load((ROOT / "provisioning/prometheus/remote_write.example.yml").read_text())
     assert [w["url"] for w in example["remote_write"]] == [
         f"http://victoriametrics:{port}/api/v1/write"]
+
+
+def test_compose_renders_the_rules_with_runbook_links_to_this_deployments_portal(tmp_path):
+    """Prometheus reads the rules the one-shot ``rules`` service rendered into a volume, so
+    each runbook_url is <PORTAL_URL>/runbooks/<Alert> for this deployment, not the
+    committed default. The service's own command runs here, with the image's paths
+    pointed at this checkout."""
+    result = compose_config(env_file(tmp_path, PORTAL_URL="https://servermon.bank.example"))
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    rules, prometheus = services["rules"], services["prometheus"]
+    assert prometheus["depends_on"]["rules"]["condition"] == "service_completed_successfully"
+    [(volume, written_at, _mode)] = [v.split(":") for v in rules["volumes"]]
+    [(read_at, mode)] = [v.split(":")[1:] for v in prometheus["volumes"]
+                         if v.split(":")[0] == volume]
+    committed = yaml.safe_load((ROOT / "provisioning/prometheus/prometheus.yml").read_text())
+    assert committed["rule_files"] == [f"{read_at}/*.rules.yml"] and mode == "ro"
+    out = tmp_path / "rendered"
+    command = rules["command"][-1].replace(written_at, str(out)).replace(
+        "/app/alert_rules", str(ROOT / "alert_rules")).replace("$$", "$")
+    run = subprocess.run([*rules["command"][:-1], command], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60,
+                         env={**rules["environment"], "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr
+    written = sorted(out.glob("*.rules.yml"))
+    assert [p.name for p in written] == ["recording.rules.yml", "servermon.rules.yml"]
+    links = [rule["annotations"]["runbook_url"]
+             for group in yaml.safe_load((out / "servermon.rules.yml").read_text())["groups"]
+             for rule in group["rules"] if "alert" in rule]
+    assert links and all(link == f"https://servermon.bank.example/runbooks/{link.rsplit('/', 1)[1]}"
+                         for link in links)
