@@ -118,10 +118,11 @@ def _choice(meta: Mapping[str, str], name: str, default: str, choices: tuple[str
     raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
-def _secrets(meta: Mapping[str, str], name: str) -> dict[str, str]:
-    """The secret settings in plaintext: sealed ones (from SD) opened with the installed
-    keyring, plain ones (an operator's /probe) as given. ValueError names the server's
-    setting, never its value."""
+def _secrets(meta: Mapping[str, str], name: str, address: str) -> dict[str, str]:
+    """The secret settings in plaintext: sealed ones (from SD, or a classic job's /probe)
+    opened with the installed keyring, and only for the target they were sealed for
+    (wire/secrets.py), plain ones (an operator's /probe) as given. ValueError names the
+    server's setting, never its value."""
     opened = {}
     for setting in SECRET_SETTINGS:
         value = meta.get(setting, "")
@@ -132,7 +133,7 @@ def _secrets(meta: Mapping[str, str], name: str) -> dict[str, str]:
             raise ValueError(f"{setting} of {name} is sealed, but this exporter has no "
                              "PROBE_SECRETS_KEY to open it; set the portal's key")
         try:
-            opened[setting] = unseal(_keyring, value)
+            opened[setting] = unseal(_keyring, value, bound_to=address)
         except ValueError as exc:
             raise ValueError(f"{setting} of {name} {exc}") from None
     return opened
@@ -278,7 +279,7 @@ class Target:
             except ValueError as exc:
                 raise ValueError(f"http_keyword is {exc}") from None
         mode = _choice(meta, "http_keyword_mode", "contains", KEYWORD_MODES)
-        options = _options(meta, _secrets(meta, name))
+        options = _options(meta, _secrets(meta, name, address))
         return cls(
             server_id=server_id, name=name, kind=kind, address=address, labels_text=labels_text,
             interval_s=interval, timeout_s=timeout,

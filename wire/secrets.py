@@ -6,6 +6,14 @@ discovery as ``enc:v1:<Fernet token>``, so neither the database, its backups, Pr
 (which reads the SD labels) nor anyone reading its targets page ever holds the plaintext.
 Only the two processes given ``PROBE_SECRETS_KEY`` can open them.
 
+Each sealed value is bound to the target it is for: the sealed plaintext is
+``<target>\n<secret>``, and ``unseal`` is told the target and refuses a value sealed for
+another. The exporter opens a secret only for the target it came with, so whoever can read
+service discovery (Prometheus, the SD token) and call ``/probe`` cannot have the exporter
+send a server's token to an address of their choosing; nor can a client attach another
+server's sealed value to its own. A server whose target changes has its secrets sealed
+again for the new one.
+
 ``PROBE_SECRETS_KEY`` is one key or several, comma-separated, each any string of at least
 32 characters (derived to a Fernet key by SHA-256). The first seals; every one unseals, so
 a key is rotated by putting the new one first, re-saving (or leaving) the servers, and
@@ -54,21 +62,34 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
-def seal(keyring: Keyring, plaintext: str) -> str:
-    """``enc:v1:<token>``, sealed with the first key."""
-    return PREFIX + keyring._fernet.encrypt(plaintext.encode()).decode("ascii")
+def _bound(target: str) -> str:
+    target = target.strip()
+    if not target or "\n" in target:
+        raise ValueError("a sealed value is bound to a target of one line")
+    return target
 
 
-def unseal(keyring: Keyring, value: str) -> str:
-    """The plaintext of ``seal``'s output. ValueError, naming nothing secret, when it is not
-    sealed text, was sealed with a key not in ``keyring``, or was altered."""
+def seal(keyring: Keyring, plaintext: str, *, bound_to: str) -> str:
+    """``enc:v1:<token>``, sealed with the first key, for the target ``bound_to``."""
+    text = f"{_bound(bound_to)}\n{plaintext}"
+    return PREFIX + keyring._fernet.encrypt(text.encode()).decode("ascii")
+
+
+def unseal(keyring: Keyring, value: str, *, bound_to: str) -> str:
+    """The plaintext of ``seal``'s output for the target ``bound_to``. ValueError, naming
+    nothing secret, when it is not sealed text, was sealed with a key not in ``keyring``,
+    was altered, or was sealed for another target."""
     if not is_sealed(value):
         raise ValueError(f"is not sealed text (it must start with {PREFIX})")
     try:
-        return keyring._fernet.decrypt(value[len(PREFIX):].encode("ascii")).decode()
+        text = keyring._fernet.decrypt(value[len(PREFIX):].encode("ascii")).decode()
     except (InvalidToken, UnicodeError):
         raise ValueError("cannot be unsealed: it was sealed with a key not in "
                          "PROBE_SECRETS_KEY, or altered") from None
+    target, _, plaintext = text.partition("\n")
+    if target != _bound(bound_to):
+        raise ValueError("was sealed for another target")
+    return plaintext
 
 
 def rotate(keyring: Keyring, value: str) -> str:

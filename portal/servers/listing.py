@@ -73,7 +73,7 @@ def as_rows(query: Select) -> Select:
 def serialize_row(row, labels: dict[str, str]) -> dict:
     data = {name: getattr(row, name) for name in SPEC_COLUMNS}
     for name in SECRET_SETTINGS:  # never a secret, nor its sealed text
-        data[name] = shown(name, data[name])
+        data[name] = shown(name, data[name], row.target)
     data.update(
         id=row.id,
         group=row.group_name,

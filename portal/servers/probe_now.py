@@ -63,7 +63,7 @@ def probe_once(spec: ServerSpec) -> dict:
     params.update({name: _param(getattr(spec, name)) for name in PROBE_SETTINGS
                    if getattr(spec, name) is not None and name not in SECRET_SETTINGS})
     for name in SECRET_SETTINGS:  # sealed: no plaintext in the URL, nor in any log of it
-        value = sealed_param(name, getattr(spec, name))
+        value = sealed_param(name, getattr(spec, name), spec.target)
         if value is not None:
             params[name] = value
     try:

@@ -50,6 +50,8 @@ def open_secrets(data: dict, current: dict | None = None) -> dict:
     (stored) value kept, ``{"set": false}`` cleared. 400 naming the field otherwise."""
     data = dict(data)
     problems = {}
+    # Sealed values open only for the target they were sealed for: the stored server's.
+    bound = (current or {}).get("target")
     for name in SECRET_SETTINGS:
         if name not in data:
             continue
@@ -63,8 +65,11 @@ def open_secrets(data: dict, current: dict | None = None) -> dict:
                 problems[name] = "is not set; give its value"
                 continue
         if is_sealed(value):
+            if not bound:
+                problems[name] = "give its value; a sealed value is accepted only as stored"
+                continue
             try:
-                text = unseal(keyring(), value)
+                text = unseal(keyring(), value, bound_to=bound)
             except ValueError:
                 problems[name] = UNREADABLE
                 continue
@@ -75,36 +80,39 @@ def open_secrets(data: dict, current: dict | None = None) -> dict:
     return data
 
 
-def sealed(name: str, value: object, stored: str | None) -> str | None:
-    """The column value for a secret's plaintext ``value``: the ``stored`` sealed text when
-    it holds the same plaintext (so an edit that keeps a secret changes nothing, in the
-    audit trail or in what SD sends), else the value sealed with the first key."""
+def sealed(name: str, value: object, stored: str | None, *, target: str,
+           stored_target: str | None) -> str | None:
+    """The column value for a secret's plaintext ``value`` on a server probing ``target``:
+    the ``stored`` sealed text when it holds the same plaintext for the same target (so an
+    edit that keeps a secret changes nothing, in the audit trail or in what SD sends), else
+    the value sealed with the first key for ``target``."""
     text = plain_text(name, value)
     if text is None:
         return None
-    if is_sealed(stored):
+    if is_sealed(stored) and stored_target == target:
         try:
-            if unseal(keyring(), stored) == text:
+            if unseal(keyring(), stored, bound_to=stored_target) == text:
                 return stored
         except ValueError:
             pass
-    return seal(keyring(), text)
+    return seal(keyring(), text, bound_to=target)
 
 
-def shown(name: str, stored: str | None) -> dict:
-    """What the API and pages show of a stored secret."""
+def shown(name: str, stored: str | None, target: str | None) -> dict:
+    """What the API and pages show of a stored secret of a server probing ``target``."""
     if not stored:
         return {"set": False, "names": []} if name == "http_headers" else {"set": False}
     if name != "http_headers":
         return {"set": True}
     try:
-        return {"set": True, "names": list(json.loads(unseal(keyring(), stored)))}
+        return {"set": True,
+                "names": list(json.loads(unseal(keyring(), stored, bound_to=target or "")))}
     except ValueError:
         return {"set": True, "names": [], "unreadable": True}
 
 
-def sealed_param(name: str, value: object) -> str | None:
-    """A secret of an unsaved spec as "test now" sends it to the exporter: sealed, so the
-    plaintext is in no URL, log or proxy on the way."""
+def sealed_param(name: str, value: object, target: str) -> str | None:
+    """A secret of an unsaved spec as "test now" sends it to the exporter: sealed for the
+    spec's target, so the plaintext is in no URL, log or proxy on the way."""
     text = plain_text(name, value)
-    return None if text is None else seal(keyring(), text)
+    return None if text is None else seal(keyring(), text, bound_to=target)

@@ -87,10 +87,12 @@ def spec_of(server: Server) -> dict:
 
 
 def _apply(server: Server, spec: ServerSpec) -> None:
+    stored_target = server.target  # before the loop changes it: the stored secrets' target
     for name in SPEC_COLUMNS:
         value = getattr(spec, name)
         if name in SECRET_SETTINGS:
-            value = sealed(name, value, getattr(server, name))
+            value = sealed(name, value, getattr(server, name), target=spec.target,
+                           stored_target=stored_target)
         setattr(server, name, value)
     server.group_name = spec.group
     current = {label.key: label for label in server.labels}

@@ -15,6 +15,7 @@ from wire.secrets import Keyring, seal
 
 KEY = "exporter-probe-secrets-key-" + "k" * 20
 KEYRING = Keyring.from_text(KEY)
+API = "https://api.bank.test/"  # _group's target: what the portal seals these values for
 
 
 @pytest.fixture
@@ -32,13 +33,26 @@ def _group(kind="http", address="https://api.bank.test/", **meta):
 
 def test_sealed_secrets_from_sd_are_opened(keyring):
     target = Target.from_group(_group(
-        http_headers=seal(keyring, json.dumps({"X-Api-Key": "k-123", "Accept": "text/plain"})),
-        http_basic_auth_username="probe", http_basic_auth_password=seal(keyring, "pa:ss"),
+        http_headers=seal(keyring, json.dumps({"X-Api-Key": "k-123", "Accept": "text/plain"}), bound_to=API),
+        http_basic_auth_username="probe", http_basic_auth_password=seal(keyring, "pa:ss", bound_to=API),
         http_body='{"ping": 1}', ip_protocol="ip6"))
     assert target.http_headers == (("X-Api-Key", "k-123"), ("Accept", "text/plain"))
     assert target.http_basic_auth == ("probe", "pa:ss")
     assert (target.http_body, target.ip_protocol) == ('{"ping": 1}', "ip6")
     assert "k-123" not in repr(target) and "pa:ss" not in repr(target)
+
+
+def test_a_value_sealed_for_another_target_does_not_open():
+    """SD's sealed token handed to /probe with an address of the caller's choosing: the
+    exporter must not open it, or it would send the token there."""
+    with pytest.raises(ValueError, match="http_bearer_token of payments-api was sealed for "
+                                         "another target"):
+        targets.install_keyring(KEYRING)
+        try:
+            Target.from_settings(0, "payments-api", "http", "https://attacker.example/",
+                                 {"http_bearer_token": seal(KEYRING, "tok", bound_to=API)}, "")
+        finally:
+            targets.install_keyring(None)
 
 
 def test_plain_secrets_are_taken_as_an_operators_probe_gives_them():
@@ -57,7 +71,7 @@ class _Lines(logging.Handler):
 
 
 def test_without_the_key_a_sealed_target_is_skipped_naming_server_and_setting():
-    sealed = seal(KEYRING, "tok-secret")
+    sealed = seal(KEYRING, "tok-secret", bound_to=API)
     with pytest.raises(ValueError, match="http_bearer_token of payments-api is sealed, but this "
                                          "exporter has no PROBE_SECRETS_KEY"):
         Target.from_group(_group(http_bearer_token=sealed))
@@ -78,7 +92,7 @@ def test_without_the_key_a_sealed_target_is_skipped_naming_server_and_setting():
 def test_a_wrong_key_is_refused_naming_the_setting(keyring):
     other = Keyring.from_text("another-exporters-key-" + "z" * 20)
     with pytest.raises(ValueError, match="tls_client_key of payments-api cannot be unsealed"):
-        Target.from_group(_group(tls_client_cert="PEM", tls_client_key=seal(other, "KEY")))
+        Target.from_group(_group(tls_client_cert="PEM", tls_client_key=seal(other, "KEY", bound_to=API)))
 
 
 def test_tcp_and_dns_options():

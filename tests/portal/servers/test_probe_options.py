@@ -82,9 +82,9 @@ def test_secrets_are_sealed_at_rest_and_never_returned(client, headers, keyring)
     server = _stored(body["id"])
     for name in ("http_headers", "http_bearer_token", "tls_client_key"):
         assert is_sealed(getattr(server, name))
-    assert json.loads(unseal(keyring, server.http_headers)) == SECRETS
-    assert unseal(keyring, server.http_bearer_token) == "tok-secret-456"
-    assert unseal(keyring, server.tls_client_key) == key.strip() + "\n"
+    assert json.loads(unseal(keyring, server.http_headers, bound_to=server.target)) == SECRETS
+    assert unseal(keyring, server.http_bearer_token, bound_to=server.target) == "tok-secret-456"
+    assert unseal(keyring, server.tls_client_key, bound_to=server.target) == key.strip() + "\n"
     listed = client.get("/api/servers", headers=headers).get_data(as_text=True)
     assert "k-live-123" not in listed and "enc:v1:" not in listed
 
@@ -105,7 +105,7 @@ def test_an_edit_keeps_clears_or_replaces_each_secret(client, headers, keyring):
     assert (_stored(server.id).http_headers, _stored(server.id).http_bearer_token) == sealed
     assert shown["http_bearer_token"] == {"set": True}
     patch({"http_bearer_token": "tok-2"})
-    assert unseal(keyring, _stored(server.id).http_bearer_token) == "tok-2"
+    assert unseal(keyring, _stored(server.id).http_bearer_token, bound_to=server.target) == "tok-2"
     assert _stored(server.id).http_headers == sealed[0]
     shown = patch({"http_bearer_token": None, "http_headers": {}})
     assert shown["http_bearer_token"] == {"set": False}
@@ -172,7 +172,7 @@ def test_sd_sends_the_sealed_text_which_the_exporter_opens(app, config):
     ({"dns_transport": "tcp"}, "dns_transport", "only to dns"),
     ({"tcp_query_response": [{"expect": "^220"}]}, "tcp_query_response", "only to tcp"),
     ({"dns_answer_regex": "x"}, "dns_answer_regex", "only to dns"),
-    ({"http_bearer_token": "enc:v1:abc"}, "http_bearer_token", "cannot be unsealed"),
+    ({"http_bearer_token": "enc:v1:abc"}, "http_bearer_token", "accepted only as stored"),
 ])
 def test_a_bad_option_is_a_400_naming_the_field(client, headers, sent, field, message):
     response = client.post("/api/servers", json={**HTTP, **sent}, headers=headers)
@@ -236,11 +236,11 @@ def test_the_form_shows_a_secret_is_set_but_not_its_value(client, keyring):
     form = server_form(name="api", target="https://api.bank.example/health")
     assert post_form(client, f"/servers/{server.id}/edit", form).status_code == 302
     assert _stored(server.id).http_headers == sealed  # blank: kept
-    assert unseal(keyring, _stored(server.id).http_bearer_token) == "tok-1"
+    assert unseal(keyring, _stored(server.id).http_bearer_token, bound_to=server.target) == "tok-1"
     response = post_form(client, f"/servers/{server.id}/edit", {
         **form, "http_headers": "X-Api-Key: k-new\nX-Trace: 1", "http_bearer_token__clear": "on"})
     assert response.status_code == 302
-    assert json.loads(unseal(keyring, _stored(server.id).http_headers)) == \
+    assert json.loads(unseal(keyring, _stored(server.id).http_headers, bound_to=server.target)) == \
         {"X-Api-Key": "k-new", "X-Trace": "1"}
     assert _stored(server.id).http_bearer_token is None
 
@@ -272,8 +272,8 @@ def test_test_now_sends_secrets_sealed(client, headers, keyring, monkeypatch):
         **HTTP, "http_bearer_token": "tok-now", "http_headers": {"X-K": "v"}})
     assert response.status_code == 200, response.get_json()
     assert is_sealed(sent["http_bearer_token"]) and "tok-now" not in json.dumps(sent)
-    assert unseal(keyring, sent["http_bearer_token"]) == "tok-now"
-    assert json.loads(unseal(keyring, sent["http_headers"])) == {"X-K": "v"}
+    assert unseal(keyring, sent["http_bearer_token"], bound_to=HTTP["target"]) == "tok-now"
+    assert json.loads(unseal(keyring, sent["http_headers"], bound_to=HTTP["target"])) == {"X-K": "v"}
 
 
 def test_the_portal_requires_a_probe_secrets_key(migrated):
@@ -314,3 +314,37 @@ def test_test_now_says_a_typed_secret_must_be_entered_again_to_save(client):
     assert 'data-testid="probe-result"' in page  # tested (here: the exporter is away)
     assert 'data-testid="secret-retype-http_bearer_token"' in page and "tok-typed" not in page
     assert "enter it again to save it" in page
+
+
+def test_a_new_target_seals_the_secrets_again_for_it(client, headers, keyring):
+    """A sealed value opens only for the target it was sealed for (wire/secrets.py), so
+    moving a server seals its secrets again; what SD sends opens for the new target only."""
+    server = make_server("api", http_bearer_token="tok-1")
+    old_target, before = server.target, _stored(server.id).http_bearer_token
+    response = client.patch(f"/api/servers/{server.id}", headers=headers,
+                            json={"target": "https://api2.bank.example/health"})
+    assert response.status_code == 200, response.get_json()
+    after = _stored(server.id).http_bearer_token
+    assert after != before
+    assert unseal(keyring, after, bound_to="https://api2.bank.example/health") == "tok-1"
+    with pytest.raises(ValueError, match="another target"):
+        unseal(keyring, after, bound_to=old_target)
+    sent = target_group(_stored(server.id))["labels"][f"{META_PREFIX}http_bearer_token"]
+    assert sent == after
+
+
+def test_another_servers_sealed_value_cannot_be_attached(client, headers, keyring):
+    """Sealed text read from SD, given to a server of the caller's (pointing elsewhere), is
+    refused rather than opened: it would send the victim's token to that address."""
+    victim = make_server("core-api", http_bearer_token="tok-victim")
+    stolen = target_group(_stored(victim.id))["labels"][f"{META_PREFIX}http_bearer_token"]
+    mine = make_server("mine", target="https://collector.example/")
+    for path, method, body in (
+            (f"/api/servers/{mine.id}", client.patch, {"http_bearer_token": stolen}),
+            ("/api/servers", client.post, {**HTTP, "name": "mine-2",
+                                           "target": "https://collector.example/x",
+                                           "http_bearer_token": stolen})):
+        response = method(path, headers=headers, json=body)
+        assert response.status_code == 400, response.get_json()
+        assert "http_bearer_token" in response.get_json()["details"]
+    assert _stored(mine.id).http_bearer_token is None
