@@ -2,6 +2,7 @@
 
 from portal.audit.models import AuditEvent, AuditHead
 from portal.auth.models import ApiToken, User
+from portal.heartbeats.models import HeartbeatPing, HeartbeatState
 from portal.incidents.models import Incident, MaintenanceSchedule, MaintenanceWindow
 from portal.notify.models import Notification, ServerContact, UserNotification
 from portal.pipeline.models import Heartbeat
@@ -14,6 +15,8 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Heartbeat",
+    "HeartbeatPing",
+    "HeartbeatState",
     "Incident",
     "MaintenanceSchedule",
     "MaintenanceWindow",

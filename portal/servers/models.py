@@ -66,6 +66,24 @@ class Server(db.Model):
     dns_answer_regex: Mapped[str | None] = mapped_column(String(500))
     dns_answer_absent_regex: Mapped[str | None] = mapped_column(String(500))
 
+    # Kind "heartbeat" (docs/design.md, "Heartbeat monitors"): the job pings
+    # /ping/<key>; the exporter declares it late from this schedule. Either a period or a
+    # cron expression (in the timezone setting), each with a grace.
+    heartbeat_period_s: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_cron: Mapped[str | None] = mapped_column(String(100))
+    heartbeat_grace_s: Mapped[int | None] = mapped_column(Integer)
+    # When the schedule or the key last changed: a job never pinged since is late from here.
+    heartbeat_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The ping key: looked up by its SHA-256, shown to server managers from its sealed copy.
+    ping_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ping_key_sealed: Mapped[str | None] = mapped_column(Text)
+
+    # Where Prometheus scrapes the server's resources (node_exporter on :9100,
+    # windows_exporter on :9182), served through /api/sd/nodes; None: not scraped.
+    resources_endpoint: Mapped[str | None] = mapped_column(String(255))
+    resources_exporter: Mapped[str] = mapped_column(String(8), default="node",
+                                                    server_default="node")
+
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
