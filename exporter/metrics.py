@@ -76,6 +76,19 @@ GAUGES: tuple[tuple[str, str, Field], ...] = (
      lambda r: r.icmp_loss_ratio),
     ("probe_icmp_reply_hop_limit", "Replied packet hop limit (TTL for ipv4)",
      lambda r: r.icmp_reply_hop_limit),
+    # Ours: a heartbeat monitor's job (wire/heartbeat.py), for its rules and charts.
+    ("servermon_heartbeat_last_ping_timestamp_seconds",
+     "When the heartbeat's job last pinged, any ping", lambda r: r.heartbeat.last_ping_at
+     if r.heartbeat else None),
+    ("servermon_heartbeat_deadline_timestamp_seconds",
+     "When the job is late unless it pings; absent while it is late or failed",
+     lambda r: r.heartbeat.deadline if r.heartbeat else None),
+    ("servermon_heartbeat_run_duration_seconds",
+     "How long the job's newest finished run took, from its start ping to its end",
+     lambda r: r.heartbeat.duration_s if r.heartbeat else None),
+    ("servermon_heartbeat_run_started_timestamp_seconds",
+     "When the job's run under way started; absent while none is",
+     lambda r: r.heartbeat.started_at if r.heartbeat else None),
 )
 # Families whose samples carry one more label: (name, help, extra label, field). With the
 # label None, the field's keys are label text already (escaped when the value was made).

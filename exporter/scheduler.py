@@ -25,20 +25,24 @@ import asyncio
 import dataclasses
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from exporter import health
 from exporter.probes import GRACE_S, run_probe
-from exporter.probes.result import ProbeResult
+from exporter.probes.result import HeartbeatFigures, ProbeResult
 from exporter.targets import Target
-from wire import KINDS
+from wire import PROBED_KINDS
+from wire.heartbeat import PingState, verdict
 
 log = logging.getLogger(__name__)
 
 CONFIRM_DELAY_S = 1.0
 SLOT_S = 0.1
+HOLD_RETRY_S = 1.0  # how soon a heartbeat held for want of trusted pings is judged again
 FIRST_PROBE_RATE = 200.0  # first probes per second for servers added after start-up
 _SCHEDULE_BLIND = ("labels_text", "name")  # fields whose change needs no fresh probe
 
@@ -55,6 +59,25 @@ class TargetState:
     last_ok_at: datetime | None = None
     slot: int | None = None  # the wheel slot of its next probe; None while one runs
     task: asyncio.Task | None = field(default=None, repr=False)  # the probe running now
+    deadline: float | None = None  # a heartbeat's: when it is late unless it pings (unix s)
+
+
+class Pings(Protocol):
+    """What a heartbeat is judged from (exporter/heartbeats.py's PingBook)."""
+
+    def get(self, server_id: int) -> PingState | None: ...
+
+    def trusted(self) -> bool: ...
+
+
+class NoPings:
+    """No book: every heartbeat waits, none is ever called late."""
+
+    def get(self, server_id: int) -> PingState | None:
+        return None
+
+    def trusted(self) -> bool:
+        return False
 
 
 ResultHandler = Callable[[TargetState, str | None], None]
@@ -103,8 +126,9 @@ class Scheduler:
     """Owns the schedule; results go to ``on_result(state, previous_status)``."""
 
     def __init__(self, concurrency: int, on_result: ResultHandler,
-                 on_removed: Callable[[int], None]) -> None:
+                 on_removed: Callable[[int], None], pings: Pings | None = None) -> None:
         self.semaphore = asyncio.Semaphore(concurrency)
+        self.pings = pings or NoPings()
         self.states: dict[int, TargetState] = {}
         self.on_result = on_result
         self.on_removed = on_removed
@@ -113,7 +137,7 @@ class Scheduler:
         self.dispatched = -1  # the last slot started; set when the first targets arrive
         self.dispatcher: asyncio.Task | None = None
         self._counters = {(kind, ok): health.PROBES.labels(kind, "success" if ok else "failure")
-                          for kind in KINDS for ok in (True, False)}
+                          for kind in PROBED_KINDS for ok in (True, False)}
 
     def update(self, targets: list[Target]) -> int:
         """Schedule new targets, reschedule changed ones, drop removed ones.
@@ -183,8 +207,18 @@ class Scheduler:
         state.task = None
         if self.states.get(state.target.server_id) is state and state.slot is None:
             now = asyncio.get_running_loop().time()
-            self._put(state, next_due(max(now, due + state.target.interval_s / 2),
-                                      state.target.server_id, state.target.interval_s))
+            when = next_due(max(now, due + state.target.interval_s / 2),
+                            state.target.server_id, state.target.interval_s)
+            if state.deadline is not None:  # judged again the moment it turns late
+                when = min(when, now + max(state.deadline - time.time(), 0.0))
+            self._put(state, when)
+
+    def wake(self, server_id: int) -> None:
+        """Judge a heartbeat server now: its job has just pinged."""
+        state = self.states.get(server_id)
+        if state is not None and state.target.kind == "heartbeat" and state.task is None \
+                and self.dispatcher is not None:
+            self._put(state, asyncio.get_running_loop().time())
 
     async def _attempt(self, target: Target, due: float) -> tuple[ProbeResult, datetime]:
         async with self.semaphore:
@@ -199,6 +233,9 @@ class Scheduler:
         is probed again CONFIRM_DELAY_S later, up to ``down_after - 1`` times, and the first
         success ends it. So "down" means the same at every interval."""
         target = state.target
+        if target.kind == "heartbeat":
+            self.judge(state)
+            return
         result, checked_at = await self._attempt(target, due)
         observed_at = checked_at
         retries = target.down_after - 1 if not result.success and state.status != "down" else 0
@@ -210,6 +247,28 @@ class Scheduler:
                 observed_at = checked_at
                 break
         self.record(state, result, checked_at, observed_at)
+
+    def judge(self, state: TargetState) -> None:
+        """A heartbeat server's result: its job's pings against its schedule. Late is
+        only believed from a book that can have heard the ping (exporter/heartbeats.py);
+        until then the server keeps its state, and is judged again at the next interval."""
+        target = state.target
+        now = time.time()
+        ping = self.pings.get(target.server_id)
+        found = verdict(target.heartbeat, ping, now)
+        state.deadline = found.deadline
+        if found.reason_code == "late" and not self.pings.trusted():
+            state.deadline = now + HOLD_RETRY_S
+            return
+        figures = HeartbeatFigures(
+            last_ping_at=ping and ping.last_ping_at, deadline=found.deadline,
+            duration_s=ping and ping.duration_s,
+            started_at=ping and ping.started_at)
+        result = ProbeResult(success=found.status == "up", duration_s=0.0,
+                             reason=found.reason, reason_code=found.reason_code,
+                             heartbeat=figures)
+        self.record(state, result, datetime.fromtimestamp(now, UTC),
+                    datetime.fromtimestamp(found.at, UTC))
 
     def record(self, state: TargetState, result: ProbeResult, checked_at: datetime,
                observed_at: datetime) -> None:

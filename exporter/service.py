@@ -13,6 +13,7 @@ from aiohttp import web
 
 from exporter.config import ExporterConfig
 from exporter.discovery import Discovery
+from exporter.heartbeats import PingBook
 from exporter.http_server import SERVER_LIMITS, build_app
 from exporter.probes import policy
 from exporter.probes.http import CLIENT
@@ -35,8 +36,9 @@ class Exporter:
         policy.install(config.probe_policy)
         install_keyring(config.probe_secrets)  # opens the sealed settings service discovery sends
         self.publisher = Publisher(config.redis_url, deployment=lambda: self.discovery.deployment)
+        self.pings = PingBook(config.redis_url, lambda server_id: self.scheduler.wake(server_id))
         self.scheduler = Scheduler(config.concurrency, self.publisher.record,
-                                   self.publisher.forget)
+                                   self.publisher.forget, self.pings)
         self.discovery = Discovery(config, self.load)
         self.runner: web.AppRunner | None = None
         self.background: list[asyncio.Task] = []
@@ -67,7 +69,8 @@ class Exporter:
         await web.TCPSite(self.runner, self.config.listen, self.config.port).start()
         loop = asyncio.get_running_loop()
         self.background = [loop.create_task(coro) for coro in (
-            self.discovery.poll(), self.discovery.listen(), self.publisher.run())]
+            self.discovery.poll(), self.discovery.listen(), self.publisher.run(),
+            self.pings.listen())]
         log.info("exporter listening on %s:%d, targets from %s", self.config.listen,
                  self.config.port, self.config.portal_url)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wire import (
     DNS_RECORD_TYPES,
@@ -29,6 +30,8 @@ from wire import (
     query_response_steps,
     split_host_port,
 )
+from wire.cron import cron_problem
+from wire.heartbeat import GRACE_RANGE_S, PERIOD_RANGE_S, Schedule
 from wire.secrets import Keyring, is_sealed, unseal
 
 # Label names the exporter adds to some series itself; a free label of the same name is
@@ -73,6 +76,8 @@ def parse_statuses(spec: str) -> tuple[tuple[int, int], ...]:
 
 def check_address(kind: str, address: str) -> None:
     """Enough of a check that a probe can start; the portal validates in full."""
+    if kind == "heartbeat":
+        return  # nothing is probed: the job pings the portal
     if not address or any(char.isspace() for char in address):
         raise ValueError(f"target must be non-empty without spaces, got {address!r}")
     if kind == "http" and not address.startswith(("http://", "https://")):
@@ -187,6 +192,26 @@ def _options(meta: Mapping[str, str], secrets: Mapping[str, str]) -> dict:
         tls_client_key=key, tcp_query_response=steps, dns_transport=transport, **regexes)
 
 
+def _schedule(meta: Mapping[str, str]) -> Schedule:
+    """A heartbeat server's schedule from its SD settings (wire.heartbeat.SCHEDULE_SETTINGS)."""
+    cron = meta.get("heartbeat_cron", "").strip() or None
+    period = _number(meta, "heartbeat_period_s", None, *PERIOD_RANGE_S)
+    if (cron is None) == (period is None):
+        raise ValueError("a heartbeat needs heartbeat_period_s or heartbeat_cron, one of them")
+    zone_name = meta.get("heartbeat_timezone", "").strip() or "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"heartbeat_timezone is not a time zone, got {zone_name!r}") from None
+    if cron is not None and (problem := cron_problem(cron)):
+        raise ValueError(f"heartbeat_cron {problem}")
+    since = _number(meta, "heartbeat_since", None, 0, 1e11)
+    if since is None:
+        raise ValueError("heartbeat_since is required for a heartbeat")
+    return Schedule(grace_s=_number(meta, "heartbeat_grace_s", GRACE_RANGE_S[0], *GRACE_RANGE_S),
+                    since=since, period_s=period, cron=cron, zone=zone)
+
+
 def _public_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     public = {"environment": "", "group": ""}
     for name, value in labels.items():
@@ -234,6 +259,7 @@ class Target:
     dns_transport: str = "udp"
     dns_answer_regex: str | None = None  # fail unless an answer RR matches
     dns_answer_absent_regex: str | None = None  # fail if an answer RR matches
+    heartbeat: Schedule | None = None  # kind "heartbeat": when its job must ping
 
     def __repr__(self) -> str:  # never the secrets
         return f"Target(server_id={self.server_id}, name={self.name!r}, kind={self.kind!r})"
@@ -280,6 +306,8 @@ class Target:
                 raise ValueError(f"http_keyword is {exc}") from None
         mode = _choice(meta, "http_keyword_mode", "contains", KEYWORD_MODES)
         options = _options(meta, _secrets(meta, name, address))
+        if kind == "heartbeat":
+            options["heartbeat"] = _schedule(meta)
         return cls(
             server_id=server_id, name=name, kind=kind, address=address, labels_text=labels_text,
             interval_s=interval, timeout_s=timeout,

@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.charts import pages as chart_pages
     from portal.charts import routes as chart_routes
     from portal.cli import register_cli
+    from portal.heartbeats import routes as ping_routes
     from portal.incidents import pages as incident_pages
     from portal.incidents import routes as incident_routes
     from portal.incidents import webhook
@@ -139,7 +140,7 @@ def _register_blueprints(app: Flask) -> None:
         realtime_routes.bp, report_routes.bp, notify_routes.bp, notify_pages.bp,
         chart_routes.bp, chart_pages.bp, auth_proxy.bp, system_pages.bp, log_pages.bp,
         audit_routes.bp, audit_pages.bp, status_page_routes.bp, status_pages.bp,
-        mfa_pages.bp, session_pages.bp,
+        mfa_pages.bp, session_pages.bp, ping_routes.bp,
     ):
         app.register_blueprint(blueprint)
     register_cli(app)

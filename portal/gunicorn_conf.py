@@ -8,9 +8,11 @@ writes the access log to a file).
 """
 
 import os
+import re
 import sys
 
 import gunicorn.http.wsgi
+from gunicorn.glogging import Logger
 
 _listen = os.environ.get("PORTAL_LISTEN", "").strip() or "127.0.0.1"
 if ":" in _listen and not _listen.startswith("["):
@@ -20,6 +22,23 @@ bind = [f"{_listen}:{os.environ.get('PORTAL_PORT', '').strip() or '8000'}"]
 workers = 2
 threads = 32
 accesslog = "-"
+
+_PING_KEY = re.compile(r"/ping/[^/\s?]+")
+
+
+class AccessLog(Logger):
+    """The access log without heartbeat ping keys: a key in a log is a key anyone reading
+    the log can ping with (``/ping/<key>/fail`` pages people)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("r", "U"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = _PING_KEY.sub("/ping/<key>", atoms[name])
+        return atoms
+
+
+logger_class = AccessLog
 
 # Every response would say "Server: gunicorn", naming the software to look up flaws for;
 # gunicorn has no setting for it, its responses read this module's constant.

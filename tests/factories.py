@@ -35,7 +35,9 @@ def make_server(name: str | None = None, *, kind: str = "http", target: str | No
         "icmp": f"{name}.bank.example",
         "dns": f"{name}.bank.example",
     }
-    spec = ServerSpec(name=name, kind=kind, target=target or default_targets[kind],
+    if kind == "heartbeat":
+        fields.setdefault("heartbeat_period_s", 3600)
+    spec = ServerSpec(name=name, kind=kind, target=target or default_targets.get(kind),
                       interval_s=fields.pop("interval_s", 30),
                       timeout_s=fields.pop("timeout_s", 10), **fields)
     return create_server(spec, owner)

@@ -63,7 +63,10 @@ LATEST_FIELDS = ("server_id", "status", "reason", "latency_ms", "checked_at", "s
                  "cert_expiry", "beats", "beat_latency_ms")
 HEARTBEATS = 40  # outcomes the exporter keeps per server, in memory, for ``beats``
 
-KINDS = ("http", "tcp", "icmp", "dns")
+KINDS = ("http", "tcp", "icmp", "dns", "heartbeat")
+# What the exporter probes; a "heartbeat" server is a job that pings the portal instead,
+# judged against its schedule (wire/heartbeat.py).
+PROBED_KINDS = ("http", "tcp", "icmp", "dns")
 DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "PTR", "SRV", "CAA")
 HTTP_METHODS = ("GET", "HEAD", "POST")
 KEYWORD_MODES = ("contains", "absent")
@@ -87,6 +90,7 @@ PROBE_SETTINGS = (
     "tcp_query_response", "dns_transport", "dns_answer_regex", "dns_answer_absent_regex",
 )
 SD_SETTINGS = ("interval_s", "down_after", *PROBE_SETTINGS)
+HEARTBEAT_ADDRESS = "heartbeat:{server_id}"  # a heartbeat server's SD target: nothing to probe
 # Settings whose values are secrets: stored and sent through SD sealed (wire/secrets.py),
 # never shown by the portal, unsealed by the exporter when it builds the target.
 SECRET_SETTINGS = ("http_headers", "http_basic_auth_password", "http_bearer_token",

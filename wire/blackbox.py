@@ -44,7 +44,8 @@ from typing import Any
 
 import yaml
 
-from wire import DNS_RECORD_TYPES, HTTP_METHODS, KINDS, MAX_HTTP_BODY, keyword_regex
+from wire import DNS_RECORD_TYPES, HTTP_METHODS, MAX_HTTP_BODY, keyword_regex
+from wire import PROBED_KINDS as KINDS  # a heartbeat is not probed: no module for it
 
 PROBERS = ("http", "tcp", "icmp", "dns")
 # Fields that mean nothing for servermon's probes: no check depends on them.

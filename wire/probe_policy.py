@@ -94,6 +94,8 @@ def destination(kind: str, target: str, dns_resolver: str | None = None
         return split_host_port(target)
     if kind == "icmp":
         return target, None
+    if kind == "heartbeat":
+        return None  # nothing is probed: the job pings the portal
     if dns_resolver:
         return split_host_port(dns_resolver, default_port=53)
     return None

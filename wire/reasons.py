@@ -32,5 +32,7 @@ REASON_CODES = (
     "no_reply",            # no echo reply to any ICMP request
     "icmp_not_permitted",  # this host does not let the exporter send ICMP
     "denied",              # the probe target policy forbids the address: nothing was sent
+    "late",                # a heartbeat monitor's job did not ping by its deadline
+    "run_failed",          # a heartbeat monitor's job pinged /fail or a non-zero exit code
     "error",               # anything else (an unexpected error in the probe)
 )

@@ -8,6 +8,16 @@ from exporter.probes.tls import PeerCertificate
 from wire.reasons import REASON_CODES
 
 
+@dataclass(frozen=True, slots=True)
+class HeartbeatFigures:
+    """What a heartbeat server's metrics say, unix seconds (None: no line)."""
+
+    last_ping_at: float | None
+    deadline: float | None
+    duration_s: float | None
+    started_at: float | None
+
+
 @dataclass(slots=True)
 class ProbeResult:
     """One probe's outcome. Fields a kind does not measure stay None (and their metric
@@ -46,6 +56,8 @@ class ProbeResult:
     dns_query_succeeded: int | None = None
     dns_phases: dict[str, float] | None = None  # resolve (the server's name), request
     icmp_phases: dict[str, float] | None = None  # resolve, rtt
+    heartbeat: HeartbeatFigures | None = None  # a heartbeat server's judgement
+
 
     def __post_init__(self) -> None:
         if self.reason_code is not None and self.reason_code not in REASON_CODES:

@@ -13,12 +13,16 @@
 * audit rows past the retention are deleted, about once a day (portal/audit/retention.py);
 * directory accounts are read again every LDAP_RECHECK_MINUTES, a bounded batch a run: a
   leaver is disabled and a changed group changes the role, sessions ended
-  (portal/auth/directory_accounts.py).
+  (portal/auth/directory_accounts.py);
+* heartbeat jobs' states Redis lacks (a ping stored while it was away, a Redis restarted
+  empty) are copied into it for the exporter, and each job's pings beyond the newest 100
+  are deleted, about once every 10 minutes (portal/heartbeats/service.py).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask
 
@@ -27,6 +31,7 @@ from portal.auth import directory_accounts
 from portal.auth.directory import DirectoryUnavailable
 from portal.charts.uptime import refresh_uptime
 from portal.extensions import db
+from portal.heartbeats import service as heartbeats
 from portal.incidents.dependants import release_held_pages
 from portal.incidents.escalation import escalate
 from portal.incidents.maintenance import sync_silence, unsynced_windows
@@ -89,7 +94,21 @@ def recheck_directory_accounts() -> None:
                  "%(disabled)d disabled", counts)
 
 
-PERIODIC = (requeue_notifications, plan_maintenance, sync_silences, mark_maintenance,
+_pruned_at = 0.0
+PRUNE_EVERY_S = 600
+
+
+def sync_heartbeats() -> None:
+    global _pruned_at
+    copied = heartbeats.sync_redis()
+    if copied:
+        log.info("copied %d heartbeat job states into Redis", copied)
+    if time.monotonic() - _pruned_at >= PRUNE_EVERY_S:
+        _pruned_at = time.monotonic()
+        heartbeats.prune_pings()
+
+
+PERIODIC = (sync_heartbeats, requeue_notifications, plan_maintenance, sync_silences, mark_maintenance,
             refresh_uptime, watch_pipeline, page_held_outages, escalate_unacknowledged,
             purge_audit_trail, recheck_directory_accounts)
 

@@ -19,7 +19,9 @@ from sqlalchemy import select
 from portal.auth.guard import check_bearer, public
 from portal.extensions import db
 from portal.servers.models import Server
-from wire import DEPLOYMENT_HEADER, META_PREFIX, SD_SETTINGS
+from portal.settings.service import load_settings
+from wire import DEPLOYMENT_HEADER, HEARTBEAT_ADDRESS, META_PREFIX, SD_SETTINGS
+from wire.heartbeat import SCHEDULE_SETTINGS
 
 bp = Blueprint("sd_api", __name__, url_prefix="/api/sd")
 
@@ -32,7 +34,8 @@ def _meta_value(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def target_group(server: Server) -> dict:
+def target_group(server: Server, timezone: str = "UTC") -> dict:
+    """``timezone``: the setting a heartbeat's cron expression is read in."""
     labels = dict(server.label_map)
     labels.update(server_id=str(server.id), server=server.name, kind=server.kind)
     if server.environment:
@@ -41,7 +44,17 @@ def target_group(server: Server) -> dict:
         labels["group"] = server.group_name
     for name in SD_SETTINGS:
         labels[f"{META_PREFIX}{name}"] = _meta_value(getattr(server, name))
-    return {"targets": [server.target], "labels": labels}
+    if server.kind != "heartbeat":
+        return {"targets": [server.target], "labels": labels}
+    since = server.heartbeat_since or server.created_at
+    schedule = {"heartbeat_period_s": server.heartbeat_period_s,
+                "heartbeat_cron": server.heartbeat_cron,
+                "heartbeat_grace_s": server.heartbeat_grace_s,
+                "heartbeat_since": since.timestamp() if since else None,
+                "heartbeat_timezone": timezone}
+    for name in SCHEDULE_SETTINGS:
+        labels[f"{META_PREFIX}{name}"] = _meta_value(schedule[name])
+    return {"targets": [HEARTBEAT_ADDRESS.format(server_id=server.id)], "labels": labels}
 
 
 @bp.get("/targets")
@@ -50,6 +63,7 @@ def targets():
     config = current_app.config["SERVERMON"]
     check_bearer(config.sd_token, "service discovery")
     servers = db.session.scalars(select(Server).where(Server.enabled.is_(True)).order_by(Server.id))
-    response = jsonify([target_group(server) for server in servers])
+    timezone = load_settings().timezone
+    response = jsonify([target_group(server, timezone) for server in servers])
     response.headers[DEPLOYMENT_HEADER] = config.deployment
     return response

@@ -57,6 +57,9 @@ def _count_test() -> None:
 
 
 def probe_once(spec: ServerSpec) -> dict:
+    if spec.kind == "heartbeat":
+        raise APIError(400, "a heartbeat has nothing to test: its job pings the portal",
+                       {"kind": "a heartbeat is not probed; ping its URL to test it"})
     _count_test()
     config = current_app.config["SERVERMON"]
     params = {"target": spec.target, "module": spec.kind, "format": "json"}

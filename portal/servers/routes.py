@@ -5,17 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from portal.auth.guard import current_user, requires
+from portal.errors import APIError
 from portal.pagination import paginate
 from portal.schemas import json_object, parse_query, takes
 from portal.servers.events import event_query, serialize_event
 from portal.servers.latest import latest_results
 from portal.servers.listing import serialize_server, server_page
+from portal.servers.ping_keys import ping_url
 from portal.servers.probe_now import probe_once
 from portal.servers.schemas import LogQuery, ServerQuery, ServerSpec
 from portal.servers.service import (
     create_server,
     delete_server,
     get_server_or_404,
+    rotate_ping_key,
     spec_of,
     update_server,
     validate_spec,
@@ -69,6 +72,25 @@ def update(server_id: int):
 def delete(server_id: int):
     delete_server(get_server_or_404(server_id))
     return "", 204
+
+
+@bp.get("/<int:server_id>/ping-key")
+@requires("servers.manage")
+def show_ping_url(server_id: int):
+    """A heartbeat server's ping URL: whoever holds it can report the job's runs."""
+    server = get_server_or_404(server_id)
+    if server.kind != "heartbeat":
+        raise APIError(404, "only a heartbeat server has a ping URL", {"id": "not a heartbeat"})
+    return jsonify(ping_url=ping_url(server))
+
+
+@bp.post("/<int:server_id>/ping-key")
+@requires("servers.manage")
+def rotate_ping_url(server_id: int):
+    """A new ping URL; the old one answers 404 from now on."""
+    server = get_server_or_404(server_id)
+    rotate_ping_key(server)
+    return jsonify(ping_url=ping_url(server))
 
 
 @bp.get("/<int:server_id>/logs")

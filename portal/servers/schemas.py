@@ -30,8 +30,11 @@ from wire import (
     KEYWORD_MODES,
     KINDS,
     MAX_HTTP_BODY,
+    PROBED_KINDS,
     STATES,
 )
+from wire.cron import cron_problem
+from wire.heartbeat import GRACE_RANGE_S, PERIOD_RANGE_S
 from wire.secrets import is_sealed
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -42,6 +45,8 @@ RESERVED_LABELS = frozenset(
 )
 STATUS_RANGE = re.compile(r"^([1-5]\d\d)(?:-([1-5]\d\d))?$")
 MAX_LABELS = 20
+HEARTBEAT_FIELDS = ("heartbeat_period_s", "heartbeat_cron", "heartbeat_grace_s")
+DEFAULT_GRACE_S = 300  # a heartbeat's grace when none is given: five minutes
 
 
 def label_selector(text: str) -> tuple[str, str]:
@@ -267,10 +272,20 @@ def key_matches(cert_pem: str, key_pem: str) -> bool:
         key.public_key().public_bytes(serialization.Encoding.DER, spki)
 
 
+def _cron(value: str | None) -> str | None:
+    if not value:
+        return None
+    problem = cron_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return " ".join(value.split())
+
+
 class ServerSpec(Strict):
     name: Line = Field(min_length=1, max_length=100)
     kind: Literal[KINDS]  # type: ignore[valid-type]
-    target: Line = Field(min_length=1, max_length=2048)
+    # Required for every kind but "heartbeat", which has nothing to probe (stored as "").
+    target: Line | None = Field(None, max_length=2048)
     interval_s: int = Field(ge=10, le=3600)
     timeout_s: int = Field(ge=1, le=60)
     enabled: bool = True
@@ -331,12 +346,21 @@ class ServerSpec(Strict):
     dns_answer_regex: Annotated[str | None, AfterValidator(_regex)] = Field(None, max_length=500)
     dns_answer_absent_regex: Annotated[str | None, AfterValidator(_regex)] = Field(
         None, max_length=500)
+    # Kind "heartbeat" (wire/heartbeat.py): a period or a cron expression, and a grace.
+    heartbeat_period_s: int | None = Field(None, ge=PERIOD_RANGE_S[0], le=PERIOD_RANGE_S[1])
+    heartbeat_cron: Annotated[Line | None, AfterValidator(_cron)] = Field(None, max_length=100)
+    heartbeat_grace_s: int | None = Field(None, ge=GRACE_RANGE_S[0], le=GRACE_RANGE_S[1])
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ServerSpec:
         problems = cross_problems(dict(self))
         if problems:  # every one at once, each on a line naming its field
             raise ValueError("\n".join(f"{name}: {message}" for name, message in problems.items()))
+        if self.kind == "heartbeat":
+            # Nothing to probe, nothing to confirm: a late or failed run is down at once.
+            self.target, self.down_after = "", 1
+            if self.heartbeat_grace_s is None:
+                self.heartbeat_grace_s = DEFAULT_GRACE_S
         return self
 
 
@@ -361,7 +385,11 @@ def cross_problems(values: dict) -> dict[str, str]:
     problems: dict[str, str] = {}
     kind, target = values.get("kind"), values.get("target")
     record_type = values.get("dns_record_type") or "A"
-    if kind in KINDS and isinstance(target, str) and target.strip():
+    problems.update(heartbeat_problems(values))
+    if kind in PROBED_KINDS and "target" in values and not (isinstance(target, str)
+                                                           and target.strip()):
+        problems["target"] = "is required"
+    if kind in PROBED_KINDS and isinstance(target, str) and target.strip():
         try:
             check_target(kind, target.strip(),
                          record_type if record_type in DNS_RECORD_TYPES else "A")
@@ -381,6 +409,24 @@ def cross_problems(values: dict) -> dict[str, str]:
         except ValueError as exc:
             problems["http_keyword"] = str(exc)
     problems.update(option_problems(values))
+    return problems
+
+
+def heartbeat_problems(values: dict) -> dict[str, str]:
+    """A heartbeat has one schedule and no target; other kinds have no schedule."""
+    kind = values.get("kind")
+    period, cron = values.get("heartbeat_period_s"), values.get("heartbeat_cron")
+    if kind != "heartbeat":
+        return {name: "applies only to heartbeat servers" for name in HEARTBEAT_FIELDS
+                if values.get(name) and kind in KINDS}
+    problems = {}
+    if values.get("target"):
+        problems["target"] = ("a heartbeat has no target: its job pings the portal; leave "
+                              "it empty")
+    if period and cron:
+        problems["heartbeat_cron"] = "give a period or a cron expression, not both"
+    elif not period and not cron and {"heartbeat_period_s", "heartbeat_cron"} <= set(values):
+        problems["heartbeat_period_s"] = "give a period (seconds) or a cron expression"
     return problems
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.audit.service import changes as audit_changes
 from portal.audit.service import record, target_of
 from portal.auth.models import User
+from portal.dbtypes import utcnow
 from portal.errors import APIError
 from portal.extensions import db
 from portal.lookups import get_or_404
@@ -23,7 +24,8 @@ from portal.redis_client import channel, get_redis
 from portal.servers import page_cache
 from portal.servers.dependencies import check_dependency
 from portal.servers.models import Server, ServerLabel, ServerStatus
-from portal.servers.schemas import SPEC_COLUMNS, ServerSpec, spec_errors
+from portal.servers.ping_keys import drop_key, issue_key
+from portal.servers.schemas import HEARTBEAT_FIELDS, SPEC_COLUMNS, ServerSpec, spec_errors
 from portal.servers.secrets import open_secrets, sealed
 from portal.settings.service import load_settings
 from wire import SECRET_SETTINGS, TARGETS_CHANNEL
@@ -88,6 +90,7 @@ def spec_of(server: Server) -> dict:
 
 def _apply(server: Server, spec: ServerSpec) -> None:
     stored_target = server.target  # before the loop changes it: the stored secrets' target
+    schedule = tuple(getattr(server, name) for name in (*HEARTBEAT_FIELDS, "kind"))
     for name in SPEC_COLUMNS:
         value = getattr(spec, name)
         if name in SECRET_SETTINGS:
@@ -103,6 +106,22 @@ def _apply(server: Server, spec: ServerSpec) -> None:
             current[key].value = value
         else:
             server.labels.append(ServerLabel(key=key, value=value))
+    _apply_heartbeat(server, schedule)
+
+
+def _apply_heartbeat(server: Server, schedule_before: tuple) -> None:
+    """A heartbeat gets a ping key, and its schedule holds from now when it is new or
+    changed (a job not yet pinged since is late a period and a grace from here); another
+    kind keeps no key, so its old URL answers 404."""
+    if server.kind != "heartbeat":
+        drop_key(server)
+        server.heartbeat_since = None
+        return
+    if server.ping_key_hash is None:
+        issue_key(server)
+    schedule = tuple(getattr(server, name) for name in (*HEARTBEAT_FIELDS, "kind"))
+    if schedule != schedule_before or server.heartbeat_since is None:
+        server.heartbeat_since = utcnow()
 
 
 def _check_owner(spec: ServerSpec) -> None:
@@ -156,6 +175,16 @@ def update_server(server: Server, spec: ServerSpec) -> Server:
     _commit("server.updated", server, before)
     announce_change(server.id, "updated")
     return server
+
+
+def rotate_ping_key(server: Server) -> str:
+    """A new ping URL for a heartbeat server; the old one is a 404 from the commit on."""
+    if server.kind != "heartbeat":
+        raise APIError(409, "only a heartbeat server has a ping URL", {"kind": server.kind})
+    key = issue_key(server)
+    record("server.ping_key_rotated", target_of("server", server))
+    db.session.commit()
+    return key
 
 
 def delete_server(server: Server) -> None:

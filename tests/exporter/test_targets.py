@@ -58,7 +58,7 @@ def test_dns_settings():
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"kind": "smtp"}, "kind must be one of http, tcp, icmp, dns, got 'smtp'"),
+    ({"kind": "smtp"}, "kind must be one of http, tcp, icmp, dns, heartbeat, got 'smtp'"),
     ({"server_id": "seven"}, "server_id must be a whole number, got 'seven'"),
     ({"__meta_servermon_interval_s": "often"}, "interval_s must be a number, got 'often'"),
     ({"__meta_servermon_timeout_s": "0"}, "timeout_s must be between 0.1 and 300, got 0"),

@@ -1,4 +1,4 @@
-"""heartbeat monitors (servers' schedule and ping key, heartbeat_pings,
+"""heartbeat monitors (servers' schedule and ping key, a kind wide enough for "heartbeat", heartbeat_pings,
 heartbeat_state), servers' resources exporter endpoint, users' daily digest opt-in
 
 Revision ID: a3c5e7f9b1d2
@@ -34,6 +34,9 @@ def upgrade():
         batch_op.add_column(sa.Column('resources_exporter', sa.String(length=8),
                                       nullable=False, server_default='node'))
         batch_op.create_unique_constraint('uq_servers_ping_key_hash', ['ping_key_hash'])
+        # "heartbeat" is nine characters
+        batch_op.alter_column('kind', existing_type=sa.String(length=8),
+                              type_=sa.String(length=16), existing_nullable=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('daily_digest', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
@@ -73,6 +76,8 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('daily_digest')
     with op.batch_alter_table('servers', schema=None) as batch_op:
+        batch_op.alter_column('kind', existing_type=sa.String(length=16),
+                              type_=sa.String(length=8), existing_nullable=False)
         batch_op.drop_constraint('uq_servers_ping_key_hash', type_='unique')
         for name in ('resources_exporter', *reversed([name for name, _ in SERVER_COLUMNS])):
             batch_op.drop_column(name)

@@ -18,7 +18,8 @@ from wire import HEARTBEATS
 
 bp = Blueprint("server_pages", __name__, template_folder="../templates")
 
-KIND_LABELS = {"http": "HTTP(S)", "tcp": "TCP port", "icmp": "Ping (ICMP)", "dns": "DNS lookup"}
+KIND_LABELS = {"http": "HTTP(S)", "tcp": "TCP port", "icmp": "Ping (ICMP)", "dns": "DNS lookup",
+               "heartbeat": "Heartbeat (a job pings us)"}
 
 
 def filters_from_args(**fixed: object) -> tuple[ServerQuery, str | None]:

@@ -38,15 +38,17 @@ TARGET_HELP = {
     "tcp": "host:port, e.g. db1.bank.local:5432 or [2001:db8::1]:443",
     "icmp": "A host name or IP address, e.g. core-sw1.bank.local or 10.20.0.1",
     "dns": "The name to look up, e.g. www.bank.co.ug (an IP address for PTR records)",
+    "heartbeat": "Leave empty: the job pings its own URL, shown once the monitor is saved",
 }
 
 BOOL_FIELDS = ("enabled", "http_keyword_regex", "http_follow_redirects", "tls_verify", "tcp_tls")
 INT_FIELDS = ("interval_s", "timeout_s", "down_after", "http_max_latency_ms", "owner_id",
-              "depends_on_id", "escalate_after_min")
+              "depends_on_id", "escalate_after_min", "heartbeat_period_s", "heartbeat_grace_s")
 OPTIONAL_FIELDS = ("environment", "group", "description", "http_keyword", "dns_expected",
                    "dns_resolver", "http_max_latency_ms", "owner_id", "depends_on_id",
                    "escalate_after_min", "http_body", "http_basic_auth_username",
-                   "tls_client_cert", "dns_answer_regex", "dns_answer_absent_regex")
+                   "tls_client_cert", "dns_answer_regex", "dns_answer_absent_regex",
+                   "heartbeat_period_s", "heartbeat_grace_s", "heartbeat_cron")
 # Read apart: headers are "Name: value" lines, query_response JSON, and a secret left
 # blank keeps what is stored (its "clear" box removes it); a secret is never shown again.
 SPECIAL_FIELDS = ("tcp_query_response", *SECRET_SETTINGS)

@@ -8,21 +8,25 @@ from __future__ import annotations
 import asyncio
 import errno
 import re
+import time
 
 import pytest
 from icmplib.exceptions import SocketPermissionError
 
 import exporter.probes as probes
+from exporter.heartbeats import PingBook
 from exporter.metrics import probe_text
 from exporter.probes import icmp, policy, run_probe
 from exporter.probes.icmp_echo import Echoes
 from exporter.probes.reasons import connection_failure
 from exporter.probes.result import ProbeResult, fail
+from exporter.scheduler import Scheduler, TargetState
 from tests.exporter.conftest import (
     Background,
     run,
     target,
 )
+from wire.heartbeat import PingState
 from wire.probe_policy import ProbePolicy
 from wire.reasons import REASON_CODES
 
@@ -164,6 +168,25 @@ def test_a_code_outside_the_vocabulary_is_refused():
         ProbeResult(success=False, duration_s=1.0, reason="slow: 5 ms", reason_code="slow: 5 ms")
     with pytest.raises(ValueError):
         fail(ProbeResult(success=True, duration_s=1.0), "weird", "weird")
+
+
+@pytest.mark.parametrize(("ping", "code"), [
+    (None, "late"),
+    (PingState(server_id=1, last_ping_at=1e9, last_kind="fail", last_fail_at=1e9), "run_failed"),
+])
+def test_heartbeat_codes(ping, code):
+    """A heartbeat's judgement (exporter/scheduler.py), from a book that has heard."""
+    book = PingBook("redis://127.0.0.1:1/0", lambda _server_id: None)
+    book.heard_since = time.monotonic() - 3600
+    if ping is not None:
+        book.take(ping)
+    made = Scheduler(1, lambda state, previous: None, lambda server_id: None, book)
+    state = TargetState(target("heartbeat", "heartbeat:1", heartbeat_period_s=60,
+                               heartbeat_since=1e9 - 3600))
+    made.judge(state)
+    assert (state.status, state.result.reason_code) == ("down", code)
+    assert f'reason="{code}"' in probe_text(state.result).decode()
+    SEEN.add(code)
 
 
 def test_every_code_is_reached_and_no_other():
