@@ -6,6 +6,7 @@ from portal.heartbeats.models import HeartbeatPing, HeartbeatState
 from portal.incidents.models import Incident, MaintenanceSchedule, MaintenanceWindow
 from portal.notify.models import Notification, ServerContact, UserNotification
 from portal.pipeline.models import Heartbeat
+from portal.reports.models import DailyDigest
 from portal.servers.models import Server, ServerEvent, ServerLabel, ServerStatus
 from portal.settings.models import Setting
 from portal.status_pages.models import StatusComponent, StatusPage
@@ -14,6 +15,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "DailyDigest",
     "Heartbeat",
     "HeartbeatPing",
     "HeartbeatState",

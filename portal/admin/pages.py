@@ -25,8 +25,8 @@ from portal.web.forms import form_errors
 bp = Blueprint("admin_pages", __name__, template_folder="templates")
 
 FIELDS = frozenset({"username", "password", "role", "email", "phone", "is_active", "notify_email",
-                    "notify_sms"})
-BOOL_FIELDS = ("is_active", "notify_email", "notify_sms")
+                    "notify_sms", "daily_digest"})
+BOOL_FIELDS = ("is_active", "notify_email", "notify_sms", "daily_digest")
 COMPONENTS = ("database", "redis", "prometheus", "alertmanager", "grafana", "exporter", "worker",
               "watchdog", "reconciler")
 
@@ -97,7 +97,8 @@ def _validate(model: type[BaseModel], data: dict) -> BaseModel:
 @requires("users.manage", page=True)
 def user_new():
     if request.method == "GET":
-        values = {"role": "", "is_active": True, "notify_email": True, "notify_sms": False}
+        values = {"role": "", "is_active": True, "notify_email": True, "notify_sms": False,
+                  "daily_digest": False}
         return _render_form(None, values, {})
     values, data = _read_form(is_self=False, is_new=True)
     try:

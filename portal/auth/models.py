@@ -24,7 +24,7 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_sms: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The daily e-mail digest (portal/notify/digest.py): opt-in.
+    # The daily e-mail digest (portal/reports/digest.py): opt-in.
     daily_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

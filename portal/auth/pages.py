@@ -86,7 +86,7 @@ def logout():
 
 # --- profile ----------------------------------------------------------------------------
 
-CONTACT_FIELDS = frozenset({"email", "phone", "notify_email", "notify_sms"})
+CONTACT_FIELDS = frozenset({"email", "phone", "notify_email", "notify_sms", "daily_digest"})
 PASSWORD_FIELDS = frozenset({"current_password", "new_password", "confirm_password"})
 TOKEN_FIELDS = frozenset({"name", "expires_in_days"})
 
@@ -132,7 +132,8 @@ def profile():
 def profile_contact():
     form = request.form
     contact = {"email": form.get("email", "").strip(), "phone": form.get("phone", "").strip(),
-               "notify_email": "notify_email" in form, "notify_sms": "notify_sms" in form}
+               "notify_email": "notify_email" in form, "notify_sms": "notify_sms" in form,
+               "daily_digest": "daily_digest" in form}
     try:
         _profile_update(contact)
     except APIError as exc:

@@ -20,6 +20,7 @@ from portal.grafana import annotate_incident
 from portal.jobs.broker import declare, make_broker
 from portal.notify.account_notices import send_account_notice
 from portal.notify.outbox import SEND_TIME_LIMIT_S, deliver
+from portal.reports import digest_outbox
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ JOBS = {
     "send_account_notice": Job(send_account_notice, {"max_retries": 5, "min_backoff": 10_000,
                                                      "max_backoff": 300_000,
                                                      "time_limit": 30_000}),
+    # The daily digest: like a page, it schedules its own retries (reports.digest_outbox),
+    # and its time limit stays inside the claim's lease.
+    digest_outbox.JOB: Job(digest_outbox.deliver_digest, {
+        "max_retries": 0, "time_limit": digest_outbox.SEND_TIME_LIMIT_S * 1000}),
 }
 
 _app: Flask | None = None

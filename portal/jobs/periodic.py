@@ -11,6 +11,8 @@
 * dependants' outages whose pages were held are paged, or not if a parent was down;
 * unacknowledged critical incidents escalate to the next tier;
 * audit rows past the retention are deleted, about once a day (portal/audit/retention.py);
+* the daily digest is planned once digest_hour has begun, and digests a lost Redis or a
+  dead worker left unsent are queued again (portal/reports/digest_outbox.py);
 * directory accounts are read again every LDAP_RECHECK_MINUTES, a bounded batch a run: a
   leaver is disabled and a changed group changes the role, sessions ended
   (portal/auth/directory_accounts.py);
@@ -39,6 +41,7 @@ from portal.incidents.maintenance_marks import mark_maintenance
 from portal.incidents.recurring import plan_occurrences
 from portal.notify.outbox import dispatch, sweep
 from portal.pipeline.service import watch_pipeline
+from portal.reports.digest_outbox import sweep_digests
 from portal.settings.service import load_settings
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,12 @@ def purge_audit_trail() -> None:
         log.info("purged %d audit rows older than %d days", purged, days)
 
 
+def send_daily_digests() -> None:
+    queued = sweep_digests()
+    if queued:
+        log.info("queued %d daily digests", queued)
+
+
 def recheck_directory_accounts() -> None:
     """The directory away changes nothing (directory.py logs it once a run)."""
     try:
@@ -110,7 +119,7 @@ def sync_heartbeats() -> None:
 
 PERIODIC = (sync_heartbeats, requeue_notifications, plan_maintenance, sync_silences, mark_maintenance,
             refresh_uptime, watch_pipeline, page_held_outages, escalate_unacknowledged,
-            purge_audit_trail, recheck_directory_accounts)
+            purge_audit_trail, send_daily_digests, recheck_directory_accounts)
 
 
 def run_periodic(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""E-mail through SMTP (stdlib smtplib): plain text, one recipient per message."""
+"""E-mail through SMTP (stdlib smtplib): plain text (with an HTML alternative when the
+message has one), one recipient per message."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class EmailSender:
         message["Message-ID"] = make_msgid(idstring=f"servermon-{notification.id}",
                                            domain=domain if at else None)
         message.set_content(notification.body)
+        html = getattr(notification, "html", None)  # an outbox row has none
+        if html:
+            message.add_alternative(html, subtype="html")
         with smtplib.SMTP(self.config.smtp_host, self.config.smtp_port,
                           timeout=TIMEOUT_S) as smtp:
             if self.config.smtp_starttls:

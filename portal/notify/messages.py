@@ -31,6 +31,7 @@ class Outgoing:
     body: str
     state: str = ""
     incident_ids: tuple[int, ...] = ()
+    html: str | None = None  # an HTML alternative to the text body (the daily digest)
 
 
 def one_line(text: str | None) -> str:

@@ -18,8 +18,8 @@ bp = Blueprint("settings_pages", __name__, template_folder="templates")
 FIELDS = frozenset(SettingsData.model_fields)
 BOOL_FIELDS = ("notify_email", "notify_sms", "notify_on_resolve", "local_sign_in_admins_only")
 INT_FIELDS = ("probe_interval_s", "probe_timeout_s", "flap_changes", "flap_window_min",
-              "flap_settle_min", "gather_window_s", "escalate_after_min", "audit_retention_days",
-              "session_idle_minutes", "session_lifetime_hours")
+              "flap_settle_min", "gather_window_s", "digest_hour", "escalate_after_min",
+              "audit_retention_days", "session_idle_minutes", "session_lifetime_hours")
 
 
 def read_form(form) -> tuple[dict, dict[str, str]]:

@@ -55,6 +55,9 @@ class SettingsData(Strict):
     # Storm digests (portal/notify/digest.py): after a page, a recipient's next pages of
     # the same kind and channel gather for this long and go as one message; 0 sends each.
     gather_window_s: int = Field(30, ge=0, le=600)
+    # The daily digest (portal/reports/digest.py): sent by the worker once this hour has
+    # begun in the configured zone, to the users who opted in (users.daily_digest).
+    digest_hour: int = Field(7, ge=0, le=23)
     # Escalation (portal/incidents/escalation.py): a critical incident nobody acknowledged
     # this long after its page pages tier 2 (these roles and the server's tier-2 contacts),
     # twice this long tier 3; 0 never escalates. A server may set its own.

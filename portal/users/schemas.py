@@ -64,12 +64,23 @@ class UserCreate(Strict):
     is_active: bool = True
     notify_email: bool = True
     notify_sms: bool = False
+    daily_digest: bool = False
 
     @model_validator(mode="after")
     def _sms_needs_phone(self) -> UserCreate:
         if self.notify_sms and not self.phone:
             raise ValueError("phone: is required for SMS notifications")
         return self
+
+
+SWITCHES = ("is_active", "notify_email", "notify_sms", "daily_digest")
+
+
+def _no_null_switches(model: Strict) -> None:
+    """A switch sent as null would reach the NOT NULL column (a 500): name it instead."""
+    for name in SWITCHES:
+        if name in model.model_fields_set and getattr(model, name) is None:
+            raise ValueError(f"{name}: must be true or false")
 
 
 class UserUpdate(Strict):
@@ -80,6 +91,12 @@ class UserUpdate(Strict):
     is_active: bool | None = None
     notify_email: bool | None = None
     notify_sms: bool | None = None
+    daily_digest: bool | None = None
+
+    @model_validator(mode="after")
+    def _switches(self) -> UserUpdate:
+        _no_null_switches(self)
+        return self
 
 
 class ProfileUpdate(Strict):
@@ -89,8 +106,14 @@ class ProfileUpdate(Strict):
     phone: Phone = None
     notify_email: bool | None = None
     notify_sms: bool | None = None
+    daily_digest: bool | None = None
     current_password: str | None = Field(None, max_length=200)
     new_password: Password | None = None
+
+    @model_validator(mode="after")
+    def _switches(self) -> ProfileUpdate:
+        _no_null_switches(self)
+        return self
 
 
 class UserQuery(PageQuery):

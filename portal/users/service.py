@@ -22,7 +22,7 @@ from portal.realtime.publish import check_sessions_of
 from portal.users.schemas import ProfileUpdate, UserCreate, UserUpdate
 
 AUDITED_FIELDS = ("username", "email", "phone", "role", "is_active", "notify_email",
-                  "notify_sms")
+                  "notify_sms", "daily_digest")
 
 
 def _audited(user: User) -> dict:
@@ -39,6 +39,7 @@ def serialize_user(user: User, *, online: bool | None = None) -> dict:
         "is_active": user.is_active,
         "notify_email": user.notify_email,
         "notify_sms": user.notify_sms,
+        "daily_digest": user.daily_digest,
         "created_at": _iso(user.created_at),
         "last_login_at": _iso(user.last_login_at),
         "last_seen_at": _iso(user.last_seen_at),
@@ -123,6 +124,7 @@ def create_user(actor: User | None, data: UserCreate) -> User:
         is_active=data.is_active,
         notify_email=data.notify_email,
         notify_sms=data.notify_sms,
+        daily_digest=data.daily_digest,
     )
     db.session.add(user)
     db.session.flush()

@@ -6,6 +6,7 @@ from aiosmtpd.smtp import AuthResult
 
 import portal.models  # noqa: F401 - every mapper, so a bare Notification can be built
 from portal.notify.email import EmailSender
+from portal.notify.messages import Outgoing
 from portal.notify.models import Notification
 from tests.conftest import make_config
 from tests.support.binaries import free_port
@@ -28,6 +29,15 @@ def test_it_sends_plain_text_from_the_configured_address(smtp):
     assert (mail["From"], mail["To"]) == ("servermon@bank.example", "duty@bank.example")
     assert mail.get_content_type() == "text/plain" and mail.get_payload() == "x is down.\r\n"
     assert mail["Message-ID"].endswith(".servermon-7@bank.example>")
+
+
+def test_a_message_with_html_has_it_as_an_alternative_to_the_text(smtp):
+    sender(smtp[0]).send(Outgoing(3, "email", "duty@bank.example", "digest", "plain\n",
+                                  html="<p>rich</p>"))
+    [mail] = smtp[1]
+    assert mail.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in mail.get_payload()] == ["text/plain", "text/html"]
+    assert mail.get_payload()[1].get_payload(decode=True).decode().strip() == "<p>rich</p>"
 
 
 def test_a_line_break_in_the_subject_cannot_add_a_header(smtp):

@@ -38,3 +38,14 @@ def test_bad_values_are_named_and_nothing_is_saved(client):
         assert response.status_code == 400, body
         assert field in response.get_json()["details"], response.get_json()
     assert client.get("/api/settings", headers=headers).get_json()["notify_email"] is True
+
+
+def test_the_digest_hour_is_an_hour_of_the_day(client):
+    headers = login(client, make_user("admin"))
+    assert client.get("/api/settings", headers=headers).get_json()["digest_hour"] == 7
+    for bad in (-1, 24, "seven", 7.5):
+        response = client.put("/api/settings", json={"digest_hour": bad}, headers=headers)
+        assert response.status_code == 400, bad
+        assert "digest_hour" in response.get_json()["details"], response.get_json()
+    response = client.put("/api/settings", json={"digest_hour": 0}, headers=headers)
+    assert response.status_code == 200 and response.get_json()["digest_hour"] == 0

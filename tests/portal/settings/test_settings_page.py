@@ -12,7 +12,7 @@ def _form(**overrides):
         "notify_roles": ["admin", "ebanking_support"], "notify_email": "on",
         "probe_interval_s": "60", "probe_timeout_s": "5",
         "flap_changes": "6", "flap_window_min": "15", "flap_settle_min": "4",
-        "gather_window_s": "45", "escalate_after_min": "20",
+        "gather_window_s": "45", "digest_hour": "9", "escalate_after_min": "20",
         "escalate_tier2_roles": ["admin"], "escalate_tier3_roles": ["customer_engagement"],
         "audit_retention_days": "730", "session_idle_minutes": "20", "session_lifetime_hours": "10",
     }
@@ -57,6 +57,7 @@ def test_saving_the_form_stores_every_field(client):
     assert (saved.probe_interval_s, saved.probe_timeout_s) == (60, 5)
     assert (saved.flap_changes, saved.flap_window_min, saved.flap_settle_min) == (6, 15, 4)
     assert saved.gather_window_s == 45
+    assert saved.digest_hour == 9
     assert saved.audit_retention_days == 730
     assert (saved.session_idle_minutes, saved.session_lifetime_hours) == (20, 10)
     assert (saved.escalate_after_min, saved.escalate_tier2_roles, saved.escalate_tier3_roles) == (
@@ -77,10 +78,10 @@ def test_bad_values_are_field_errors_and_nothing_is_saved(client):
     sign_in(client)
     response = post_form(client, "/settings", _form(timezone="Mars/Olympus", grafana_url="ftp://x",
                                                     probe_interval_s="soon",
-                                                    gather_window_s="601"))
+                                                    gather_window_s="601", digest_hour="24"))
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    for field in ("timezone", "grafana_url", "probe_interval_s", "gather_window_s"):
+    for field in ("timezone", "grafana_url", "probe_interval_s", "gather_window_s", "digest_hour"):
         assert f'data-field-error="{field}"' in html, field
     assert 'value="ftp://x"' in html
     assert load_settings().grafana_url is None
