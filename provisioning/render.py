@@ -18,7 +18,7 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
         [--smtp-smarthost 127.0.0.1:25] [--admin-email ops@bank.example] \\
         [--portal-url https://servermon.bank.example] [--rules-dir alert_rules] \\
         [--remote-write http://127.0.0.1:8428/api/v1/write ...] \\
-        [--blackbox-job --sd-token-file var/secrets/sd_token]
+        [--sd-token-file var/secrets/sd_token] [--blackbox-job]
 
     --out                  directory to write into (created; stale rule files removed)
     --webhook-token-file   file holding the portal's webhook bearer token; must exist,
@@ -31,7 +31,8 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
     --smtp-smarthost       the mail relay Alertmanager mails PortalDown through
     --admin-email          who gets that mail (receiver admins-email)
     --server-down-for      ServerDown's `for` window (committed: none, 0s)
-    --scrape-interval      how often the exporter is scraped (scrape_timeout follows)
+    --scrape-interval      how often the exporter and the servers' node exporters are
+                           scraped (scrape_timeout follows)
     --evaluation-interval  how often alerting rules are evaluated
     --group-wait           Alertmanager's wait before a new group's first post
     --group-interval       Alertmanager's wait before posting a change (e.g. resolution)
@@ -53,8 +54,11 @@ Command line (addresses are ``host:port``; durations are Prometheus durations su
                            servermon's own prometheus.yml: its rules, recording rules and the
                            portal read probe_success per server, and a second job writing it
                            would double every figure and page on unconfirmed failures
-    --sd-token-file        file holding SD_TOKEN, for that job's service discovery and its
-                           /probe requests (required with --blackbox-job)
+    --sd-token-file        file holding SD_TOKEN, which Prometheus sends to the portal's
+                           /api/sd/nodes (job servermon-nodes, the servers' node_exporter
+                           and windows_exporter); without it that job is left out, as
+                           Prometheus could not list them. Also the classic job's service
+                           discovery and /probe requests (required with --blackbox-job)
 
 Writes ``<out>/prometheus.yml`` (rule_files naming the rendered rules by absolute path),
 ``<out>/rules/*.rules.yml``, ``<out>/alertmanager.yml`` and, with ``--blackbox-job``,
@@ -87,10 +91,12 @@ DEFAULT_PORTAL_URL = "http://localhost:8080"  # docker-compose's PORTAL_URL, as 
 RUNBOOKS_PATH = "/runbooks"  # where the portal serves docs/runbooks/<AlertName>.md
 EXPORTER_JOB = "servermon-exporter"
 PORTAL_JOB = "servermon-portal"
+NODES_JOB = "servermon-nodes"
 PROMETHEUS_JOB = "prometheus"
 ALERTMANAGER_JOB = "alertmanager"
 BLACKBOX_JOB = "servermon-blackbox"
 SD_PATH = "/api/sd/targets"
+NODES_SD_PATH = "/api/sd/nodes"
 ADMIN_RECEIVER = "admins-email"
 RECEIVER = "portal"
 WEBHOOK_PATH = "/api/alertmanager/webhook"
@@ -241,7 +247,7 @@ def _rules(rules_dir: Path, *, server_down_for: str | None, portal_url: str) -> 
 
 def _jobs(config: dict[str, Any]) -> dict[str, dict]:
     jobs = {job["job_name"]: job for job in config.get("scrape_configs") or []}
-    for name in (EXPORTER_JOB, PORTAL_JOB, PROMETHEUS_JOB, ALERTMANAGER_JOB):
+    for name in (EXPORTER_JOB, PORTAL_JOB, NODES_JOB, PROMETHEUS_JOB, ALERTMANAGER_JOB):
         if name not in jobs:
             raise RenderError(f"{PROMETHEUS_YML} has no scrape job {name!r}")
     return jobs
@@ -249,7 +255,8 @@ def _jobs(config: dict[str, Any]) -> dict[str, dict]:
 
 def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alertmanager: str,
                 prometheus: str, scrape_interval: str | None,
-                evaluation_interval: str | None, remote_write: Sequence[str]) -> dict[str, Any]:
+                evaluation_interval: str | None, remote_write: Sequence[str],
+                sd_token_file: Path | None) -> dict[str, Any]:
     config = _load(PROMETHEUS_YML)
     if evaluation_interval is not None:
         config.setdefault("global", {})["evaluation_interval"] = evaluation_interval
@@ -262,6 +269,8 @@ def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alert
         jobs[EXPORTER_JOB]["scrape_interval"] = scrape_interval
         jobs[EXPORTER_JOB]["scrape_timeout"] = scrape_interval
     jobs[PORTAL_JOB]["static_configs"] = [{"targets": [portal]}]
+    _nodes_job(config, jobs[NODES_JOB], portal=portal, sd_token_file=sd_token_file,
+               scrape_interval=scrape_interval)
     jobs[PROMETHEUS_JOB]["static_configs"] = [{"targets": [prometheus]}]
     jobs[ALERTMANAGER_JOB]["static_configs"] = [{"targets": [alertmanager]}]
     if BLACKBOX_JOB in jobs:
@@ -271,6 +280,20 @@ def _prometheus(rule_paths: Sequence[Path], *, exporter: str, portal: str, alert
         config["remote_write"] = [*(config.get("remote_write") or []),
                                   *({"url": url} for url in remote_write)]
     return config
+
+
+def _nodes_job(config: dict[str, Any], job: dict[str, Any], *, portal: str,
+               sd_token_file: Path | None, scrape_interval: str | None) -> None:
+    """The servers' node exporters, listed by this portal; left out without SD_TOKEN's
+    file, which Prometheus needs to ask for the list."""
+    if sd_token_file is None:
+        config["scrape_configs"].remove(job)
+        return
+    for sd in job["http_sd_configs"]:
+        sd["url"] = f"http://{portal}{NODES_SD_PATH}"
+        sd["authorization"]["credentials_file"] = str(sd_token_file)
+    if scrape_interval is not None:
+        job["scrape_interval"] = job["scrape_timeout"] = scrape_interval
 
 
 def _alertmanager(*, portal: str, webhook_token_file: Path, group_wait: str | None,
@@ -312,10 +335,12 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
 
     Timings left as None keep their committed values (ServerDown 5s, scrape and
     evaluation 5s, group_wait 5s, group_interval 1m). ``remote_write`` URLs (a long-term
-    store's) are added to any the committed file has. ``blackbox_job`` also writes the
-    classic job, for another Prometheus, to ``blackbox_job.yml`` (``sd_token_file``
-    required: SD_TOKEN's file). Every value is checked, and every
-    source read, before anything is written; a bad one raises :class:`RenderError`.
+    store's) are added to any the committed file has. ``sd_token_file`` (SD_TOKEN's file)
+    keeps the job servermon-nodes, which asks the portal for the servers' node exporters
+    with it; without it that job is left out. ``blackbox_job`` also writes the classic job,
+    for another Prometheus, to ``blackbox_job.yml`` (``sd_token_file`` required). Every
+    value is checked, and every source read, before anything is written; a bad one raises
+    :class:`RenderError`.
     """
     exporter = _address(exporter, "--exporter")
     portal = _address(portal, "--portal")
@@ -333,11 +358,10 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
     portal_url = _portal_url(portal_url)
     remote_write = _remote_write(remote_write)
     token = _token_file(Path(webhook_token_file))
-    sd_token = None
-    if blackbox_job:
-        if sd_token_file is None:
-            raise RenderError("--blackbox-job needs --sd-token-file (the file holding SD_TOKEN)")
-        sd_token = _token_file(Path(sd_token_file), "--sd-token-file")
+    if blackbox_job and sd_token_file is None:
+        raise RenderError("--blackbox-job needs --sd-token-file (the file holding SD_TOKEN)")
+    sd_token = None if sd_token_file is None else _token_file(Path(sd_token_file),
+                                                              "--sd-token-file")
 
     out_dir = Path(out_dir).resolve()
     rules_out = out_dir / "rules"
@@ -347,8 +371,8 @@ def render(out_dir: Path, *, exporter: str, portal: str, alertmanager: str,
                                     alertmanager=alertmanager, prometheus=prometheus,
                                     scrape_interval=scrape_interval,
                                     evaluation_interval=evaluation_interval,
-                                    remote_write=remote_write)
-    classic = None if sd_token is None else {"scrape_configs": [classic_job(
+                                    remote_write=remote_write, sd_token_file=sd_token)
+    classic = None if not blackbox_job or sd_token is None else {"scrape_configs": [classic_job(
         exporter=exporter, portal=portal, sd_token_file=sd_token,
         scrape_interval=scrape_interval)]}
     manager = _alertmanager(portal=portal, webhook_token_file=token, group_wait=group_wait,
@@ -441,6 +465,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"wrote {rendered.prometheus}, {rendered.alertmanager} and "
           f"{len(rendered.rules)} rule files in {rendered.rules[0].parent}")
+    if args.sd_token_file is None:
+        print(f"no --sd-token-file: job {NODES_JOB} (the servers' node exporters) left out")
     if rendered.blackbox_job is not None:
         print(f"wrote {rendered.blackbox_job}: add its job to another Prometheus")
     return 0

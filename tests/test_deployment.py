@@ -172,3 +172,27 @@ def test_compose_renders_the_rules_with_runbook_links_to_this_deployments_portal
              for rule in group["rules"] if "alert" in rule]
     assert links and all(link == f"https://servermon.bank.example/runbooks/{link.rsplit('/', 1)[1]}"
                          for link in links)
+
+
+def test_prometheus_gets_the_sd_token_as_the_file_its_nodes_job_reads(tmp_path):
+    """Job servermon-nodes asks the portal's /api/sd/nodes with SD_TOKEN, from a file the
+    entrypoint writes before it starts Prometheus with the service's flags. The entrypoint
+    runs here, with the container's paths pointed into tmp_path."""
+    result = compose_config(env_file(tmp_path))
+    assert result.returncode == 0, result.stderr
+    prometheus = yaml.safe_load(result.stdout)["services"]["prometheus"]
+    committed = yaml.safe_load((ROOT / "provisioning/prometheus/prometheus.yml").read_text())
+    [nodes] = [job for job in committed["scrape_configs"] if job["job_name"] == "servermon-nodes"]
+    [sd] = nodes["http_sd_configs"]
+    assert sd["url"] == "http://portal:8000/api/sd/nodes"
+    token_file = sd["authorization"]["credentials_file"]
+    assert prometheus["environment"]["SD_TOKEN"] == SECRETS["SD_TOKEN"]
+    shell, flag, script, name = prometheus["entrypoint"]
+    script = script.replace("$$", "$").replace("/run/secrets", str(tmp_path / "run")).replace(
+        "/bin/prometheus", "/bin/echo")
+    run = subprocess.run([shell, flag, script, name, *prometheus["command"]], capture_output=True,
+                         text=True, timeout=30, env={"SD_TOKEN": SECRETS["SD_TOKEN"]})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == prometheus["command"]
+    written = tmp_path / "run" / token_file.removeprefix("/run/secrets/")
+    assert written.read_text() == SECRETS["SD_TOKEN"]

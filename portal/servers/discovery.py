@@ -1,12 +1,19 @@
-"""GET /api/sd/targets: Prometheus HTTP service discovery for the exporter.
+"""Prometheus HTTP service discovery: ``/api/sd/targets`` for the exporter, ``/api/sd/nodes``
+for Prometheus's resources job; both behind SD_TOKEN.
 
-One group per enabled server. Public labels (``server_id``, ``server``, ``kind``,
+Targets: one group per enabled server. Public labels (``server_id``, ``server``, ``kind``,
 ``environment``, ``group`` and the server's own) end up on every metric; the probe's
 settings travel as ``__meta_servermon_*`` labels, which Prometheus drops after
 relabelling but the exporter reads; the secrets among them (``wire.SECRET_SETTINGS``)
 go as the sealed text their columns hold, so Prometheus never has the plaintext. The
 answer names this deployment (``DEPLOYMENT_HEADER``), so the exporter can tell when its
 Redis database is another's.
+
+Nodes: one group per enabled server with a ``resources_endpoint``, its node_exporter or
+windows_exporter, which Prometheus scrapes itself (job ``servermon-nodes``). Its labels
+are the ones resource rules and pages match on: ``server_id``, ``server``, ``instance``
+(the server's name, as the probe series have it), ``exporter`` (``node``/``windows``),
+``environment``, ``group`` and the server's own labels.
 """
 
 from __future__ import annotations
@@ -57,6 +64,30 @@ def target_group(server: Server, timezone: str = "UTC") -> dict:
     return {"targets": [HEARTBEAT_ADDRESS.format(server_id=server.id)], "labels": labels}
 
 
+# Labels of the series node_exporter and windows_exporter expose that the resource rules
+# and pages read. A server label of one of these names is left off the nodes group: as a
+# target label it would win (honor_labels: false), rename the exporter's own to
+# exported_<name> and fold, say, every network device of the host into one series.
+EXPORTER_SERIES_LABELS = frozenset({
+    "cpu", "mode", "device", "fstype", "mountpoint", "collector", "sysname", "release",
+    "version", "machine", "nodename", "domainname", "core", "volume", "nic", "product",
+    "build_number", "hostname",
+})
+
+
+def node_group(server: Server) -> dict:
+    """The server's exporter as Prometheus scrapes it, labelled as its probe series are."""
+    labels = {key: value for key, value in server.label_map.items()
+              if key not in EXPORTER_SERIES_LABELS}
+    labels.update(server_id=str(server.id), server=server.name, instance=server.name,
+                  exporter=server.resources_exporter)
+    if server.environment:
+        labels["environment"] = server.environment
+    if server.group_name:
+        labels["group"] = server.group_name
+    return {"targets": [server.resources_endpoint], "labels": labels}
+
+
 @bp.get("/targets")
 @public("checked against SD_TOKEN")
 def targets():
@@ -67,3 +98,14 @@ def targets():
     response = jsonify([target_group(server, timezone) for server in servers])
     response.headers[DEPLOYMENT_HEADER] = config.deployment
     return response
+
+
+@bp.get("/nodes")
+@public("checked against SD_TOKEN")
+def nodes():
+    """The resources job's targets. Prometheus asks again every refresh_interval (30 s
+    committed), so a new endpoint is scraped that long after it is saved."""
+    check_bearer(current_app.config["SERVERMON"].sd_token, "service discovery")
+    servers = db.session.scalars(select(Server).where(
+        Server.enabled.is_(True), Server.resources_endpoint.is_not(None)).order_by(Server.id))
+    return jsonify([node_group(server) for server in servers])

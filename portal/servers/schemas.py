@@ -40,9 +40,15 @@ from wire.secrets import is_sealed
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,62}$")
 # Labels the exporter sets itself; a server's own labels may not override them.
+# ``exporter`` is the resources job's (portal/servers/discovery.py), which names the kind of
+# exporter scraped there.
 RESERVED_LABELS = frozenset(
-    {"server_id", "server", "kind", "environment", "group", "job", "instance", "target", "module"}
+    {"server_id", "server", "kind", "environment", "group", "job", "instance", "target", "module",
+     "exporter"}
 )
+# What answers at a server's resources_endpoint: node_exporter (Linux, :9100) or
+# windows_exporter (:9182). Their metric names differ; the label says which to read.
+RESOURCE_EXPORTERS = ("node", "windows")
 STATUS_RANGE = re.compile(r"^([1-5]\d\d)(?:-([1-5]\d\d))?$")
 MAX_LABELS = 20
 HEARTBEAT_FIELDS = ("heartbeat_period_s", "heartbeat_cron", "heartbeat_grace_s")
@@ -172,6 +178,15 @@ def _resolver(value: str | None) -> str | None:
 
 def _blank_to_none(value: str | None) -> str | None:
     return value or None
+
+
+def _resources_endpoint(value: str | None) -> str | None:
+    """``host:port`` Prometheus scrapes /metrics at; the probe policy is checked on save
+    (service.validate_spec), as for a probe's target."""
+    if not value:
+        return None
+    split_host_port(value)
+    return value
 
 
 # Which kinds each probe option applies to; a value given for another kind is refused, so
@@ -315,6 +330,11 @@ class ServerSpec(Strict):
     depends_on_id: DbId | None = None
     # Minutes before an unacknowledged incident escalates; None: the setting; 0: never.
     escalate_after_min: int | None = Field(None, ge=0, le=1440)
+    # Where Prometheus scrapes the server's CPU, memory and disks (job servermon-nodes,
+    # through /api/sd/nodes), whatever its kind; None: not scraped.
+    resources_endpoint: Annotated[Line | None, AfterValidator(_resources_endpoint)] = Field(
+        None, max_length=255)
+    resources_exporter: Literal[RESOURCE_EXPORTERS] = "node"  # type: ignore[valid-type]
 
     http_method: Literal[HTTP_METHODS] = "GET"  # type: ignore[valid-type]
     http_accepted_statuses: Annotated[str, AfterValidator(normalize_statuses)] = "200-399"

@@ -28,7 +28,7 @@ from portal.servers.ping_keys import drop_key, issue_key
 from portal.servers.schemas import HEARTBEAT_FIELDS, SPEC_COLUMNS, ServerSpec, spec_errors
 from portal.servers.secrets import open_secrets, sealed
 from portal.settings.service import load_settings
-from wire import SECRET_SETTINGS, TARGETS_CHANNEL
+from wire import SECRET_SETTINGS, TARGETS_CHANNEL, split_host_port
 from wire.probe_policy import destination, literal_address
 
 log = logging.getLogger(__name__)
@@ -56,21 +56,32 @@ def _check_probe_policy(spec: ServerSpec) -> None:
     """A literal address the probe policy denies is refused here, as the form is filled in.
 
     A name is left to the exporter, which checks what it resolves to at every probe (and
-    before "test now"): resolving it here would prove nothing about the next minute.
+    before "test now"): resolving it here would prove nothing about the next minute. The
+    resources endpoint is held to the same policy: Prometheus, inside the same network,
+    connects there at every scrape.
     """
+    problems: dict[str, str] = {}
     where = destination(spec.kind, spec.target, spec.dns_resolver)
-    if where is None:
-        return
-    host, port = where
+    if where is not None:
+        reason = _refusal(*where)
+        if reason:
+            problems["dns_resolver" if spec.kind == "dns" else "target"] = f"not probed: {reason}"
+    if spec.resources_endpoint:
+        reason = _refusal(*split_host_port(spec.resources_endpoint))
+        if reason:
+            problems["resources_endpoint"] = f"not scraped: {reason}"
+    if problems:
+        raise APIError(400, f"invalid value for {', '.join(problems)}", problems)
+
+
+def _refusal(host: str, port: int | None) -> str | None:
+    """Why the policy denies ``host`` when it is an address (or localhost), else None."""
     local_name = host.lower().rstrip(".")
     ip = "127.0.0.1" if local_name == "localhost" or local_name.endswith(".localhost") \
         else literal_address(host)
     if ip is None:
-        return
-    reason = current_app.config["SERVERMON"].probe_policy.refusal(ip, port)
-    if reason:
-        field = "dns_resolver" if spec.kind == "dns" else "target"
-        raise APIError(400, f"invalid value for {field}", {field: f"not probed: {reason}"})
+        return None
+    return current_app.config["SERVERMON"].probe_policy.refusal(ip, port)
 
 
 def with_probe_defaults(data: dict) -> dict:

@@ -29,7 +29,7 @@ EXPECTED = {
 # Routes that are open by design, each checked some other way.
 PUBLIC_ENDPOINTS = {
     "auth_api.login", "auth_pages.login", "admin_api.healthz", "admin_api.metrics",
-    "sd_api.targets", "alertmanager_api.webhook", "static",
+    "sd_api.targets", "sd_api.nodes", "alertmanager_api.webhook", "static",
     "incident_pages.ack_link", "incident_pages.ack_link_confirm",
     "status_pages.status_page",  # a staff-only page checks the session itself
     # the second step of a two-factor sign-in: the pending token from the first is checked

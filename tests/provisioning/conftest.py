@@ -11,6 +11,7 @@ import pytest
 from provisioning.render import RenderedPaths, render
 
 TOKEN = "am-token-0123456789abcdef"
+SD_TOKEN = "sd-token-0123456789abcdef"
 
 
 def tool(*names: str) -> str:
@@ -40,10 +41,19 @@ def token_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def rendered(tmp_path: Path, token_file: Path) -> RenderedPaths:
+def sd_token_file(tmp_path: Path) -> Path:
+    path = tmp_path / "secrets" / "sd_token"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(SD_TOKEN + "\n")
+    return path
+
+
+@pytest.fixture
+def rendered(tmp_path: Path, token_file: Path, sd_token_file: Path) -> RenderedPaths:
     """A set with every value changed from the committed one, as the tests of the stack do."""
     return render(tmp_path / "out", exporter="127.0.0.1:19117", portal="127.0.0.1:18000",
                   alertmanager="127.0.0.1:19093", webhook_token_file=token_file,
+                  sd_token_file=sd_token_file,
                   server_down_for="3s", scrape_interval="1s", evaluation_interval="1s",
                   group_wait="1s", group_interval="2s",
                   portal_url="https://servermon.bank.example/")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from provisioning.render import ROOT, RenderedPaths, RenderError, render
-from tests.provisioning.conftest import TOKEN, run, tool
+from tests.provisioning.conftest import SD_TOKEN, TOKEN, run, tool
 
 
 def load(path: Path) -> dict:
@@ -57,6 +57,29 @@ def test_prometheus_scrapes_and_alerts_the_given_addresses_with_the_given_timing
         {"static_configs": [{"targets": ["127.0.0.1:19093"]}]}]
 
 
+def test_the_nodes_job_asks_the_given_portal_with_the_sd_token_file_never_the_token(
+        rendered, sd_token_file):
+    jobs = {job["job_name"]: job for job in load(rendered.prometheus)["scrape_configs"]}
+    nodes = jobs["servermon-nodes"]
+    assert nodes["http_sd_configs"] == [{
+        "url": "http://127.0.0.1:18000/api/sd/nodes", "refresh_interval": "30s",
+        "authorization": {"type": "Bearer", "credentials_file": str(sd_token_file.resolve())}}]
+    assert (nodes["scrape_interval"], nodes["scrape_timeout"]) == ("1s", "1s")
+    assert nodes["honor_labels"] is False
+    assert SD_TOKEN not in rendered.prometheus.read_text()
+
+
+def test_without_the_sd_token_file_the_nodes_job_is_left_out(tmp_path, token_file):
+    """Prometheus could not ask the portal for the list; every other job is kept."""
+    paths = render(tmp_path, exporter="a:1", portal="b:2", alertmanager="c:3",
+                   webhook_token_file=token_file)
+    jobs = [job["job_name"] for job in load(paths.prometheus)["scrape_configs"]]
+    assert jobs == ["servermon-exporter", "servermon-portal", "prometheus", "alertmanager"]
+    with pytest.raises(RenderError, match=r"--sd-token-file .* must be an existing, non-empty"):
+        render(tmp_path / "x", exporter="a:1", portal="b:2", alertmanager="c:3",
+               webhook_token_file=token_file, sd_token_file=tmp_path / "none")
+
+
 def test_prometheus_loads_the_rendered_rules_by_absolute_path(rendered):
     rule_files = load(rendered.prometheus)["rule_files"]
     assert rule_files == [str(path) for path in rendered.rules]
@@ -75,12 +98,17 @@ def test_alertmanager_posts_to_the_portal_with_the_token_file_never_the_token(re
     assert TOKEN not in rendered.alertmanager.read_text()
 
 
-def test_timings_left_out_keep_the_committed_values(tmp_path, token_file):
+def test_timings_left_out_keep_the_committed_values(tmp_path, token_file, sd_token_file):
     paths = render(tmp_path, exporter="exporter:9117", portal="portal:8000",
-                   alertmanager="alertmanager:9093", webhook_token_file=token_file)
+                   alertmanager="alertmanager:9093", webhook_token_file=token_file,
+                   sd_token_file=sd_token_file)
     committed_prometheus = load(ROOT / "provisioning/prometheus/prometheus.yml")
     prometheus = load(paths.prometheus)
     assert prometheus["global"] == committed_prometheus["global"]
+    # The one value not an address or a timing: where this machine keeps SD_TOKEN.
+    nodes = next(job for job in committed_prometheus["scrape_configs"]
+                 if job["job_name"] == "servermon-nodes")
+    nodes["http_sd_configs"][0]["authorization"]["credentials_file"] = str(sd_token_file.resolve())
     assert prometheus["scrape_configs"] == committed_prometheus["scrape_configs"]
     committed_route = load(ROOT / "provisioning/alertmanager/alertmanager.yml")["route"]
     assert load(paths.alertmanager)["route"] == committed_route
@@ -151,6 +179,7 @@ def test_the_command_line_writes_the_set(tmp_path, token_file):
         cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert "2 rule files" in result.stdout
+    assert "no --sd-token-file: job servermon-nodes" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["alertmanager.yml", "prometheus.yml", "rules"]
     assert load(out / "alertmanager.yml")["route"]["group_wait"] == "2s"
     assert "remote_write" not in load(out / "prometheus.yml")

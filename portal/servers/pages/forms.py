@@ -48,7 +48,8 @@ OPTIONAL_FIELDS = ("environment", "group", "description", "http_keyword", "dns_e
                    "dns_resolver", "http_max_latency_ms", "owner_id", "depends_on_id",
                    "escalate_after_min", "http_body", "http_basic_auth_username",
                    "tls_client_cert", "dns_answer_regex", "dns_answer_absent_regex",
-                   "heartbeat_period_s", "heartbeat_grace_s", "heartbeat_cron")
+                   "heartbeat_period_s", "heartbeat_grace_s", "heartbeat_cron",
+                   "resources_endpoint")
 # Read apart: headers are "Name: value" lines, query_response JSON, and a secret left
 # blank keeps what is stored (its "clear" box removes it); a secret is never shown again.
 SPECIAL_FIELDS = ("tcp_query_response", *SECRET_SETTINGS)
@@ -94,6 +95,7 @@ def parse_headers(text: str) -> dict[str, str]:
 
 def _read_special(form: MultiDict, data: dict, errors: dict[str, str]) -> None:
     data["dns_transport"] = data.get("dns_transport") or "udp"
+    data["resources_exporter"] = data.get("resources_exporter") or "node"
     text = form.get("tcp_query_response", "").strip()
     try:
         data["tcp_query_response"] = json.loads(text) if text else None

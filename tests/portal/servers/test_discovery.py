@@ -36,3 +36,31 @@ def test_it_refuses_a_missing_or_wrong_token(client):
     assert client.get("/api/sd/targets").status_code == 401
     wrong = client.get("/api/sd/targets", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
+
+
+def test_nodes_lists_each_enabled_servers_exporter_with_its_labels(client):
+    linux = make_server("cbs-db", kind="tcp", environment="production", group="core",
+                        labels={"team": "dba", "device": "san1"},
+                        resources_endpoint="cbs-db.bank.local:9100")
+    windows = make_server("ad-dc1", kind="icmp", resources_endpoint="10.0.0.5:9182",
+                          resources_exporter="windows")
+    make_server("no-exporter")
+    make_server("paused", enabled=False, resources_endpoint="paused.bank.local:9100")
+    response = client.get("/api/sd/nodes", headers=SD)
+    assert response.status_code == 200
+    assert response.get_json() == [
+        {"targets": ["cbs-db.bank.local:9100"],
+         "labels": {"server_id": str(linux.id), "server": "cbs-db", "instance": "cbs-db",
+                    "exporter": "node", "environment": "production", "group": "core",
+                    "team": "dba"}},
+        {"targets": ["10.0.0.5:9182"],
+         "labels": {"server_id": str(windows.id), "server": "ad-dc1", "instance": "ad-dc1",
+                    "exporter": "windows"}},
+    ]
+
+
+def test_nodes_refuses_a_missing_or_wrong_token(client):
+    make_server("cbs-db", resources_endpoint="cbs-db.bank.local:9100")
+    assert client.get("/api/sd/nodes").status_code == 401
+    wrong = client.get("/api/sd/nodes", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "cbs-db" not in wrong.get_data(as_text=True)
