@@ -34,6 +34,8 @@ PUBLIC_ENDPOINTS = {
     "status_pages.status_page",  # a staff-only page checks the session itself
     # the second step of a two-factor sign-in: the pending token from the first is checked
     "auth_api.login_mfa", "mfa_pages.login_code", "mfa_pages.login_enrol",
+    # a job reports with its ping key: tests/portal/heartbeats/test_pings.py
+    "pings.ping",
 }
 
 # One endpoint per key: (method, path) that answers 403 without the key and not 403 with it.
