@@ -166,9 +166,11 @@ def test_compose_renders_the_rules_with_runbook_links_to_this_deployments_portal
                          env={**rules["environment"], "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr
     written = sorted(out.glob("*.rules.yml"))
-    assert [p.name for p in written] == ["recording.rules.yml", "servermon.rules.yml"]
+    assert [p.name for p in written] == [
+        "baselines.rules.yml", "recording.rules.yml", "resources.rules.yml", "servermon.rules.yml",
+        "warnings.rules.yml"]
     links = [rule["annotations"]["runbook_url"]
-             for group in yaml.safe_load((out / "servermon.rules.yml").read_text())["groups"]
+             for path in written for group in yaml.safe_load(path.read_text())["groups"]
              for rule in group["rules"] if "alert" in rule]
     assert links and all(link == f"https://servermon.bank.example/runbooks/{link.rsplit('/', 1)[1]}"
                          for link in links)

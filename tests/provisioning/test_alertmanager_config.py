@@ -20,6 +20,8 @@ def test_amtool_accepts_the_committed_config():
     ["alertname=ServerDown", "server_id=7", "severity=critical"],
     ["alertname=TLSCertificateExpiringSoon", "server_id=7", "severity=warning"],
     ["alertname=ExporterDown", "server_id=servermon", "severity=critical"],
+    ["alertname=NodeDiskFullIn4h", "server_id=7", "severity=critical", "mountpoint=/var"],
+    ["alertname=HeartbeatRunLong", "server_id=40", "severity=warning"],
 ])
 def test_every_alert_goes_to_the_portal(labels):
     output = run(tool("amtool"), "config", "routes", "test", f"--config.file={ALERTMANAGER_YML}",
@@ -55,9 +57,25 @@ def test_the_portal_gets_resolutions_and_every_alert_with_a_token_from_a_file():
         "type": "Bearer", "credentials_file": "/run/secrets/alertmanager_webhook_token"}
 
 
+def inhibition(source: str) -> dict:
+    [rule] = [rule for rule in CONFIG["inhibit_rules"]
+              if rule["source_matchers"] == [f'alertname="{source}"']]
+    return rule
+
+
 def test_server_down_mutes_the_warnings_of_the_same_server():
-    [down] = [rule for rule in CONFIG["inhibit_rules"]
-              if rule["source_matchers"] == ['alertname="ServerDown"']]
+    down = inhibition("ServerDown")
     assert down["target_matchers"] == [
-        'alertname=~"ServerSlow|ServerPacketLoss|TLSCertificateExpiringSoon"']
+        'alertname=~"ServerSlow|ServerPacketLoss|TLSCertificateExpiringSoon|LatencyDrift|'
+        'HeartbeatRunLong|NodeDown"']
     assert down["equal"] == ["server_id"]
+
+
+def test_a_lost_node_exporter_mutes_that_servers_resource_alerts_and_slow_mutes_drift():
+    node_down = inhibition("NodeDown")
+    assert node_down["target_matchers"] == [
+        'alertname=~"NodeCPUSaturated|NodeMemoryPressure|NodeDiskFullIn4h|NodeDiskFullIn24h|'
+        'NodeFilesystemReadOnly"']
+    slow = inhibition("ServerSlow")
+    assert slow["target_matchers"] == ['alertname="LatencyDrift"']
+    assert node_down["equal"] == slow["equal"] == ["server_id"]

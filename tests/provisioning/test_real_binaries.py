@@ -140,19 +140,25 @@ def test_alertmanager_reports_the_rendered_route(configs, tmp_path, portal):
     assert TOKEN not in status["config"]["original"]
 
 
-def test_server_down_mutes_slow_and_tls_warnings_of_that_server_only(configs, tmp_path):
+def test_down_slow_and_node_down_mute_the_warnings_they_explain_of_that_server_only(
+        configs, tmp_path):
     sent = [alert("ServerDown", "7", "critical"), alert("ServerSlow", "7"),
             alert("TLSCertificateExpiringSoon", "7"),
             alert("TLSCertificateExpiringCritical", "7", "critical"), alert("ServerSlow", "8"),
             alert("ExporterDown", "servermon", "critical"), alert("TargetMissing", "9"),
             alert("ExporterTargetsUnavailable", "servermon"), alert("ServerPacketLoss", "7"),
-            alert("ProbeResultsStale", "9")]
+            alert("ProbeResultsStale", "9"), alert("HeartbeatRunLong", "7"),
+            alert("LatencyDrift", "8"), alert("NodeDown", "9"), alert("NodeCPUSaturated", "9"),
+            alert("NodeCPUSaturated", "8"), alert("NodeDiskFullIn4h", "8", "critical")]
     expected = {("ServerDown", "7"): "active", ("ServerSlow", "7"): "suppressed",
                 ("TLSCertificateExpiringSoon", "7"): "suppressed",
                 ("TLSCertificateExpiringCritical", "7"): "active", ("ServerSlow", "8"): "active",
                 ("ExporterDown", "servermon"): "active", ("TargetMissing", "9"): "suppressed",
                 ("ExporterTargetsUnavailable", "servermon"): "suppressed",
-                ("ServerPacketLoss", "7"): "suppressed", ("ProbeResultsStale", "9"): "suppressed"}
+                ("ServerPacketLoss", "7"): "suppressed", ("ProbeResultsStale", "9"): "suppressed",
+                ("HeartbeatRunLong", "7"): "suppressed", ("LatencyDrift", "8"): "suppressed",
+                ("NodeDown", "9"): "active", ("NodeCPUSaturated", "9"): "suppressed",
+                ("NodeCPUSaturated", "8"): "active", ("NodeDiskFullIn4h", "8"): "active"}
 
     def states() -> dict:
         got = requests.get(f"{url}/api/v2/alerts", timeout=5).json()

@@ -84,7 +84,9 @@ def test_prometheus_loads_the_rendered_rules_by_absolute_path(rendered):
     rule_files = load(rendered.prometheus)["rule_files"]
     assert rule_files == [str(path) for path in rendered.rules]
     assert all(Path(path).is_absolute() and Path(path).is_file() for path in rule_files)
-    assert [Path(p).name for p in rule_files] == ["recording.rules.yml", "servermon.rules.yml"]
+    assert [Path(p).name for p in rule_files] == [
+        "baselines.rules.yml", "recording.rules.yml", "resources.rules.yml", "servermon.rules.yml",
+        "warnings.rules.yml"]
 
 
 def test_alertmanager_posts_to_the_portal_with_the_token_file_never_the_token(rendered, token_file):
@@ -178,7 +180,7 @@ def test_the_command_line_writes_the_set(tmp_path, token_file):
          "--server-down-for", "15s", "--group-wait", "2s", "--rules-dir", "alert_rules"],
         cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
-    assert "2 rule files" in result.stdout
+    assert "5 rule files" in result.stdout
     assert "no --sd-token-file: job servermon-nodes" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["alertmanager.yml", "prometheus.yml", "rules"]
     assert load(out / "alertmanager.yml")["route"]["group_wait"] == "2s"
