@@ -18,10 +18,10 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 10
 
 
-def _get(path: str, params: dict) -> dict:
+def _get(path: str, params: dict, timeout: float = TIMEOUT_S) -> dict:
     base = current_app.config["SERVERMON"].prometheus_url
     try:
-        response = requests.get(f"{base}{path}", params=params, timeout=TIMEOUT_S)
+        response = requests.get(f"{base}{path}", params=params, timeout=timeout)
     except requests.RequestException as exc:
         log.warning("Prometheus at %s is unreachable: %s", base, exc)
         raise APIError(503, "Prometheus is unreachable; charts are unavailable for now") from exc
@@ -36,11 +36,12 @@ def _get(path: str, params: dict) -> dict:
     return body["data"]
 
 
-def query(expr: str, time: float | None = None) -> dict:
+def query(expr: str, time: float | None = None, timeout: float = TIMEOUT_S) -> dict:
+    """An instant query; ``timeout``: shorter where a page must not wait long for it."""
     params = {"query": expr}
     if time is not None:
         params["time"] = time
-    return _get("/api/v1/query", params)
+    return _get("/api/v1/query", params, timeout)
 
 
 def query_range(expr: str, start: float, end: float, step: float) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 
+from portal.charts import resources
 from portal.charts.prometheus import query, query_range
 from portal.charts.uptime import monitored_since, over, uptime_figures
 from portal.dbtypes import utcnow
@@ -30,7 +31,11 @@ CHARTS = {
     "status": 'avg_over_time(probe_success{{server_id="{id}"}}[{window}])',
     "dns": 'probe_dns_lookup_time_seconds{{server_id="{id}"}}',
     "http_status": 'probe_http_status_code{{server_id="{id}"}}',
+    # cpu, memory, disk, load, network: the servermon-nodes job's (portal/charts/resources.py)
+    **resources.CHARTS,
 }
+# Rates need a few scrapes in every point, whatever the step.
+MIN_WINDOWS_S = dict.fromkeys(resources.CHARTS, resources.MIN_WINDOW_S)
 AVAILABILITY = 'avg_over_time(probe_success{{server_id="{id}"}}[{window}])'
 CERT = 'probe_ssl_earliest_cert_expiry{{server_id="{id}"}}'
 
@@ -70,7 +75,7 @@ def chart(name: str, server_id: int, range_name: str) -> dict:
     end = time.time()
     span = RANGES[range_name]
     step = step_for(span)
-    window = f"{max(int(step), MIN_WINDOW_S)}s"
+    window = f"{max(int(step), MIN_WINDOWS_S.get(name, MIN_WINDOW_S))}s"
     data = query_range(CHARTS[name].format(id=server_id, window=window), end - span, end, step)
     return {"chart": name, "range": range_name, "start": end - span, "end": end, "step": step,
             "series": series(data)}

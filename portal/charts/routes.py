@@ -33,7 +33,8 @@ def _server(server_id: int) -> int:
 @bp.get("/charts/<chart>")
 @requires("status.view")
 def chart(chart: str):
-    """One fixed chart (latency, status, dns, http_status) of one server over 1h/24h/7d/30d."""
+    """One fixed chart of one server over 1h/24h/7d/30d: its probes' latency, status, dns,
+    http_status, or its resources' cpu, memory, disk, load, network."""
     if chart not in queries.CHARTS:
         raise APIError(404, f"no chart named {chart}",
                        {"chart": f"one of {', '.join(queries.CHARTS)}"})

@@ -1,5 +1,6 @@
 /* servermon: charts drawn with uPlot (served by the portal from portal/static/vendor).
-   The server page's history (latency, status, availability, certificate), the dashboard
+   The server page's history (latency, status, availability, certificate) and resources
+   (cpu, memory, disk, load, network), the dashboard
    tiles' sparklines and 24 h uptime gauges, and the PromQL page's result chart. Data comes
    from the portal's own /api/charts/* and /api/promql, never from Prometheus directly.
    Text from the server goes into the page as text, never as HTML. */
@@ -185,7 +186,7 @@
     var defs = [time].concat(series.map(function (item, index) {
       var colour = options.colour || COLOURS[index % COLOURS.length];
       return {
-        label: seriesName(item.labels, "series " + (index + 1)),
+        label: options.name ? options.name(item.labels, index) : seriesName(item.labels, "series " + (index + 1)),
         stroke: colour,
         fill: options.fill ? colour + "33" : undefined,
         width: options.width || 1.5,
@@ -336,6 +337,71 @@
     soonAfterChanges(load, id);
   }
 
+  /* --- the server page's resources ------------------------------------------------ */
+
+  function percent(u, v) { return v === null ? "—" : v.toFixed(1) + " %"; }
+
+  function perSecond(u, v) {
+    if (v === null) { return "—"; }
+    var units = [["GiB/s", 1073741824], ["MiB/s", 1048576], ["KiB/s", 1024]];
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(v) >= units[i][1]) { return (v / units[i][1]).toFixed(2) + " " + units[i][0]; }
+    }
+    return v.toFixed(0) + " B/s";
+  }
+
+  /* Each chart's look: its series named by the label portal/charts/resources.py gives them. */
+  var RESOURCE_CHARTS = {
+    cpu: { range: [0, 100], value: percent, name: function () { return "CPU busy"; } },
+    memory: { range: [0, 100], value: percent, name: function () { return "Memory used"; } },
+    disk: { range: [0, 100], value: percent, name: function (labels) { return labels.mountpoint || "disk"; } },
+    load: { value: function (u, v) { return v === null ? "—" : v.toFixed(2); },
+            name: function (labels) { return labels.load || "load"; },
+            order: function (labels) { return parseInt(labels.load, 10) || 0; } },
+    network: { value: perSecond, ticks: function (u, splits) { return splits.map(function (v) { return perSecond(u, v); }); },
+               name: function (labels) { return labels.direction || "network"; } }
+  };
+
+  function resourcesPage(section) {
+    var id = section.getAttribute("data-resource-charts");
+    var error = section.querySelector("[data-chart-error]");
+
+    function range() {
+      var checked = section.querySelector("input[name='resource-range']:checked");
+      return checked ? checked.value : "24h";
+    }
+
+    function load() {
+      var query = "?server_id=" + encodeURIComponent(id) + "&range=" + encodeURIComponent(range());
+      error.hidden = true;
+      section.setAttribute("data-charts-state", "loading");
+      var problems = [];
+      var requests = [];
+      each("[data-resource-chart]", function (holder) {
+        var name = holder.getAttribute("data-resource-chart");
+        var look = RESOURCE_CHARTS[name];
+        if (!look) { return; }
+        requests.push(getJSON("/api/charts/" + encodeURIComponent(name) + query).then(function (body) {
+          var series = look.order ? body.series.slice().sort(function (a, b) {
+            return look.order(a.labels) - look.order(b.labels);
+          }) : body.series;
+          draw(holder, series, Object.assign({ window: [body.start, body.end], height: 180 }, look));
+        }).catch(function (problem) { problems.push(problem); }));
+      }, section);
+      Promise.all(requests).then(function () {
+        section.setAttribute("data-charts-state", problems.length ? "error" : "ready");
+        if (problems.length) {
+          error.textContent = "Resource charts are unavailable: " + problems[0].message;
+          error.hidden = false;
+        }
+      });
+    }
+
+    each("input[name='resource-range']", function (input) { input.addEventListener("change", load); }, section);
+    load();
+    every(load);
+  }
+
   /* --- dashboard tiles ------------------------------------------------------------ */
 
   /* As portal.charts.uptime.uptime_label says it. */
@@ -432,6 +498,7 @@
   /* --- start ---------------------------------------------------------------------- */
 
   each("[data-charts]", serverPage);
+  each("[data-resource-charts]", resourcesPage);
   var sparks = Array.prototype.slice.call(document.querySelectorAll("[data-sparkline]"));
   if (sparks.length) { dashboard(sparks); }
   each("[data-promql-chart]", promqlPage);

@@ -1,4 +1,5 @@
-"""The real Prometheus scraping a fixed metrics page, with the repo's recording rules."""
+"""The real Prometheus scraping a fixed metrics page (or any targets), with the repo's
+recording rules."""
 
 from __future__ import annotations
 
@@ -53,28 +54,56 @@ def scraping_fixed_page(text: str, workdir: Path,
                         ready_query: str = "server:probe_success:avg_over_time_24h") -> Iterator[str]:
     """Prometheus scraping and evaluating rules every second; yields its URL once
     ``ready_query`` returns data, so a test never reads an empty database."""
+    with fixed_page(text) as target, scraping(
+            [{"job_name": "page", "static_configs": [{"targets": [target]}]}],
+            workdir, ready_query) as url:
+        yield url
+
+
+@contextmanager
+def scraping(scrape_configs: list[dict], workdir: Path, ready_query: str) -> Iterator[str]:
+    """Prometheus scraping ``scrape_configs`` and evaluating the repo's recording rules every
+    second; yields its URL once ``ready_query`` returns data."""
     rules = yaml.safe_load((RULES_DIR / "recording.rules.yml").read_text())
     for group in rules["groups"]:
         group["interval"] = "1s"
     (workdir / "rules.yml").write_text(yaml.safe_dump(rules))
-    with fixed_page(text) as target:
-        config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                  "rule_files": [str(workdir / "rules.yml")],
-                  "scrape_configs": [{"job_name": "page", "static_configs": [{"targets": [target]}]}]}
-        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with running([binary("prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
-                      f"--storage.tsdb.path={workdir / 'data'}",
-                      f"--web.listen-address=127.0.0.1:{port}"],
-                     f"{url}/-/ready", workdir / "prometheus.log"):
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                data = requests.get(f"{url}/api/v1/query", timeout=5,
-                                    params={"query": ready_query}).json()["data"]
-                if data["result"]:
-                    break
-                time.sleep(0.2)
-            else:
-                raise TimeoutError(f"Prometheus never answered {ready_query}")
-            yield url
+    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+              "rule_files": [str(workdir / "rules.yml")],
+              "scrape_configs": scrape_configs}
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running([binary("prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
+                  f"--storage.tsdb.path={workdir / 'data'}",
+                  f"--web.listen-address=127.0.0.1:{port}"],
+                 f"{url}/-/ready", workdir / "prometheus.log"):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            answer = requests.get(f"{url}/api/v1/query", timeout=5,
+                                  params={"query": ready_query}).json()
+            if answer["status"] != "success":
+                raise ValueError(f"Prometheus refused {ready_query}: {answer}")
+            if answer["data"]["result"]:
+                break
+            time.sleep(0.2)
+        else:
+            raise TimeoutError(f"Prometheus never answered {ready_query}")
+        yield url
+
+
+@contextmanager
+def scraping_nodes(workdir: Path, server_id: str, server: str) -> Iterator[tuple[str, str]]:
+    """The real node_exporter and Prometheus scraping it every second as the servermon-nodes
+    job, labelled as the portal's service discovery labels ``server``; yields the exporter's
+    host:port and Prometheus's URL once a CPU rate has two samples (every figure has one)."""
+    from portal.charts.resources import CHARTS
+    from tests.support.node_exporter import node_exporter
+
+    with node_exporter(workdir) as address:
+        job = {"job_name": "servermon-nodes", "static_configs": [{
+            "targets": [address],
+            "labels": {"server_id": server_id, "server": server, "instance": server,
+                       "exporter": "node"}}]}
+        with scraping([job], workdir, CHARTS["cpu"].format(id=server_id, window="1m")) as url:
+            yield address, url

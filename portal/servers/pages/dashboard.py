@@ -1,6 +1,8 @@
 """The dashboard: enabled servers as tiles, problems first, a page at a time so large
 fleets stay fast, or as the fleet view (a compact cell per server, the whole fleet on one
-screen), with the counts per status and, when set up, a Grafana panel."""
+screen), with the counts per status and, when set up, a Grafana panel. Each tile and cell
+carries its server's open warnings and, for a server with a resources endpoint, its worst
+resource (one Prometheus query for the page)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from portal.auth.guard import current_user, requires
+from portal.charts import resources
 from portal.extensions import db
 from portal.grafana import OVERVIEW_UID, dashboard_url, panel_url
+from portal.incidents.warnings import open_warnings
 from portal.servers import page_cache
 from portal.servers.listing import by_severity, dashboard_view, live_items
 from portal.servers.pages import KIND_LABELS, bp, filters_from_args, fleet_context
@@ -59,9 +63,12 @@ def dashboard():
 
     def tiles() -> Markup:
         items = live_items(view["result"]["items"])
+        ids = [item["id"] for item in items]
         template = "servers/_fleet.html" if fleet else "servers/_tiles.html"
         html = render_template(template, items=by_severity(items) if fleet else items,
-                               kind_labels=KIND_LABELS, **fleet_context())
+                               kind_labels=KIND_LABELS, **fleet_context(), extras=True,
+                               worst=resources.worst(ids), warnings=open_warnings(ids),
+                               alerts_url=url_for("incident_pages.alerts"))
         return Markup(html)  # noqa: S704 - an autoescaped template's output
 
     base = current_settings().grafana_url

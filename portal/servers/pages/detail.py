@@ -1,5 +1,6 @@
-"""A server's page: its status, history charts, recent incidents and state changes, and
-the Grafana panels of its dashboard when Grafana is set up."""
+"""A server's page: its status and open warnings, history charts, its resources (when it
+has a resources endpoint), recent incidents and state changes, and the Grafana panels of
+its dashboard when Grafana is set up."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from portal.auth.guard import requires
+from portal.charts import resources
 from portal.charts.queries import RANGES
 from portal.errors import validation_error
 from portal.extensions import db
@@ -14,6 +16,7 @@ from portal.grafana import SERVER_UID, dashboard_url, panel_url
 from portal.incidents.opening import opening_outages
 from portal.incidents.schemas import IncidentQuery
 from portal.incidents.service import incident_query, incident_rows
+from portal.incidents.warnings import open_warnings
 from portal.notify import contacts as contact_book
 from portal.notify.contacts import serialize_contact, server_contacts
 from portal.servers.dependencies import ancestors, dependants
@@ -71,6 +74,8 @@ def server_detail(server_id: int):
         parents=ancestors(server), dependants=dependants(server.id),
         contacts=[serialize_contact(c) for c in server_contacts(server.id)]
         if can("logs.view") else None,
+        warnings=open_warnings([server.id]).get(server.id, []),
+        resources=resources.current(server.id) if server.resources_endpoint else None,
     )
     return framed(html, base)
 

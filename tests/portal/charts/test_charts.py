@@ -45,7 +45,7 @@ def test_uptime_24h_appears_in_the_server_list(chart_client):
 def test_chart_parameters_are_validated(chart_client):
     make_server("cbs")
     headers = login(chart_client, make_user("it_staff"))
-    assert chart_client.get("/api/charts/cpu?server_id=1", headers=headers).status_code == 404
+    assert chart_client.get("/api/charts/swap?server_id=1", headers=headers).status_code == 404
     bad = chart_client.get("/api/charts/latency?server_id=1&range=1y", headers=headers)
     assert bad.status_code == 400 and "range" in bad.get_json()["details"]
     missing = chart_client.get("/api/charts/latency?server_id=99", headers=headers)
