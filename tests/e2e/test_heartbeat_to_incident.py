@@ -5,19 +5,23 @@ portal (gunicorn) and worker; an SMTP sink and a stand-in for Twilio's REST API.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 import requests
+from sqlalchemy import select
 
 from portal.extensions import db
+from portal.servers.models import ServerEvent
 from portal.servers.ping_keys import ping_key
 from portal.servers.service import announce_change
 from tests.conftest import TEST_REDIS_URL, _empty_tables
 from tests.e2e.test_outage_to_phone import base_env, wait_for
 from tests.factories import PASSWORD, make_server, make_user
 from tests.support.stack import SHORT, Stack
+from wire import LATEST_HASH
 
 pytestmark = pytest.mark.e2e
 PERIOD_S, GRACE_S = 60, 60
@@ -94,3 +98,42 @@ def test_a_job_that_stops_pinging_is_an_outage_from_its_deadline(migrated, tmp_p
             - started).total_seconds()
         assert abs(row["downtime_s"] - expected) <= 2
         db.session.remove()
+
+
+def test_a_ping_sent_while_redis_is_down_is_not_lost_and_nothing_is_called_late(
+        migrated, tmp_path):
+    """Redis dies just before the job's deadline and comes back empty. The job's ping in
+    between reaches only the database; the exporter, back on an empty Redis, must not call
+    the job late at the deadline it can no longer see past: the worker restores the ping
+    (portal/heartbeats/service.sync_redis) before the exporter believes any silence."""
+    with Stack(base_env(migrated), tmp_path, SHORT, own_redis=True) as stack, \
+            stack.app.app_context():
+        _empty_tables()
+        job = make_server("interest-accrual", kind="heartbeat", heartbeat_period_s=PERIOD_S,
+                          heartbeat_grace_s=GRACE_S, interval_s=30, timeout_s=10)
+        job.heartbeat_since = datetime.now(UTC) - timedelta(seconds=PERIOD_S + GRACE_S - 40)
+        db.session.commit()
+        announce_change(job.id, "updated")
+        url = f"{stack.portal_url}/ping/{ping_key(job)}"
+        stack.wait_exporter()
+        wait_for(lambda: job_status(stack, job.id) == "up", 60, "the job judged", stack)
+        stack.kill("redis")
+        assert requests.get(url, timeout=10).text == "OK\n"  # stored, not told
+        deadline = job.heartbeat_since + timedelta(seconds=PERIOD_S + GRACE_S)
+        # Back, empty, 3 s before the deadline: sooner than the worker's next pass.
+        wait_for(lambda: datetime.now(UTC) > deadline - timedelta(seconds=3), 60,
+                 "close to the old deadline", stack)
+        stack.restart_redis()
+        wait_for(lambda: datetime.now(UTC) > deadline + timedelta(seconds=25), 60,
+                 "well past the old deadline", stack)
+        assert job_status(stack, job.id) == "up"
+        events = [row.status for row in db.session.scalars(
+            select(ServerEvent).where(ServerEvent.server_id == job.id))]
+        assert "down" not in events, events
+        db.session.remove()
+
+
+def job_status(stack: Stack, server_id: int) -> str | None:
+    """The exporter's judgement, as the latest result in Redis says."""
+    text = redis.Redis(port=stack.redis_port).hget(LATEST_HASH, str(server_id))
+    return json.loads(text)["status"] if text else None
