@@ -6,8 +6,9 @@ from flask import Blueprint, jsonify
 
 from portal.auth.guard import current_user, requires
 from portal.errors import APIError
+from portal.heartbeats.runs import ping_query, serialize_ping
 from portal.pagination import paginate
-from portal.schemas import json_object, parse_query, takes
+from portal.schemas import PageQuery, json_object, parse_query, takes
 from portal.servers.events import event_query, serialize_event
 from portal.servers.latest import latest_results
 from portal.servers.listing import serialize_server, server_page
@@ -91,6 +92,18 @@ def rotate_ping_url(server_id: int):
     server = get_server_or_404(server_id)
     rotate_ping_key(server)
     return jsonify(ping_url=ping_url(server))
+
+
+@bp.get("/<int:server_id>/pings")
+@requires("logs.view")
+def pings(server_id: int):
+    """A heartbeat job's pings, newest first (the last 100 are kept): each with its kind,
+    exit code, run duration, source, user agent and body excerpt. 404 for a probed server."""
+    server = get_server_or_404(server_id)
+    if server.kind != "heartbeat":
+        raise APIError(404, "only a heartbeat server has pings", {"id": "not a heartbeat"})
+    args = parse_query(PageQuery)
+    return jsonify(paginate(ping_query(server.id), args.page, args.per_page, serialize_ping))
 
 
 @bp.get("/<int:server_id>/logs")

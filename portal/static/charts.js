@@ -313,7 +313,8 @@
           }, section);
           each("[data-field='cert-expiry']", function (cell) { setCertificate(cell, body.cert_expiry); }, section);
         });
-      var lines = getJSON("/api/charts/latency" + query).then(function (body) {
+      /* A heartbeat's page has no latency chart: a job has no response time. */
+      var lines = !latency ? Promise.resolve() : getJSON("/api/charts/latency" + query).then(function (body) {
         draw(latency, body.series, { scale: 1000, window: [body.start, body.end], value: function (u, v) { return v === null ? "—" : v.toFixed(1) + " ms"; } });
       });
       var states = getJSON("/api/charts/status" + query).then(function (body) {

@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from portal.charts.uptime import GOOD_PCT, WARN_PCT
 from portal.dbtypes import utcnow
 from portal.extensions import db
+from portal.heartbeats.schedule import target_text
 from portal.servers.labels import label_condition, label_view
 from portal.servers.listing import as_rows, live_items, stored_items
 from portal.servers.models import Server, ServerStatus
@@ -196,7 +197,7 @@ def _members(component: StatusComponent, items: list[dict]) -> list[dict]:
 
 
 def _internal(item: dict) -> dict:
-    return {"id": item["id"], "name": item["name"], "target": item["target"],
+    return {"id": item["id"], "name": item["name"], "target": target_text(item),
             "status": item["status"]}
 
 
