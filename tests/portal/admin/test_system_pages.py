@@ -32,7 +32,7 @@ def test_each_area_is_a_section_and_each_route_says_what_it_does_and_takes(clien
     assert "Query" in incidents and "(IncidentQuery)" in incidents and "<code>severity</code>" in incidents
     server = _route(html, "POST /api/servers")  # declared with @takes: it validates in the service
     assert "(ServerSpec)" in server and "<code>target</code>" in server
-    assert "required" in server.split("<code>target</code>", 1)[1][:80]
+    assert "required" in server.split("<code>name</code>", 1)[1][:80]
     endpoint = _route(html, "POST /api/notifications/endpoints")  # parse_json(module.EndpointIn)
     assert "(EndpointIn)" in endpoint
     assert "Body" not in _route(html, "DELETE /api/servers/&lt;int:server_id&gt;")
