@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import Select, select
-
 from portal.charts.uptime import span_text
 from portal.dbtypes import utcnow
 from portal.heartbeats.models import HeartbeatPing, HeartbeatState
@@ -56,12 +54,6 @@ def job_summary(server: Server, zone: tzinfo, now: datetime | None = None) -> Jo
         grace=span_text(schedule.grace_s), state=state, status=judged.status,
         reason=judged.reason, deadline=_moment(judged.deadline),
         late_since=_moment(judged.at) if late else None)
-
-
-def ping_query(server_id: int) -> Select:
-    """A job's pings, newest first (the table keeps the newest ``KEEP_PINGS``)."""
-    return (select(HeartbeatPing).where(HeartbeatPing.server_id == server_id)
-            .order_by(HeartbeatPing.at.desc(), HeartbeatPing.id.desc()))
 
 
 def serialize_ping(ping: HeartbeatPing) -> dict:

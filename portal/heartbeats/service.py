@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.dbtypes import utcnow
@@ -190,10 +190,14 @@ def prune_pings(keep: int = KEEP_PINGS) -> int:
     return result.rowcount or 0
 
 
+def ping_query(server_id: int) -> Select:
+    """A job's pings, newest first (the table keeps the newest ``KEEP_PINGS``)."""
+    return (select(HeartbeatPing).where(HeartbeatPing.server_id == server_id)
+            .order_by(HeartbeatPing.at.desc(), HeartbeatPing.id.desc()))
+
+
 def last_pings(server_id: int, limit: int = 20) -> list[HeartbeatPing]:
-    return list(db.session.scalars(
-        select(HeartbeatPing).where(HeartbeatPing.server_id == server_id)
-        .order_by(HeartbeatPing.at.desc(), HeartbeatPing.id.desc()).limit(limit)))
+    return list(db.session.scalars(ping_query(server_id).limit(limit)))
 
 
 def job_state(server_id: int) -> HeartbeatState | None:

@@ -6,7 +6,8 @@ from flask import Blueprint, jsonify
 
 from portal.auth.guard import current_user, requires
 from portal.errors import APIError
-from portal.heartbeats.runs import ping_query, serialize_ping
+from portal.heartbeats.runs import serialize_ping
+from portal.heartbeats.service import ping_query
 from portal.pagination import paginate
 from portal.schemas import PageQuery, json_object, parse_query, takes
 from portal.servers.events import event_query, serialize_event
