@@ -1,29 +1,15 @@
-"""A heartbeat server's schedule: as the exporter reads it, and in words for the pages.
-
-``schedule_of`` builds the ``wire.heartbeat.Schedule`` from the same columns and the same
-fallbacks as the SD labels the exporter reads (portal/servers/discovery.py,
-exporter/targets.py), so the deadline a page shows is the one the alert keeps.
-"""
+"""A heartbeat server's schedule in words, for the pages (``schedule_of``, in
+portal/servers/heartbeat_schedule.py, is the schedule itself, as the exporter reads it)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import tzinfo
 
 from portal.charts.uptime import span_text
+from portal.servers.heartbeat_schedule import schedule_of
 from portal.servers.models import Server
-from wire.heartbeat import GRACE_RANGE_S, Schedule
 
-
-def schedule_of(server: Server, zone: tzinfo) -> Schedule:
-    """``zone``: the timezone setting, which a cron expression is read in."""
-    since = server.heartbeat_since or server.created_at
-    return Schedule(
-        grace_s=float(server.heartbeat_grace_s or GRACE_RANGE_S[0]),
-        since=since.timestamp() if since else 0.0,
-        period_s=float(server.heartbeat_period_s) if server.heartbeat_period_s else None,
-        cron=server.heartbeat_cron or None,
-        zone=zone)
+__all__ = ["crontab_times", "schedule_of", "schedule_words", "target_text"]
 
 
 def schedule_words(period_s: float | None, cron: str | None, zone_name: str | None = None

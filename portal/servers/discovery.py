@@ -19,12 +19,14 @@ are the ones resource rules and pages match on: ``server_id``, ``server``, ``ins
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
 from portal.auth.guard import check_bearer, public
 from portal.extensions import db
+from portal.servers.heartbeat_schedule import schedule_of
 from portal.servers.models import Server
 from portal.settings.service import load_settings
 from wire import DEPLOYMENT_HEADER, HEARTBEAT_ADDRESS, META_PREFIX, SD_SETTINGS
@@ -53,11 +55,9 @@ def target_group(server: Server, timezone: str = "UTC") -> dict:
         labels[f"{META_PREFIX}{name}"] = _meta_value(getattr(server, name))
     if server.kind != "heartbeat":
         return {"targets": [server.target], "labels": labels}
-    since = server.heartbeat_since or server.created_at
-    schedule = {"heartbeat_period_s": server.heartbeat_period_s,
-                "heartbeat_cron": server.heartbeat_cron,
-                "heartbeat_grace_s": server.heartbeat_grace_s,
-                "heartbeat_since": since.timestamp() if since else None,
+    planned = schedule_of(server, ZoneInfo(timezone))
+    schedule = {"heartbeat_period_s": planned.period_s, "heartbeat_cron": planned.cron,
+                "heartbeat_grace_s": planned.grace_s, "heartbeat_since": planned.since,
                 "heartbeat_timezone": timezone}
     for name in SCHEDULE_SETTINGS:
         labels[f"{META_PREFIX}{name}"] = _meta_value(schedule[name])
