@@ -13,10 +13,10 @@ LIVE = PORTAL / "static" / "live"
 # Which page loads which live module; base.html loads the core on every signed-in page.
 MODULES = {
     "templates/base.html": ["core.js"],
-    "servers/templates/servers/dashboard.html": ["servers.js", "fleet.js"],
+    "servers/templates/servers/dashboard.html": ["servers.js", "fleet.js", "warnings.js"],
     "servers/templates/servers/wall.html": ["core.js", "servers.js", "fleet.js", "wall.js"],
     "servers/templates/servers/list.html": ["servers.js"],
-    "servers/templates/servers/detail.html": ["servers.js", "server_incidents.js"],
+    "servers/templates/servers/detail.html": ["servers.js", "server_incidents.js", "warnings.js"],
     "servers/templates/servers/log.html": ["logs.js"],
     "incidents/templates/incidents/alerts.html": ["alerts.js"],
     "incidents/templates/incidents/maintenance.html": ["maintenance.js"],
