@@ -21,7 +21,7 @@ from provisioning.render import ROOT, render
 from tests.conftest import TEST_REDIS_URL, fresh_app, make_config
 from tests.dashboards.grafana import Prometheus
 from tests.factories import make_server
-from tests.support.binaries import binary, free_port, running
+from tests.support.binaries import free_port, prometheus
 from tests.support.live_server import serving
 from tests.support.targets import Loop, self_signed, site, start_dns, start_site
 from tests.support.waiting import wait_for
@@ -135,9 +135,5 @@ def start_prometheus(workdir: Path, exporter_port: int, portal_port: int,
         for group in data["groups"]:
             group["interval"] = "1s"
         rules.write_text(yaml.safe_dump(data))
-    url = f"http://127.0.0.1:{port}"
-    with running([binary("prometheus"), f"--config.file={rendered.prometheus}",
-                  f"--storage.tsdb.path={workdir / 'tsdb'}",
-                  f"--web.listen-address=127.0.0.1:{port}"],
-                 f"{url}/-/ready", workdir / "prometheus.log"):
+    with prometheus(rendered.prometheus, workdir, port) as url:
         yield url

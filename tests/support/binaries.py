@@ -94,6 +94,18 @@ def crash(process: subprocess.Popen) -> None:
 
 
 @contextmanager
+def prometheus(config: Path, workdir: Path, port: int | None = None) -> Iterator[str]:
+    """Debian's Prometheus on ``config``, its data and log under ``workdir``, on ``port`` (a
+    free one when None); yields its base URL once it is ready."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [binary("prometheus"), f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"]
+    with running(args, f"{url}/-/ready", workdir / "prometheus.log"):
+        yield url
+
+
+@contextmanager
 def alertmanager(config: Path, workdir: Path) -> Iterator[str]:
     """A real Alertmanager on a free port; yields its base URL."""
     port = free_port()

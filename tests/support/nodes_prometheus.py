@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from provisioning.render import render
-from tests.support.binaries import binary, free_port, running
+from tests.support.binaries import free_port, prometheus
 
 NODES_JOB = "servermon-nodes"
 
@@ -36,12 +36,7 @@ def prometheus_scraping_nodes(portal: str, sd_token: str, workdir: Path, *,
                       portal=portal, alertmanager=f"127.0.0.1:{free_port()}",
                       webhook_token_file=secrets / "webhook_token",
                       sd_token_file=secrets / "sd_token", scrape_interval=scrape_interval)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([binary("prometheus"), f"--config.file={rendered.prometheus}",
-                  f"--storage.tsdb.path={workdir / 'tsdb'}",
-                  f"--web.listen-address=127.0.0.1:{port}"],
-                 f"{url}/-/ready", workdir / "prometheus.log"):
+    with prometheus(rendered.prometheus, workdir) as url:
         yield url
 
 

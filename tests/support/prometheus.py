@@ -14,7 +14,7 @@ import requests
 import yaml
 
 from provisioning.render import RULES_DIR
-from tests.support.binaries import binary, free_port, running
+from tests.support.binaries import prometheus
 
 # Server 1 ("cbs") up, answering in 250 ms, its certificate expiring 2030-03-17.
 ONE_SERVER_UP = """# TYPE probe_success gauge
@@ -72,12 +72,7 @@ def scraping(scrape_configs: list[dict], workdir: Path, ready_query: str) -> Ite
               "rule_files": [str(workdir / "rules.yml")],
               "scrape_configs": scrape_configs}
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([binary("prometheus"), f"--config.file={workdir / 'prometheus.yml'}",
-                  f"--storage.tsdb.path={workdir / 'data'}",
-                  f"--web.listen-address=127.0.0.1:{port}"],
-                 f"{url}/-/ready", workdir / "prometheus.log"):
+    with prometheus(workdir / "prometheus.yml", workdir) as url:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             answer = requests.get(f"{url}/api/v1/query", timeout=5,
