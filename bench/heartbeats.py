@@ -277,11 +277,13 @@ def restart_schedules(stack, ids: list[int], timeout: float = 180) -> None:
 
     from portal.dbtypes import utcnow
     from portal.extensions import db
+    from portal.servers import page_cache
     from portal.servers.models import Server
 
     db.session.execute(update(Server).where(Server.id.in_(ids)).values(
         heartbeat_since=utcnow()))
     db.session.commit()
+    page_cache.bump(page_cache.TARGETS_GENERATION_KEY)  # an edit behind the service's back
     stack.start("exporter")
     stack.wait_exporter()
     deadline = time.monotonic() + timeout

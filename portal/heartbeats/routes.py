@@ -30,8 +30,8 @@ def ping(key: str, action: str | None):
     parsed = ping_of(action, source=request.remote_addr, method=request.method,
                      user_agent=request.headers.get("User-Agent"),
                      body=request.stream.read(MAX_BODY) if request.method == "POST" else b"")
-    server = find_heartbeat(key) if parsed is not None else None
-    if server is None:
+    server_id = find_heartbeat(key) if parsed is not None else None
+    if server_id is None:
         return "not found\n", 404, _TEXT
-    record_ping(server, parsed)
+    record_ping(server_id, parsed)
     return "OK\n", 200, _TEXT

@@ -59,12 +59,14 @@ def ping_of(action: str | None, **request: object) -> Ping | None:
     return Ping(kind=kind, exit_code=code, **request)  # type: ignore[arg-type]
 
 
-def find_heartbeat(key: str) -> Server | None:
-    """The heartbeat server a key names; None for anything else, however malformed."""
+def find_heartbeat(key: str) -> int | None:
+    """The id of the heartbeat server a key names; None for anything else, however
+    malformed. Its id alone: loading the server with its labels and state cost a ping
+    three queries (bench/heartbeats.py)."""
     if not KEY_SHAPE.match(key):
         return None
-    server = db.session.scalar(select(Server).where(Server.ping_key_hash == key_hash(key)))
-    return server if server is not None and server.kind == "heartbeat" else None
+    return db.session.scalar(select(Server.id).where(Server.ping_key_hash == key_hash(key),
+                                                     Server.kind == "heartbeat"))
 
 
 def _text(body: bytes) -> str | None:
@@ -93,17 +95,18 @@ def _move(state: HeartbeatState, ping: Ping, at: datetime) -> float | None:
     return duration
 
 
-def record_ping(server: Server, ping: Ping, at: datetime | None = None) -> HeartbeatState:
+def record_ping(server_id: int, ping: Ping, at: datetime | None = None) -> PingState:
     """Store the ping and the job's new state in one commit, then tell the exporter."""
     at = at or utcnow()
     for attempt in range(2):
-        state = db.session.get(HeartbeatState, server.id, with_for_update=True)
+        state = db.session.get(HeartbeatState, server_id, with_for_update=True)
         if state is None:
-            state = HeartbeatState(server_id=server.id)
+            state = HeartbeatState(server_id=server_id)
             db.session.add(state)
         duration = _move(state, ping, at)
+        told = wire_state(state)  # before the commit expires it: no query to read it again
         db.session.add(HeartbeatPing(
-            server_id=server.id, kind=ping.kind, exit_code=ping.exit_code, at=at,
+            server_id=server_id, kind=ping.kind, exit_code=ping.exit_code, at=at,
             duration_s=duration, source=(ping.source or "")[:45] or None,
             method=ping.method[:8], user_agent=(ping.user_agent or "")[:200] or None,
             body=_text(ping.body)))
@@ -114,8 +117,8 @@ def record_ping(server: Server, ping: Ping, at: datetime | None = None) -> Heart
             db.session.rollback()
             if attempt:
                 raise
-    publish(state)
-    return state
+    publish(told)
+    return told
 
 
 def _timestamp(value: datetime | None) -> float | None:
@@ -130,9 +133,9 @@ def wire_state(state: HeartbeatState) -> PingState:
         started_at=_timestamp(state.started_at), duration_s=state.duration_s)
 
 
-def publish(state: HeartbeatState) -> bool:
+def publish(state: PingState) -> bool:
     """Best effort: the worker's ``sync_redis`` makes good what fails here."""
-    text = wire_state(state).to_json()
+    text = state.to_json()
     try:
         pipe = get_redis().pipeline(transaction=False)
         pipe.hset(HEARTBEATS_HASH, str(state.server_id), text)

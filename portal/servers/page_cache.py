@@ -26,6 +26,9 @@ from portal.redis_client import get_redis
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "servermon:registry:generation"
+# Bumped only when what service discovery lists changes (a server added, edited, removed):
+# its answer, 14 MB and 1.5 s of CPU at 10,000 servers, is reused until then.
+TARGETS_GENERATION_KEY = "servermon:targets:generation"
 TTL_S = 5.0
 MAX_ENTRIES = 256
 
@@ -34,32 +37,38 @@ _refreshing: set[tuple] = set()  # keys whose successor is being computed in the
 _lock = threading.Lock()
 
 
-def bump() -> None:
-    """Say the registry changed; best effort (entries expire on their own anyway)."""
+def bump(*keys: str) -> None:
+    """Say the registry changed (``keys``: which generations; the registry's when none);
+    best effort (entries expire on their own anyway)."""
     with contextlib.suppress(redis.RedisError):
-        get_redis().set(GENERATION_KEY, uuid.uuid4().hex)
+        pipe = get_redis().pipeline(transaction=False)
+        for key in keys or (GENERATION_KEY,):
+            pipe.set(key, uuid.uuid4().hex)
+        pipe.execute()
 
 
-def _generation() -> str | None:
+def _generation(key: str = GENERATION_KEY) -> str | None:
     """A random token, new at every change (and after Redis lost it), never reused."""
     try:
         redis_client = get_redis()
-        current = redis_client.get(GENERATION_KEY)
+        current = redis_client.get(key)
         if current is None:
-            redis_client.set(GENERATION_KEY, uuid.uuid4().hex, nx=True)
-            current = redis_client.get(GENERATION_KEY)
+            redis_client.set(key, uuid.uuid4().hex, nx=True)
+            current = redis_client.get(key)
         return current
     except redis.RedisError:
         return None
 
 
 def cached(key: tuple, compute: Callable[[], Any], ttl_s: float = TTL_S,
-           background: Callable[[Callable[[], None]], None] | None = None) -> Any:
-    """The value for ``key``, computed again when the registry changed or it is older than
-    ``ttl_s``. With ``background`` (a function that runs a job elsewhere), an entry that is
-    merely old is served once more while the job computes its successor, so no request
-    waits for it; a registry change is always computed in the request."""
-    generation = _generation()
+           background: Callable[[Callable[[], None]], None] | None = None,
+           generation_key: str = GENERATION_KEY) -> Any:
+    """The value for ``key``, computed again when the registry changed (the generation at
+    ``generation_key``) or it is older than ``ttl_s``. With ``background`` (a function that
+    runs a job elsewhere), an entry that is merely old is served once more while the job
+    computes its successor, so no request waits for it; a registry change is always
+    computed in the request."""
+    generation = _generation(generation_key)
     if generation is None:  # cannot tell whether it changed: do not reuse
         return compute()
     refresh = False

@@ -209,7 +209,7 @@ def delete_server(server: Server) -> None:
 
 def announce_change(server_id: int, action: str) -> None:
     """Best effort: the exporter also polls service discovery, so a lost notice only delays."""
-    page_cache.bump()
+    page_cache.bump(page_cache.GENERATION_KEY, page_cache.TARGETS_GENERATION_KEY)
     try:
         get_redis().publish(channel(TARGETS_CHANNEL),
                             json.dumps({"server_id": server_id, "action": action}))
