@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.servers.models import ServerEvent
 from portal.servers.ping_keys import ping_key
 from portal.servers.service import announce_change
+from portal.settings.service import update_settings
 from tests.conftest import TEST_REDIS_URL, _empty_tables
 from tests.e2e.test_outage_to_phone import base_env, wait_for
 from tests.factories import PASSWORD, make_server, make_user
@@ -31,6 +32,9 @@ def test_a_job_that_stops_pinging_is_an_outage_from_its_deadline(migrated, tmp_p
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     with Stack(base_env(migrated), tmp_path, SHORT) as stack, stack.app.app_context():
         _empty_tables()
+        # Five changes in a few minutes (first result, late, back, failed, back) would make
+        # the job flapping, whose incidents wait to settle (portal/incidents/flapping.py).
+        update_settings({"flap_changes": 10}, None)
         on_call = make_user("it_staff", phone="+256700000002", notify_sms=True)
         job = make_server("eod-batch", kind="heartbeat", heartbeat_period_s=PERIOD_S,
                           heartbeat_grace_s=GRACE_S, interval_s=30, timeout_s=10)
