@@ -51,9 +51,11 @@ ABSENT_WHILE_HEALTHY = {"ProbeResultsStale", "ExporterProbesStalled"}
 # What this stack has no source or no history for: the servers' node exporters (job
 # servermon-nodes; tests/provisioning/test_nodes_job.py has Prometheus scrape a real one and
 # tests/portal/charts/test_resources.py runs the same series names), a heartbeat's runs,
-# and the same hour of past days. alert_rules/tests/ fires or computes each of them.
+# the same hour of past days, and the hour's median, a subquery at 30 s steps that a stack
+# seconds old may have no step of. alert_rules/tests/ fires or computes each of them.
 ELSEWHERE_FILES = {"resources.rules.yml"}
 NEEDS_HISTORY = {"LatencyDrift", "SuccessRateFalling", "HeartbeatRunLong",
+                 "server:probe_duration_seconds:median_over_time_1h",
                  "server:probe_duration_seconds:median_over_time_1h_same_hour_7d",
                  "server:servermon_heartbeat_run_duration_seconds:median_over_time_7d"}
 
