@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.dbtypes import utcnow
@@ -59,28 +59,14 @@ def ping_of(action: str | None, **request: object) -> Ping | None:
     return Ping(kind=kind, exit_code=code, **request)  # type: ignore[arg-type]
 
 
-def find_job(key: str) -> HeartbeatState | None:
-    """The state of the heartbeat a key names, locked for this transaction (two pings of
-    one job at once take turns); None for anything else, however malformed. Two lookups
-    by unique index, the server's id only: loading the server with its labels and state
-    cost a ping three more queries, and one query joining both tables planned badly on
-    freshly filled tables (bench/heartbeats.py)."""
+def find_heartbeat(key: str) -> int | None:
+    """The id of the heartbeat server a key names; None for anything else, however
+    malformed. Its id alone: loading the server with its labels and state cost a ping
+    three queries (bench/heartbeats.py)."""
     if not KEY_SHAPE.match(key):
         return None
-    server_id = db.session.scalar(select(Server.id).where(Server.ping_key_hash == key_hash(key),
-                                                          Server.kind == "heartbeat"))
-    if server_id is None:
-        return None
-    state = db.session.get(HeartbeatState, server_id, with_for_update=True)
-    if state is not None:
-        return state
-    try:  # the job's first ping makes its row, unless another first ping just did
-        with db.session.begin_nested():
-            db.session.add(HeartbeatState(server_id=server_id))
-    except IntegrityError:
-        pass
-    return db.session.get(HeartbeatState, server_id, with_for_update=True,
-                          populate_existing=True)
+    return db.session.scalar(select(Server.id).where(Server.ping_key_hash == key_hash(key),
+                                                     Server.kind == "heartbeat"))
 
 
 def _text(body: bytes) -> str | None:
@@ -109,18 +95,28 @@ def _move(state: HeartbeatState, ping: Ping, at: datetime) -> float | None:
     return duration
 
 
-def record_ping(state: HeartbeatState, ping: Ping, at: datetime | None = None) -> PingState:
-    """Store the ping and the job's new state (``find_job``'s, locked) in one commit, then
-    tell the exporter."""
+def record_ping(server_id: int, ping: Ping, at: datetime | None = None) -> PingState:
+    """Store the ping and the job's new state in one commit, then tell the exporter."""
     at = at or utcnow()
-    duration = _move(state, ping, at)
-    told = wire_state(state)  # before the commit expires it: no query to read it again
-    db.session.execute(insert(HeartbeatPing).values(
-        server_id=state.server_id, kind=ping.kind, exit_code=ping.exit_code, at=at,
-        duration_s=duration, source=(ping.source or "")[:45] or None,
-        method=ping.method[:8], user_agent=(ping.user_agent or "")[:200] or None,
-        body=_text(ping.body)))
-    db.session.commit()
+    for attempt in range(2):
+        state = db.session.get(HeartbeatState, server_id, with_for_update=True)
+        if state is None:
+            state = HeartbeatState(server_id=server_id)
+            db.session.add(state)
+        duration = _move(state, ping, at)
+        told = wire_state(state)  # before the commit expires it: no query to read it again
+        db.session.add(HeartbeatPing(
+            server_id=server_id, kind=ping.kind, exit_code=ping.exit_code, at=at,
+            duration_s=duration, source=(ping.source or "")[:45] or None,
+            method=ping.method[:8], user_agent=(ping.user_agent or "")[:200] or None,
+            body=_text(ping.body)))
+        try:
+            db.session.commit()
+            break
+        except IntegrityError:  # the job's first two pings at once: one made the row
+            db.session.rollback()
+            if attempt:
+                raise
     publish(told)
     return told
 
