@@ -115,8 +115,10 @@ def test_test_now_is_limited_per_user(probe_client):
     # A clock minute may turn during the loop; then the count starts again, once.
     limited = [answer for answer in answers if answer.status_code == 429]
     assert len(limited) <= 1 and all(a.status_code in (200, 429) for a in answers)
-    if not limited:
-        limited = [probe_client.post("/api/servers/test", json=body, headers=headers)]
+    if not limited:  # the count started again part way: a full minute's worth more
+        answers = [probe_client.post("/api/servers/test", json=body, headers=headers)
+                   for _ in range(TESTS_PER_MINUTE + 1)]
+        limited = [answer for answer in answers if answer.status_code == 429]
     assert limited[0].status_code == 429 and int(limited[0].headers["Retry-After"]) >= 1
     other = probe_client.post("/api/servers/test", json=body, headers=login(probe_client, second))
     assert other.status_code == 200
