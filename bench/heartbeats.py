@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import platform
@@ -356,6 +357,41 @@ def detection(sample_ids: list[int], all_since: datetime, period: int, grace: in
     return found
 
 
+def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process group (a stack component started in a
+    session of its own: gunicorn and its workers, dramatiq's processes), by PostgreSQL's
+    processes (every database on the server) and by this process (the load, the stand-ins).
+    A process that ended is not counted: each figure is a difference over a run in which
+    none of them ends."""
+    tick = os.sysconf("SC_CLK_TCK")
+    by_group = {pgid: name for name, pgid in groups.items()}
+    used: Counter = Counter()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        pgid, cpu = int(fields[2]), (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == os.getpid():
+            used["bench (load, stand-ins)"] += cpu
+        elif pgid in by_group:
+            used[by_group[pgid]] += cpu
+        elif comm == "postgres":
+            used["postgres (every database)"] += cpu
+    return dict(used)
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+    used = {name: (after.get(name, 0.0) - before.get(name, 0.0)) / seconds for name in after}
+    shown = ", ".join(f"{name} {cores:.2f}" for name, cores in
+                      sorted(used.items(), key=lambda item: -item[1]))
+    return f"  cores used while pinging: {shown}; total {sum(used.values()):.2f} of {os.cpu_count()}"
+
+
 def summary_line(label: str, results: Results, seconds: float) -> tuple[str, float]:
     counts = classes(results.status)
     p99 = percentile(results.latency_ms, 0.99)
@@ -413,6 +449,8 @@ async def run(args: argparse.Namespace, stack, ids: list[int], keys: list[str]) 
     pinger = Pinger(stack.portal_url, keys, sources)
     since = utcnow()
     before = portal_figures(stack.portal_url)
+    groups = {name: process.pid for name, process in stack.processes.items()}
+    cpu_before = cpu_seconds(groups)
     started = time.monotonic() + 0.5
     stopped = {index: started + args.stop_at for index in sample}
     done = asyncio.Event()
@@ -439,6 +477,7 @@ async def run(args: argparse.Namespace, stack, ids: list[int], keys: list[str]) 
     done.set()
     await load
     seconds = time.monotonic() - started
+    cpu_after = cpu_seconds(groups)
     line, p99 = summary_line("fleet", pinger.results, seconds)
     print(line)
     steady_part = pinger.results.between(started + period)
@@ -455,6 +494,7 @@ async def run(args: argparse.Namespace, stack, ids: list[int], keys: list[str]) 
         served, fast = after[0] - before[0], after[1] - before[1]
         print(f"  inside the portal: {served:.0f} pings served, {100 * fast / served:.2f} % "
               f"within 50 ms; SQL {(after[2] - before[2]) / served:.2f} statements per ping")
+    print(cpu_line(cpu_before, cpu_after, seconds))
     verdict = "OK" if p99 < P99_TARGET_MS and bad(pinger.results.status) == 0 else "MISSES"
     print(f"  target p99 < {P99_TARGET_MS:.0f} ms with no errors: {verdict}")
 
@@ -539,6 +579,8 @@ def main() -> None:
     parser.add_argument("--ramp-factor", type=float, default=1.4)
     parser.add_argument("--ramp-from", type=float, default=20.0,
                         help="first rate of the ramp, pings/s (0: the fleet's own rate)")
+    parser.add_argument("--workdir", help="keep the stack's logs and data here (an empty "
+                        "directory) instead of a temporary one")
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
@@ -558,7 +600,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     began = time.monotonic()
     fresh_schema(args.database_url)
-    with tempfile.TemporaryDirectory() as tmp:
+    with (contextlib.nullcontext(args.workdir) if args.workdir
+          else tempfile.TemporaryDirectory()) as tmp:
         metrics = Path(tmp) / "metrics"  # as script/server: every gunicorn worker counted
         metrics.mkdir()
         env = {**base_env(args.database_url), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
