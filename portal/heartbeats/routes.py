@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from portal.auth.guard import public
-from portal.heartbeats.service import MAX_BODY, find_heartbeat, ping_of, record_ping
+from portal.heartbeats.service import MAX_BODY, ping_of, record_ping
 from portal.heartbeats.throttle import retry_after
 
 bp = Blueprint("pings", __name__)
@@ -30,8 +30,6 @@ def ping(key: str, action: str | None):
     parsed = ping_of(action, source=request.remote_addr, method=request.method,
                      user_agent=request.headers.get("User-Agent"),
                      body=request.stream.read(MAX_BODY) if request.method == "POST" else b"")
-    server_id = find_heartbeat(key) if parsed is not None else None
-    if server_id is None:
+    if parsed is None or record_ping(key, parsed) is None:
         return "not found\n", 404, _TEXT
-    record_ping(server_id, parsed)
     return "OK\n", 200, _TEXT

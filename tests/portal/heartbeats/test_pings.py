@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
 import redis as redis_lib
+import requests
+from sqlalchemy import text
 
 from portal.extensions import db
 from portal.heartbeats import throttle
@@ -14,6 +18,7 @@ from portal.heartbeats.service import prune_pings, sync_redis
 from portal.servers.ping_keys import ping_key
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import login, make_server, make_user
+from tests.support.live_server import serving
 from wire.heartbeat import HEARTBEATS_HASH, PingState
 
 
@@ -127,3 +132,37 @@ def test_each_job_keeps_its_newest_pings(client, job):
     assert prune_pings(keep=3) == 2
     assert db.session.query(HeartbeatPing).filter_by(server_id=job.id).count() == 3
     assert db.session.query(HeartbeatPing).filter_by(server_id=other.id).count() == 1
+
+
+def test_a_new_jobs_first_pings_at_once_are_both_stored_and_one_state_made(app):
+    """Served for real, in threads: the start and the end of a run that takes no time, the
+    job's first pings. On PostgreSQL the server's row is held locked first, so both wait
+    for it and then go one after the other: the second finds no state in its snapshot,
+    collides with the first's on insert, and tries again."""
+    job = make_server("instant-job", kind="heartbeat", heartbeat_period_s=60,
+                      heartbeat_grace_s=60)
+    with serving(app) as address:
+        urls = [f"http://{address}{_url(job, suffix)}" for suffix in ("/start", "")]
+        gate = threading.Barrier(len(urls))
+        answers: list[int] = []
+
+        def ping(url: str) -> None:
+            gate.wait()
+            answers.append(requests.get(url, timeout=30).status_code)
+
+        threads = [threading.Thread(target=ping, args=(url,)) for url in urls]
+        with db.engine.connect() as holder:
+            if db.engine.dialect.name == "postgresql":
+                holder.execute(text("SELECT id FROM servers WHERE id = :id FOR UPDATE"),
+                               {"id": job.id})
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)  # both are in, waiting for the row (or for SQLite's lock)
+            holder.rollback()
+        for thread in threads:
+            thread.join()
+    assert answers == [200, 200]
+    db.session.expire_all()
+    assert sorted(p.kind for p in db.session.query(HeartbeatPing).all()) == ["start", "success"]
+    assert db.session.query(HeartbeatState).count() == 1
+    assert _state(job).last_kind in ("start", "success")
