@@ -30,8 +30,11 @@ pings) and started once they all are, on schedules all restarted at that moment
 (``heartbeat_since``, one UPDATE): registration takes longer than a period and a grace,
 and a job never pinged is late a period and a grace after its schedule began; the first
 minute's pings then all land before that deadline. The exporter's first judgement of
-every server (N "first result" state changes for the worker to store) falls in that
-first minute, so it is printed apart too.
+every server (N "first result" state changes for the worker to store, which took it
+2.5 minutes at 10,000, its CPU beside the pings' all along) comes at once: a fleet
+registered in one go, not a steady state. So the figures are printed for that part and
+for the steady part after it, apart, and the target is read on the steady part;
+``--duration`` counts from its start.
 
     .venv/bin/python bench/heartbeats.py                       # defaults, about 8 minutes
     .venv/bin/python bench/heartbeats.py --servers 2000 --duration 90 --max-rate
@@ -392,6 +395,20 @@ def cpu_line(before: dict[str, float], after: dict[str, float], seconds: float) 
     return f"  cores used while pinging: {shown}; total {sum(used.values()):.2f} of {os.cpu_count()}"
 
 
+def stored_changes(since: datetime) -> int:
+    """State changes the worker has stored since ``since`` (the exporter's first judgement
+    of every server is one each)."""
+    from sqlalchemy import func, select
+
+    from portal.extensions import db
+    from portal.servers.models import ServerEvent
+
+    count = db.session.scalar(select(func.count()).select_from(ServerEvent).where(
+        ServerEvent.received_at >= since)) or 0
+    db.session.remove()
+    return count
+
+
 def summary_line(label: str, results: Results, seconds: float) -> tuple[str, float]:
     counts = classes(results.status)
     p99 = percentile(results.latency_ms, 0.99)
@@ -466,23 +483,38 @@ async def run(args: argparse.Namespace, stack, ids: list[int], keys: list[str]) 
         with stack.app.app_context():
             return detection(sample_ids, since, args.period, args.grace)
 
+    def changes_stored() -> int:
+        with stack.app.app_context():
+            return stored_changes(since)
+
+    settled = None  # when the worker had stored the exporter's first judgement of each
+    cpu_settled: dict[str, float] = {}
     while True:
         await asyncio.sleep(5)
         now = time.monotonic()
-        if now - started < args.duration:
+        if settled is None and await asyncio.to_thread(changes_stored) >= len(ids):
+            settled, cpu_settled = now, cpu_seconds(groups)
+            print(f"  the worker had stored every server's first judgement at {now - started:.0f} s",
+                  flush=True)
+        if (settled is None and now < give_up) or now - (settled or started) < args.duration:
             continue
         found = await asyncio.to_thread(check)
         if len(found.incident_created) >= len(sample_ids) or now > give_up:
             break
     done.set()
     await load
-    seconds = time.monotonic() - started
+    ended = time.monotonic()
+    seconds = ended - started
     cpu_after = cpu_seconds(groups)
-    line, p99 = summary_line("fleet", pinger.results, seconds)
+    line, p99 = summary_line("fleet, the whole run", pinger.results, seconds)
     print(line)
-    steady_part = pinger.results.between(started + period)
-    if steady_part.sent:
-        print(summary_line("  after the first minute", steady_part, seconds - period)[0])
+    if settled is not None:
+        print(summary_line(f"  the first {settled - started:.0f} s, while the worker stored the "
+                           f"exporter's first judgement of each of the {len(ids)} servers",
+                           pinger.results.between(started, settled), settled - started)[0])
+        steady_line, p99 = summary_line("  steady, after that",
+                                        pinger.results.between(settled), ended - settled)
+        print(steady_line)
     for minute in range(math.ceil(seconds / 60)):
         part = pinger.results.between(started + 60 * minute, started + 60 * (minute + 1))
         if part.sent:
@@ -495,8 +527,12 @@ async def run(args: argparse.Namespace, stack, ids: list[int], keys: list[str]) 
         print(f"  inside the portal: {served:.0f} pings served, {100 * fast / served:.2f} % "
               f"within 50 ms; SQL {(after[2] - before[2]) / served:.2f} statements per ping")
     print(cpu_line(cpu_before, cpu_after, seconds))
-    verdict = "OK" if p99 < P99_TARGET_MS and bad(pinger.results.status) == 0 else "MISSES"
-    print(f"  target p99 < {P99_TARGET_MS:.0f} ms with no errors: {verdict}")
+    steady = pinger.results.between(settled) if settled is not None else pinger.results
+    if settled is not None:
+        print(cpu_line(cpu_settled, cpu_after, ended - settled).replace("while pinging",
+                                                                       "in the steady part"))
+    verdict = "OK" if p99 < P99_TARGET_MS and bad(steady.status) == 0 else "MISSES"
+    print(f"  target p99 < {P99_TARGET_MS:.0f} ms with no errors, steady: {verdict}")
 
     found = await asyncio.to_thread(check)
     print(f"missed runs: {len(sample_ids)} servers stopped, deadline = last success + "
@@ -567,7 +603,8 @@ def main() -> None:
     parser.add_argument("--period", type=int, default=60, help="heartbeat_period_s")
     parser.add_argument("--grace", type=int, default=60, help="heartbeat_grace_s")
     parser.add_argument("--duration", type=int, default=180,
-                        help="seconds of pinging at least (longer until the misses are seen)")
+                        help="seconds of steady pinging at least, once the worker has stored "
+                        "the first judgements (longer until the misses are seen)")
     parser.add_argument("--sample", type=int, default=50, help="servers that stop pinging")
     parser.add_argument("--stop-at", type=float, default=30.0,
                         help="seconds into the run after which the sample's next ping is its last")
