@@ -78,9 +78,9 @@ _INSERT_PING = insert(_PINGS)
 def _locked_job(key: str) -> tuple[int, HeartbeatState | None] | None:
     """The heartbeat server a key names, its row locked until the commit so that two pings
     of one job move its state one after the other, and that state (None before its first
-    ping); None for any other key, however malformed. One statement: the lookup by the
-    key's digest and the state with it (bench/heartbeats.py: each statement a ping sends
-    waits its turn for the worker's interpreter lock)."""
+    ping); None for any other key, however malformed. One statement, the lookup by the
+    key's digest and the state with it: each statement is a round trip, after which the
+    thread waits its turn for the interpreter lock among the worker's other threads."""
     if not KEY_SHAPE.match(key):
         return None
     row = db.session.execute(_LOOKUP, {"digest": key_hash(key)}).first()
