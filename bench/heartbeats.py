@@ -360,15 +360,14 @@ def detection(sample_ids: list[int], all_since: datetime, period: int, grace: in
     return found
 
 
-def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
-    """CPU seconds used so far by each named process group (a stack component started in a
-    session of its own: gunicorn and its workers, dramatiq's processes), by PostgreSQL's
-    processes (every database on the server) and by this process (the load, the stand-ins).
-    A process that ended is not counted: each figure is a difference over a run in which
-    none of them ends."""
+def cpu_seconds(groups: dict[str, int]) -> dict[tuple[str, int], float]:
+    """CPU seconds used so far by each process of each named process group (a stack
+    component started in a session of its own: gunicorn and its workers, dramatiq's
+    processes), of PostgreSQL (every database on the server) and by this process (the
+    load, the stand-ins), keyed by component and process id."""
     tick = os.sysconf("SC_CLK_TCK")
     by_group = {pgid: name for name, pgid in groups.items()}
-    used: Counter = Counter()
+    used: dict[tuple[str, int], float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -379,17 +378,22 @@ def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
         pgid, cpu = int(fields[2]), (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) == os.getpid():
-            used["bench (load, stand-ins)"] += cpu
+        pid = int(entry.name)
+        if pid == os.getpid():
+            used["bench (load, stand-ins)", pid] = cpu
         elif pgid in by_group:
-            used[by_group[pgid]] += cpu
+            used[by_group[pgid], pid] = cpu
         elif comm == "postgres":
-            used["postgres (every database)"] += cpu
-    return dict(used)
+            used["postgres (every database)", pid] = cpu
+    return used
 
 
-def cpu_line(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
-    used = {name: (after.get(name, 0.0) - before.get(name, 0.0)) / seconds for name in after}
+def cpu_line(before: dict, after: dict, seconds: float) -> str:
+    """Cores per component between two ``cpu_seconds``: each process's own difference (a
+    process gone by ``after``, a database connection closed, say, is left out)."""
+    used: Counter = Counter()
+    for (name, pid), cpu in after.items():
+        used[name] += (cpu - before.get((name, pid), 0.0)) / seconds
     shown = ", ".join(f"{name} {cores:.2f}" for name, cores in
                       sorted(used.items(), key=lambda item: -item[1]))
     return f"  cores used while pinging: {shown}; total {sum(used.values()):.2f} of {os.cpu_count()}"
@@ -488,7 +492,7 @@ async def run(args: argparse.Namespace, stack, ids: list[int], keys: list[str]) 
             return stored_changes(since)
 
     settled = None  # when the worker had stored the exporter's first judgement of each
-    cpu_settled: dict[str, float] = {}
+    cpu_settled: dict = {}
     while True:
         await asyncio.sleep(5)
         now = time.monotonic()
