@@ -47,7 +47,7 @@ def bump(*keys: str) -> None:
         pipe.execute()
 
 
-def _generation(key: str = GENERATION_KEY) -> str | None:
+def current_generation(key: str = GENERATION_KEY) -> str | None:
     """A random token, new at every change (and after Redis lost it), never reused."""
     try:
         redis_client = get_redis()
@@ -68,7 +68,7 @@ def cached(key: tuple, compute: Callable[[], Any], ttl_s: float = TTL_S,
     runs a job elsewhere), an entry that is merely old is served once more while the job
     computes its successor, so no request waits for it; a registry change is always
     computed in the request."""
-    generation = _generation(generation_key)
+    generation = current_generation(generation_key)
     if generation is None:  # cannot tell whether it changed: do not reuse
         return compute()
     refresh = False

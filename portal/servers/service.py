@@ -183,6 +183,9 @@ def update_server(server: Server, spec: ServerSpec) -> Server:
     check_dependency(server.id, spec.depends_on_id)
     before = spec_of(server)
     _apply(server, spec)
+    # A label edit alone changes no column of the server's row: say it changed, since
+    # service discovery's answer is rebuilt only when the newest updated_at moves.
+    server.updated_at = utcnow()
     _commit("server.updated", server, before)
     announce_change(server.id, "updated")
     return server
