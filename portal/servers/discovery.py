@@ -100,7 +100,7 @@ def node_group(server: Server) -> dict:
 # second) waited out: bench/heartbeats.py's steady p99 was 379 ms with a build every 300 s
 # in each worker, 88 ms without.
 SD_CACHE_S = 300.0
-_built: dict[tuple, tuple[tuple, bytes]] = {}  # this process's last build of each answer
+_built: dict[str, tuple[tuple, bytes]] = {}  # this process's last build of each kind
 
 
 def _registry_mark() -> tuple:
@@ -115,12 +115,13 @@ def _answer(kind: str, groups: Callable[[str], list[dict]]) -> Response:
     key = ("sd", kind, timezone)
 
     def build() -> bytes:
-        mark = (page_cache.current_generation(page_cache.TARGETS_GENERATION_KEY), _registry_mark())
-        last = _built.get(key)
+        mark = (page_cache.current_generation(page_cache.TARGETS_GENERATION_KEY), timezone,
+                _registry_mark())
+        last = _built.get(kind)
         if last is not None and mark[0] is not None and last[0] == mark:
             return last[1]
         body = json.dumps(groups(timezone), separators=(",", ":")).encode()
-        _built[key] = (mark, body)
+        _built[kind] = (mark, body)
         return body
 
     body = page_cache.cached(key, build, ttl_s=SD_CACHE_S, background=page_cache.in_background,
