@@ -388,7 +388,7 @@ def cpu_seconds(groups: dict[str, int]) -> dict[tuple[str, int], float]:
     return used
 
 
-def cpu_line(before: dict, after: dict, seconds: float) -> str:
+def cpu_line(before: dict, after: dict, seconds: float, part: str = "while pinging") -> str:
     """Cores per component between two ``cpu_seconds``: each process's own difference (a
     process gone by ``after``, a database connection closed, say, is left out)."""
     used: Counter = Counter()
@@ -396,7 +396,7 @@ def cpu_line(before: dict, after: dict, seconds: float) -> str:
         used[name] += (cpu - before.get((name, pid), 0.0)) / seconds
     shown = ", ".join(f"{name} {cores:.2f}" for name, cores in
                       sorted(used.items(), key=lambda item: -item[1]))
-    return f"  cores used while pinging: {shown}; total {sum(used.values()):.2f} of {os.cpu_count()}"
+    return f"  cores used {part}: {shown}; total {sum(used.values()):.2f} of {os.cpu_count()}"
 
 
 def stored_changes(since: datetime) -> int:
@@ -512,12 +512,13 @@ async def run(args: argparse.Namespace, stack, ids: list[int], keys: list[str]) 
     cpu_after = cpu_seconds(groups)
     line, p99 = summary_line("fleet, the whole run", pinger.results, seconds)
     print(line)
+    steady = pinger.results
     if settled is not None:
         print(summary_line(f"  the first {settled - started:.0f} s, while the worker stored the "
                            f"exporter's first judgement of each of the {len(ids)} servers",
                            pinger.results.between(started, settled), settled - started)[0])
-        steady_line, p99 = summary_line("  steady, after that",
-                                        pinger.results.between(settled), ended - settled)
+        steady = pinger.results.between(settled)
+        steady_line, p99 = summary_line("  steady, after that", steady, ended - settled)
         print(steady_line)
     for minute in range(math.ceil(seconds / 60)):
         part = pinger.results.between(started + 60 * minute, started + 60 * (minute + 1))
@@ -531,10 +532,8 @@ async def run(args: argparse.Namespace, stack, ids: list[int], keys: list[str]) 
         print(f"  inside the portal: {served:.0f} pings served, {100 * fast / served:.2f} % "
               f"within 50 ms; SQL {(after[2] - before[2]) / served:.2f} statements per ping")
     print(cpu_line(cpu_before, cpu_after, seconds))
-    steady = pinger.results.between(settled) if settled is not None else pinger.results
     if settled is not None:
-        print(cpu_line(cpu_settled, cpu_after, ended - settled).replace("while pinging",
-                                                                       "in the steady part"))
+        print(cpu_line(cpu_settled, cpu_after, ended - settled, "in the steady part"))
     verdict = "OK" if p99 < P99_TARGET_MS and bad(steady.status) == 0 else "MISSES"
     print(f"  target p99 < {P99_TARGET_MS:.0f} ms with no errors, steady: {verdict}")
 

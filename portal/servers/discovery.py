@@ -100,7 +100,6 @@ def node_group(server: Server) -> dict:
 # second) waited out: bench/heartbeats.py's steady p99 was 379 ms with a build every 300 s
 # in each worker, 88 ms without.
 SD_CACHE_S = 300.0
-_built: dict[str, tuple[tuple, bytes]] = {}  # this process's last build of each kind
 
 
 def _registry_mark() -> tuple:
@@ -112,20 +111,11 @@ def _answer(kind: str, groups: Callable[[str], list[dict]]) -> Response:
     """``groups(timezone)`` as JSON, built once per change of the registry in each portal
     process (14 MB and a second of CPU at 10,000 servers)."""
     timezone = load_settings().timezone
-    key = ("sd", kind, timezone)
-
-    def build() -> bytes:
-        mark = (page_cache.current_generation(page_cache.TARGETS_GENERATION_KEY), timezone,
-                _registry_mark())
-        last = _built.get(kind)
-        if last is not None and mark[0] is not None and last[0] == mark:
-            return last[1]
-        body = json.dumps(groups(timezone), separators=(",", ":")).encode()
-        _built[kind] = (mark, body)
-        return body
-
-    body = page_cache.cached(key, build, ttl_s=SD_CACHE_S, background=page_cache.in_background,
-                             generation_key=page_cache.TARGETS_GENERATION_KEY)
+    body = page_cache.cached(
+        ("sd", kind, timezone),
+        lambda: json.dumps(groups(timezone), separators=(",", ":")).encode(),
+        ttl_s=SD_CACHE_S, background=page_cache.in_background,
+        generation_key=page_cache.TARGETS_GENERATION_KEY, mark=_registry_mark)
     return current_app.response_class(body, mimetype="application/json")
 
 

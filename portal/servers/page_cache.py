@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import redis
@@ -47,7 +47,7 @@ def bump(*keys: str) -> None:
         pipe.execute()
 
 
-def current_generation(key: str = GENERATION_KEY) -> str | None:
+def _generation(key: str = GENERATION_KEY) -> str | None:
     """A random token, new at every change (and after Redis lost it), never reused."""
     try:
         redis_client = get_redis()
@@ -62,13 +62,15 @@ def current_generation(key: str = GENERATION_KEY) -> str | None:
 
 def cached(key: tuple, compute: Callable[[], Any], ttl_s: float = TTL_S,
            background: Callable[[Callable[[], None]], None] | None = None,
-           generation_key: str = GENERATION_KEY) -> Any:
+           generation_key: str = GENERATION_KEY,
+           mark: Callable[[], Hashable] | None = None) -> Any:
     """The value for ``key``, computed again when the registry changed (the generation at
     ``generation_key``) or it is older than ``ttl_s``. With ``background`` (a function that
     runs a job elsewhere), an entry that is merely old is served once more while the job
     computes its successor, so no request waits for it; a registry change is always
-    computed in the request."""
-    generation = current_generation(generation_key)
+    computed in the request. With ``mark`` (a cheap reading of what the value is made
+    from), an entry past ``ttl_s`` whose mark has not moved is kept, not computed again."""
+    generation = _generation(generation_key)
     if generation is None:  # cannot tell whether it changed: do not reuse
         return compute()
     refresh = False
@@ -81,32 +83,39 @@ def cached(key: tuple, compute: Callable[[], Any], ttl_s: float = TTL_S,
             if background is not None:
                 _refreshing.add(key)
                 refresh = True
+        else:
+            entry = None
     if refresh:
         try:
-            background(lambda: _refresh(key, generation, compute, ttl_s))
+            background(lambda: _refresh(key, generation, compute, ttl_s, mark, entry))
             return entry[2]
         except Exception:  # could not hand it off (no thread left): compute it here
             with _lock:
                 _refreshing.discard(key)
-    value = compute()
-    _store(key, generation, value, ttl_s)
-    return value
+    return _renew(key, generation, compute, ttl_s, mark, entry)
 
 
-def _refresh(key: tuple, generation: str, compute: Callable[[], Any], ttl_s: float) -> None:
-    try:
-        _store(key, generation, compute(), ttl_s)
-    finally:
-        with _lock:
-            _refreshing.discard(key)
-
-
-def _store(key: tuple, generation: str, value: Any, ttl_s: float) -> None:
+def _renew(key: tuple, generation: str, compute: Callable[[], Any], ttl_s: float,
+           mark: Callable[[], Hashable] | None, entry: tuple | None) -> Any:
+    """The entry's value again if its mark has not moved, else a new one; stored."""
+    seen = mark() if mark is not None else None
+    unchanged = entry is not None and seen is not None and entry[3] == seen
+    value = entry[2] if unchanged else compute()
     with _lock:
-        _entries[key] = (time.monotonic() + ttl_s, generation, value)
+        _entries[key] = (time.monotonic() + ttl_s, generation, value, seen)
         _entries.move_to_end(key)
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
+    return value
+
+
+def _refresh(key: tuple, generation: str, compute: Callable[[], Any], ttl_s: float,
+             mark: Callable[[], Hashable] | None, entry: tuple) -> None:
+    try:
+        _renew(key, generation, compute, ttl_s, mark, entry)
+    finally:
+        with _lock:
+            _refreshing.discard(key)
 
 
 def in_background(job: Callable[[], None]) -> None:
