@@ -9,7 +9,7 @@ from portal.admin.health import check_database, check_redis
 from portal.admin.service import config_bundle, summary
 from portal.auth.guard import public, requires
 from portal.observability import exposition
-from portal.servers.metrics import RegisteredServers
+from portal.servers.metrics import registered_exposition
 
 bp = Blueprint("admin_api", __name__)
 
@@ -37,6 +37,6 @@ def healthz():
 @bp.get("/metrics")
 @public("Prometheus scrapes it; it holds no user data")
 def metrics():
-    return exposition(current_app, RegisteredServers()), 200, {
+    return exposition(current_app, registered_exposition()), 200, {
         "Content-Type": CONTENT_TYPE_LATEST
     }

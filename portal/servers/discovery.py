@@ -23,12 +23,12 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import raiseload
 
 from portal.auth.guard import check_bearer, public
 from portal.extensions import db
-from portal.servers import page_cache
+from portal.servers import registry_cache
 from portal.servers.heartbeat_schedule import schedule_of
 from portal.servers.models import Server
 from portal.settings.service import load_settings
@@ -91,31 +91,13 @@ def node_group(server: Server) -> dict:
     return {"targets": [server.resources_endpoint], "labels": labels}
 
 
-# What SD lists changes only through servers.service.announce_change, which bumps its
-# generation. The lifetime bounds a notice that was lost (Redis failed the bump) or an edit
-# made behind the portal's back: an answer past it is served once more while a thread
-# checks, with one query, whether any server changed since (the newest updated_at, the
-# count, the highest id), and builds it again only then. At 10,000 servers a build is a
-# second of one worker's CPU, which every request that worker was serving (pings, at 167 a
-# second) waited out: bench/heartbeats.py's steady p99 was 379 ms with a build every 300 s
-# in each worker, 88 ms without.
-SD_CACHE_S = 300.0
-
-
-def _registry_mark() -> tuple:
-    return tuple(db.session.execute(
-        select(func.count(Server.id), func.max(Server.id), func.max(Server.updated_at))).one())
-
-
 def _answer(kind: str, groups: Callable[[str], list[dict]]) -> Response:
     """``groups(timezone)`` as JSON, built once per change of the registry in each portal
     process (14 MB and a second of CPU at 10,000 servers)."""
     timezone = load_settings().timezone
-    body = page_cache.cached(
+    body = registry_cache.cached(
         ("sd", kind, timezone),
-        lambda: json.dumps(groups(timezone), separators=(",", ":")).encode(),
-        ttl_s=SD_CACHE_S, background=page_cache.in_background,
-        generation_key=page_cache.TARGETS_GENERATION_KEY, mark=_registry_mark)
+        lambda: json.dumps(groups(timezone), separators=(",", ":")).encode())
     return current_app.response_class(body, mimetype="application/json")
 
 

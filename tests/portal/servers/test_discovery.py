@@ -1,6 +1,5 @@
 """GET /api/sd/targets: the exporter's view of the registry, behind the SD token."""
 
-import pytest
 from sqlalchemy import update
 
 from portal.extensions import db
@@ -71,18 +70,6 @@ def test_nodes_refuses_a_missing_or_wrong_token(client):
     assert client.get("/api/sd/nodes").status_code == 401
     wrong = client.get("/api/sd/nodes", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and "cbs-db" not in wrong.get_data(as_text=True)
-
-
-@pytest.fixture
-def handed_off(monkeypatch):
-    """The page cache's background refreshes, held to be run when the test says; whatever
-    is left runs at the end, so that no answer stays marked as being refreshed."""
-    jobs: list = []
-    monkeypatch.setattr(discovery, "SD_CACHE_S", 0.0)
-    monkeypatch.setattr(page_cache, "in_background", jobs.append)
-    yield jobs
-    while jobs:
-        jobs.pop()()
 
 
 def _names(client) -> list[str]:
