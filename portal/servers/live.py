@@ -40,16 +40,24 @@ def snapshot_entries() -> list[dict]:
 def publish_status(server_id: int, change: dict | None = None) -> None:
     """Tell browsers a server's status now. ``change`` is the state change the log has
     just stored (``status``, ``previous``, ``at``), or None when only what outranks the
-    probes moved (a maintenance window began or ended).
+    probes moved (a maintenance window began or ended)."""
+    publish_changes([(server_id, change)])
 
-    Best effort, like every live event: it runs after the change is committed, so a
-    failure here must not make the caller think the change was lost (a browser that
-    misses it is made whole by its next snapshot)."""
+
+def publish_changes(changes: list[tuple[int, dict | None]]) -> None:
+    """``publish_status`` for many servers, each change in its order, the servers read in
+    one query. Best effort, like every live event: it runs after the changes are
+    committed, so a failure here must not make the caller think they were lost (a browser
+    that misses one is made whole by its next snapshot)."""
+    if not changes:
+        return
     try:
-        items = _items(Server.id == server_id)
+        items = {item["id"]: item
+                 for item in _items(Server.id.in_({server_id for server_id, _ in changes}))}
     except SQLAlchemyError as exc:
         db.session.rollback()
-        log.warning("live status of server %s not published: %s", server_id, exc)
+        log.warning("live status of %d servers not published: %s", len(changes), exc)
         return
-    if items:
-        publish("status", {**_entry(items[0]), "change": change})
+    for server_id, change in changes:
+        if server_id in items:
+            publish("status", {**_entry(items[server_id]), "change": change})

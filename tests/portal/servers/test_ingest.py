@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
@@ -92,15 +93,15 @@ def test_changes_for_a_removed_server_are_acknowledged_and_dropped(consumer):
 def test_a_database_failure_leaves_the_entry_pending_for_a_retry(consumer, monkeypatch):
     server = make_server()
     change(server)
-    real = ingest.record_change
+    real = ingest.record_changes
 
-    def broken(_change):
+    def broken(_changes):
         raise OperationalError("INSERT", {}, Exception("database is down"))
 
-    monkeypatch.setattr(ingest, "record_change", broken)
+    monkeypatch.setattr(ingest, "record_changes", broken)
     consumer.run_once()
     assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 1
-    monkeypatch.setattr(ingest, "record_change", real)
+    monkeypatch.setattr(ingest, "record_changes", real)
     consumer.run_once()
     assert len(events()) == 1
     assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
@@ -203,3 +204,92 @@ def test_a_consumer_reads_only_while_its_deployment_holds_the_database(app):
     finally:
         consumer.stopping.set()
         thread.join(5)
+
+
+def _statements(engine, into: list[str]):
+    def seen(_conn, _cursor, statement, *_rest):
+        into.append(statement)
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    return lambda: sa_event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_a_data_centre_going_dark_is_stored_in_a_few_statements_not_a_few_per_server(consumer):
+    """60 servers down at once: three reads, the inserts and updates, one commit, and the
+    live feed's reads (8 statements), whatever the number of servers; one transaction a
+    change took 10 statements and a commit each (600 here)."""
+    servers = [make_server(f"dc-{number}") for number in range(60)]
+    for server in servers:
+        change(server, "down", T0)
+    statements: list[str] = []
+    stop = _statements(db.engine, statements)
+    try:
+        assert consumer.run_once() == 60
+    finally:
+        stop()
+    db.session.expire_all()
+    assert {state.status for state in db.session.scalars(db.select(ServerStatus))} == {"down"}
+    assert len(events()) == 60
+    assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
+    assert len(statements) <= 12, statements
+
+
+def test_one_change_the_database_refuses_stays_pending_alone(consumer, monkeypatch):
+    """The batch fails as a whole; tried entry by entry, the others are stored and only the
+    one refused stays pending, for the next round."""
+    servers = [make_server(f"ok-{number}") for number in range(3)]
+    sent = [change(server, "down", T0) for server in servers]
+    real = ingest.record_changes
+
+    def refuses_one(changes, **options):
+        if any(c.event_id == sent[1]["event_id"] for c in changes):
+            raise OperationalError("INSERT", {}, Exception("value refused"))
+        return real(changes, **options)
+
+    monkeypatch.setattr(ingest, "record_changes", refuses_one)
+    assert consumer.run_once() == 2
+    assert sorted(event.server_id for event in events()) == [servers[0].id, servers[2].id]
+    assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 1
+
+
+def test_a_reason_with_a_nul_character_is_stored_not_refused(consumer):
+    """PostgreSQL refuses NUL in text; a probe's reason can quote what a server sent."""
+    server = make_server()
+    change(server, "down", T0, reason="banner: SSH\x00garbage")
+    assert consumer.run_once() == 1
+    assert events()[0].reason == "banner: SSH\ufffdgarbage"
+
+
+def test_two_changes_of_one_server_in_one_batch_leave_the_newer_status(consumer):
+    server = make_server()
+    change(server, "down", T0)
+    change(server, "up", T0 + timedelta(minutes=2))
+    change(server, "down", T0 + timedelta(minutes=1))
+    assert consumer.run_once() == 3
+    db.session.expire_all()
+    state = db.session.get(ServerStatus, server.id)
+    assert (state.status, state.changed_at) == ("up", T0 + timedelta(minutes=2))
+
+
+def test_a_batch_colliding_with_another_consumer_is_stored_entry_by_entry(consumer):
+    """Another consumer commits one of the batch's entries after this one's reads, before
+    its writes: the batch's unique key fails, and every other entry is still stored once."""
+    servers = [make_server(f"race-{number}") for number in range(3)]
+    sent = [change(server, "down", T0) for server in servers]
+    raced = []
+
+    def other_consumer_first(_conn, _cursor, statement, *_rest):
+        if statement.startswith("INSERT INTO server_events") and not raced:
+            raced.append(True)
+            with db.engine.begin() as other:
+                other.execute(ServerEvent.__table__.insert().values(
+                    event_id=sent[1]["event_id"], server_id=servers[1].id, status="down",
+                    previous="up", at=T0, received_at=T0))
+
+    sa_event.listen(db.engine, "before_cursor_execute", other_consumer_first)
+    try:
+        assert consumer.run_once() == 2
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", other_consumer_first)
+    assert raced
+    assert sorted(event.event_id for event in events()) == sorted(f["event_id"] for f in sent)
+    assert get_redis().xpending(EVENTS_STREAM, EVENTS_GROUP)["pending"] == 0
