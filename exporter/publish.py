@@ -74,8 +74,11 @@ def _iso(value: datetime | None) -> str:
 
 def latency_ms(result: ProbeResult) -> float | None:
     """A latency only for a probe that succeeded: a failed one's time is how long it took
-    to fail (a refused connect, a timeout), not how fast the server answers."""
-    return round(result.latency_s * 1000, 3) if result.success else None
+    to fail (a refused connect, a timeout), not how fast the server answers. None for a
+    heartbeat too: nothing was asked of it, and "0 ms" on its tile would say it answered."""
+    if not result.success or result.heartbeat is not None:
+        return None
+    return round(result.latency_s * 1000, 3)
 
 
 class Heartbeats:
@@ -126,7 +129,7 @@ def change_fields(state: TargetState, previous: str | None) -> dict[str, str]:
         "status": state.status or "",
         "previous": previous or "unknown",
         "reason": result.reason or "",
-        "latency_ms": f"{result.latency_s * 1000:.3f}" if result.success else "",
+        "latency_ms": "" if (latency := latency_ms(result)) is None else f"{latency:.3f}",
         "at": _iso(state.changed_at),
         "last_ok_at": _iso(state.last_ok_at) if state.status == "down" else "",
     }

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from exporter import health, publish
-from exporter.probes.result import ProbeResult
+from exporter.probes.result import HeartbeatFigures, ProbeResult
 from exporter.publish import Publisher
 from exporter.scheduler import TargetState
 from portal.jobs.deployment import DeploymentConflict, claim
@@ -122,6 +122,25 @@ def test_state_changes_go_to_the_stream_with_the_outage_window(redis_db):
     assert len({e["event_id"] for e in stream}) == 3
     assert all(len(e["event_id"]) == 32 for e in stream)
     assert json.loads(redis_db.hget(LATEST_HASH, "9"))["status_code"] is None
+
+
+def test_a_heartbeat_has_no_latency_to_show(redis_db):
+    """A job on time is up, yet nothing answered a request: its tile says "—", not "0 ms"."""
+    publisher = Publisher(EXPORTER_REDIS_URL)
+    state = TargetState(target=target(
+        "heartbeat", "heartbeat:12", 12, heartbeat_period_s=60, heartbeat_grace_s=60,
+        heartbeat_since=T0.timestamp() - 600, heartbeat_timezone="Africa/Kampala"))
+    state.result = ProbeResult(success=True, duration_s=0.0, heartbeat=HeartbeatFigures(
+        last_ping_at=T0.timestamp(), deadline=T0.timestamp() + 120, duration_s=4.0,
+        started_at=None))
+    state.checked_at = state.changed_at = T0
+    state.status = "up"
+    publisher.record(state, None)
+    asyncio.run(flushed(publisher))
+    latest = json.loads(redis_db.hget(LATEST_HASH, "12"))
+    assert (latest["status"], latest["latency_ms"], latest["beat_latency_ms"]) == (
+        "up", None, [None])
+    assert events(redis_db)[0]["latency_ms"] == ""
 
 
 def test_a_removed_server_leaves_the_latest_hash(redis_db):
