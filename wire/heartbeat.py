@@ -120,8 +120,9 @@ def verdict(schedule: Schedule, state: PingState | None, now: float) -> Verdict:
     due = deadline(schedule, state)
     if now >= due:
         last = state.last_success_at if state is not None else None
-        since = (f"since {datetime.fromtimestamp(last, UTC):%Y-%m-%d %H:%M} UTC" if last
-                 else "yet")
+        # in the schedule's zone, the one its staff read the cron line and the pages in
+        since = (f"since {datetime.fromtimestamp(last, schedule.zone):%Y-%m-%d %H:%M %Z}"
+                 if last else "yet")
         return Verdict("down", due, None, f"late: no ping {since}", "late")
     at = state.last_success_at if state is not None and state.last_success_at else schedule.since
     return Verdict("up", at, due)

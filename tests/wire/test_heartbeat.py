@@ -24,6 +24,14 @@ def test_a_job_pinging_on_time_stays_up_and_one_that_stops_is_late_from_its_dead
     assert late.reason == "late: no ping since 2026-12-01 08:58 UTC"
 
 
+def test_the_late_reason_gives_the_last_ping_in_the_schedules_zone():
+    """Staff in Kampala read the pages in EAT; a reason in UTC was three hours off theirs."""
+    schedule = Schedule(grace_s=300, since=T0, period_s=3600, zone=KAMPALA)
+    pinged = PingState(server_id=1, last_ping_at=T0 + 3500, last_kind="success",
+                       last_success_at=T0 + 3500)
+    assert verdict(schedule, pinged, T0 + 7400).reason == "late: no ping since 2026-12-01 11:58 EAT"
+
+
 def test_a_job_never_pinged_is_late_a_period_and_a_grace_after_its_schedule_began():
     schedule = Schedule(grace_s=60, since=T0, period_s=600)
     assert verdict(schedule, None, T0 + 659).status == "up"
