@@ -32,9 +32,9 @@ and a job never pinged is late a period and a grace after its schedule began; th
 minute's pings then all land before that deadline. The exporter's first judgement of
 every server (N "first result" state changes for the worker to store: 30 s at 10,000,
 100 a commit, where one commit a change took it 2.5 minutes, its CPU beside the pings'
-all along) comes at once: a fleet registered in one go, not a steady state. So the figures are printed for that part and
-for the steady part after it, apart, and the target is read on the steady part;
-``--duration`` counts from its start.
+all along) comes at once: a fleet registered in one go, not a steady state. So the
+figures are printed for that part and for the steady part after it, apart, and the
+target is read on the steady part; ``--duration`` counts from its start.
 
     .venv/bin/python bench/heartbeats.py                       # defaults, about 6 minutes
     .venv/bin/python bench/heartbeats.py --servers 2000 --duration 90 --max-rate
