@@ -12,6 +12,7 @@ from flask import Flask, g
 from portal.charts.uptime import BANDS as UPTIME_BANDS
 from portal.charts.uptime import span_text, uptime_grade, uptime_label
 from portal.heartbeats.schedule import target_text
+from portal.notify.messages import human_duration
 from portal.rbac import ROLE_LABELS
 from portal.web.context import can, unread_notifications
 from portal.web.formatting import (
@@ -34,6 +35,7 @@ def init_web(app: Flask) -> None:
     app.add_template_global(uptime_grade, "uptime_grade")
     app.add_template_global(uptime_label, "uptime_label")
     app.add_template_filter(span_text, "span")
+    app.add_template_filter(human_duration, "duration")
     app.add_template_global(UPTIME_BANDS, "uptime_bands")
     app.add_template_global(target_text, "target_text")  # a heartbeat's schedule, else target
 

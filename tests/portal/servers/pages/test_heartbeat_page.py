@@ -67,6 +67,18 @@ def test_a_cron_schedule_is_shown_in_the_zone_it_is_read_in(client, app):
     assert re.search(r"\d{4}-\d\d-\d\d 23:35:00 EAT</time> \(in ", card), card
 
 
+def test_a_deadline_minutes_away_is_counted_to_the_second(client):
+    """"in 2 min" said the same of 2 min 59 s as of 2 min: staff watching a job that is
+    about to be late need the seconds."""
+    job = make_server("recon-batch", kind="heartbeat", heartbeat_period_s=60,
+                      heartbeat_grace_s=90)
+    assert client.get(f"/ping/{ping_key(job)}").status_code == 200
+    sign_in(client, "it_staff")
+    card = _section(_page(client, job), "heartbeat")
+    assert re.search(r'data-field="deadline"><time [^>]+>[^<]+</time> \(in 2 min (30|29) s\)',
+                     card), card
+
+
 def test_a_viewer_sees_the_schedule_but_no_key_and_no_runs(client, job):
     client.get(f"/ping/{ping_key(job)}")
     sign_in(client, "customer_engagement")
