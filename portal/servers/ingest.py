@@ -138,19 +138,19 @@ def record_changes(changes: Sequence[StateChange], *, again: bool = True) -> int
     kept the worker minutes behind (bench/heartbeats.py: 10,000 first results took it
     170-225 s, now 30 s).
 
-    A unique key the batch collides with (another consumer stored an entry, or made a
-    server's status row, between the reads and the commit) sends its entries through one
-    by one, each read again once; browsers are told once all are committed."""
+    A unique key the batch collides with (another consumer stored one of its entries, or
+    made a server's status row, between the reads and the commit) sends the batch through
+    once more, read again, which then skips what the other stored; a batch that fails
+    again is the caller's to split (``StreamConsumer._handle`` tries its entries one by
+    one). Browsers are told once the changes are committed."""
     try:
         new = _add(changes)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        if len(changes) > 1:
-            return sum(record_changes([change]) for change in changes)
-        if again:
-            return record_changes(changes, again=False)
-        raise
+        if not again:
+            raise
+        return record_changes(changes, again=False)
     if new:
         page_cache.bump()
         publish_changes([(change.server_id, {

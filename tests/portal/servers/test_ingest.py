@@ -270,9 +270,10 @@ def test_two_changes_of_one_server_in_one_batch_leave_the_newer_status(consumer)
     assert (state.status, state.changed_at) == ("up", T0 + timedelta(minutes=2))
 
 
-def test_a_batch_colliding_with_another_consumer_is_stored_entry_by_entry(consumer):
+def test_a_batch_colliding_with_another_consumer_stores_the_rest_once(consumer):
     """Another consumer commits one of the batch's entries after this one's reads, before
-    its writes: the batch's unique key fails, and every other entry is still stored once."""
+    its writes: the batch's unique key fails, and read again, every other entry is still
+    stored once."""
     servers = [make_server(f"race-{number}") for number in range(3)]
     sent = [change(server, "down", T0) for server in servers]
     raced = []
