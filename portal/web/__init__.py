@@ -35,7 +35,7 @@ def init_web(app: Flask) -> None:
     app.add_template_global(uptime_grade, "uptime_grade")
     app.add_template_global(uptime_label, "uptime_label")
     app.add_template_filter(span_text, "span")
-    app.add_template_filter(human_duration, "duration")
+    app.add_template_filter(human_duration, "human_duration")
     app.add_template_global(UPTIME_BANDS, "uptime_bands")
     app.add_template_global(target_text, "target_text")  # a heartbeat's schedule, else target
 
